@@ -1,0 +1,244 @@
+"""In-process llama.cpp models.
+
+A `Llama` object is not thread-safe, so each loaded model is owned by one worker thread
+that takes generation jobs from a queue. Async callers wait on a future; streamed text is
+handed back through a callback, and a cancelled job stops between tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skvm_core.errors import ModelError
+from skvm_core.llm.types import Message
+from skvm_core.llm.weights import resolve_local_weights
+
+DEFAULT_CONTEXT = int(os.environ.get("SKVM_LOCAL_CONTEXT", "8192"))
+_CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+
+
+@dataclass
+class _Job:
+    messages: list[Message]
+    tools: list[dict[str, Any]]
+    max_tokens: int
+    temperature: float
+    seed: int | None
+    on_text: Callable[[str], None] | None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    result: Future = field(default_factory=Future)
+
+
+def render_tools_prompt(tools: list[dict[str, Any]]) -> str:
+    """Tool instructions in the tag format the Qwen family was trained on."""
+    signatures = "\n".join(json.dumps(tool, ensure_ascii=False) for tool in tools)
+    return (
+        "\n\n# Tools\n\nYou can call these functions to act in the work folder. Their signatures, "
+        "one per line, are inside <tools></tools>:\n<tools>\n"
+        f"{signatures}\n</tools>\n\n"
+        "To call a function, answer with a JSON object holding its name and arguments inside "
+        "<tool_call></tool_call> tags, for example:\n<tool_call>\n"
+        '{"name": "function_name", "arguments": {"argument": "value"}}\n</tool_call>\n'
+        "You may put several such blocks in one answer. When the task is done, answer in plain "
+        "text without any tool call."
+    )
+
+
+def to_plain_chat(messages: list[Message], tools: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Fold tool calls and tool results into plain system/user/assistant turns."""
+    plain: list[dict[str, str]] = []
+    tools_text = render_tools_prompt(tools) if tools else ""
+    for message in messages:
+        role = message.get("role")
+        content = _text(message.get("content"))
+        if role == "system":
+            plain.append({"role": "system", "content": content + tools_text})
+            tools_text = ""
+        elif role == "assistant":
+            for call in message.get("tool_calls") or []:
+                function = call.get("function", {})
+                arguments = function.get("arguments", "{}")
+                try:
+                    arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+                except json.JSONDecodeError:
+                    pass
+                body = json.dumps({"name": function.get("name"), "arguments": arguments}, ensure_ascii=False)
+                content += f"\n<tool_call>\n{body}\n</tool_call>"
+            plain.append({"role": "assistant", "content": content.strip()})
+        elif role == "tool":
+            response = f"<tool_response>\n{content}\n</tool_response>"
+            if plain and plain[-1]["role"] == "user" and plain[-1]["content"].startswith("<tool_response>"):
+                plain[-1]["content"] += "\n" + response  # one user turn for all results of a step
+            else:
+                plain.append({"role": "user", "content": response})
+        else:
+            plain.append({"role": "user", "content": content})
+    if tools_text:
+        plain.insert(0, {"role": "system", "content": "You are a helpful assistant." + tools_text})
+    return plain
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, list):  # OpenAI content parts
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+class LocalWorker:
+    """Owns one `Llama` instance on a dedicated thread."""
+
+    def __init__(self, weights: Path, context: int = DEFAULT_CONTEXT) -> None:
+        self.weights = weights
+        self.context = context
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._loaded = threading.Event()
+        self._load_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name=f"llama:{weights.name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: _Job) -> Future:
+        self._jobs.put(job)
+        return job.result
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        llm = None
+        template = None
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if job.result.cancelled() or job.cancelled.is_set():
+                continue
+            try:
+                if llm is None:
+                    llm, template = self._load()
+                job.result.set_result(self._generate(llm, template, job))
+            except BaseException as exc:  # handed to the caller, never lost in the thread
+                if not job.result.done():
+                    job.result.set_exception(exc)
+
+    def _load(self):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelError(
+                "llama-cpp-python is not installed, so local models cannot run",
+                hint="install the local extra: `pip install -e '.[local]'` (or run `make run`)",
+            ) from exc
+        from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        llm = Llama(
+            model_path=str(self.weights),
+            n_ctx=self.context,
+            n_threads=max(1, os.cpu_count() or 1),
+            verbose=False,
+        )
+        source = llm.metadata.get("tokenizer.chat_template") or _CHATML
+        env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        env.globals["raise_exception"] = _raise_template_error
+        return llm, env.from_string(source)
+
+    def _generate(self, llm, template, job: _Job) -> Generation:
+        prompt = template.render(
+            messages=to_plain_chat(job.messages, job.tools), add_generation_prompt=True, tools=None
+        )
+        prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        room = self.context - len(prompt_tokens)
+        if room < 16:
+            raise ModelError(
+                f"the prompt has {len(prompt_tokens)} tokens, more than the {self.context}-token context of {self.weights.name}",
+                hint="shorten the skill or raise SKVM_LOCAL_CONTEXT",
+            )
+        if job.seed is not None:
+            llm.set_seed(job.seed)
+        pieces: list[str] = []
+        completion_tokens = 0
+        finish = "stop"
+        stream = llm.create_completion(
+            prompt_tokens,
+            max_tokens=min(job.max_tokens, room),
+            temperature=job.temperature,
+            stop=_STOP,
+            stream=True,
+        )
+        for chunk in stream:
+            if job.cancelled.is_set():
+                finish = "cancelled"
+                break
+            choice = chunk["choices"][0]
+            delta = choice.get("text") or ""
+            completion_tokens += 1
+            if delta:
+                pieces.append(delta)
+                if job.on_text:
+                    job.on_text(delta)
+            if choice.get("finish_reason"):
+                finish = choice["finish_reason"]
+        return Generation(
+            text="".join(pieces),
+            prompt_tokens=len(prompt_tokens),
+            completion_tokens=completion_tokens,
+            finish_reason=finish,
+        )
+
+
+def _raise_template_error(message: str) -> None:
+    raise ModelError(f"chat template error: {message}")
+
+
+_workers: dict[str, LocalWorker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker_for(name: str) -> LocalWorker:
+    with _workers_lock:
+        worker = _workers.get(name)
+        if worker is None:
+            worker = LocalWorker(resolve_local_weights(name))
+            _workers[name] = worker
+        return worker
+
+
+async def generate(
+    name: str,
+    messages: list[Message],
+    tools: list[dict[str, Any]],
+    *,
+    max_tokens: int = 1024,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    on_text: Callable[[str], None] | None = None,
+) -> Generation:
+    import asyncio
+
+    worker = await asyncio.to_thread(worker_for, name)  # may assemble weights: off the loop
+    job = _Job(messages=messages, tools=tools, max_tokens=max_tokens, temperature=temperature, seed=seed, on_text=on_text)
+    try:
+        return await asyncio.wrap_future(worker.submit(job))
+    finally:
+        job.cancelled.set()  # on cancellation or timeout the worker stops at the next token
