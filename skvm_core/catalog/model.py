@@ -92,7 +92,9 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
     """Parse and check a catalog document; every problem is a SkvmError."""
     try:
         raw = tomllib.loads(text)
-        catalog = Catalog(primitives=tuple(Primitive(**entry) for entry in raw.get("primitive", [])))
+        catalog = Catalog(
+            primitives=tuple(Primitive(**entry) for entry in raw.get("primitive", []))
+        )
     except (tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
         raise SkvmError(f"invalid primitive catalog {source}: {exc}") from exc
     ids = catalog.ids()

@@ -16,7 +16,7 @@ from typing import Any
 
 from skvm_core.errors import InfraError, ModelError, SkvmError
 from skvm_core.llm._bridge import litellm
-from skvm_core.llm.models import check_model_ready, provider_of
+from skvm_core.llm.models import KEYLESS_PROVIDERS, check_model_ready, provider_of
 from skvm_core.llm.toolparse import decode_native_arguments, parse_tool_calls
 from skvm_core.llm.types import FormatRepair, LLMResponse, Message, ToolCall, ToolSchema, Usage
 
@@ -48,7 +48,9 @@ class ModelClient:
         on_text: Callable[[str], None] | None = None,
         on_retry: RetryObserver | None = None,
     ) -> LLMResponse:
-        return await complete(self.model, messages, tools, options=self.options, on_text=on_text, on_retry=on_retry)
+        return await complete(
+            self.model, messages, tools, options=self.options, on_text=on_text, on_retry=on_retry
+        )
 
 
 async def complete(
@@ -69,7 +71,8 @@ async def complete(
         started = time.perf_counter()
         try:
             raw, streamed_text = await asyncio.wait_for(
-                _call(lib, model, list(messages), tools, options, on_text), timeout=options.timeout_s
+                _call(lib, model, list(messages), tools, options, on_text),
+                timeout=options.timeout_s,
             )
         except (TimeoutError, *retryable) as exc:
             if (own := _own_error(exc)) is not None:
@@ -95,7 +98,12 @@ async def complete(
 
 
 async def _call(lib, model: str, messages: list[Message], tools, options: CallOptions, on_text):
-    kwargs: dict[str, Any] = {"model": model, "messages": messages, "num_retries": 0, "timeout": options.timeout_s}
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "num_retries": 0,
+        "timeout": options.timeout_s,
+    }
     if tools:
         kwargs["tools"] = [tool.openai() for tool in tools]
     if options.temperature is not None:
@@ -121,7 +129,9 @@ async def _call(lib, model: str, messages: list[Message], tools, options: CallOp
     return built, None
 
 
-def _to_response(lib, model: str, raw, tools: Sequence[ToolSchema], latency_ms: float, _streamed) -> LLMResponse:
+def _to_response(
+    lib, model: str, raw, tools: Sequence[ToolSchema], latency_ms: float, _streamed
+) -> LLMResponse:
     choice = raw.choices[0]
     message = choice.message
     text = message.content or ""
@@ -130,7 +140,12 @@ def _to_response(lib, model: str, raw, tools: Sequence[ToolSchema], latency_ms: 
     for index, native in enumerate(message.tool_calls or []):
         arguments, error = decode_native_arguments(native.function.arguments)
         calls.append(
-            ToolCall(id=native.id or f"call_{index}", name=native.function.name or "", arguments=arguments, arguments_error=error)
+            ToolCall(
+                id=native.id or f"call_{index}",
+                name=native.function.name or "",
+                arguments=arguments,
+                arguments_error=error,
+            )
         )
         if error and "invalid_arguments" not in repairs:
             repairs.append("invalid_arguments")
@@ -143,7 +158,7 @@ def _to_response(lib, model: str, raw, tools: Sequence[ToolSchema], latency_ms: 
         text=text,
         tool_calls=calls,
         usage=_usage(raw),
-        cost_usd=_cost(lib, model, raw),
+        cost_usd=price_of(model, _usage(raw)),
         latency_ms=latency_ms,
         finish_reason=choice.finish_reason,
         format_repairs=repairs,
@@ -155,7 +170,11 @@ def _usage(raw) -> Usage:
     if usage is None:
         return Usage()
     details = getattr(usage, "prompt_tokens_details", None)
-    cache_read = getattr(details, "cached_tokens", None) or getattr(usage, "cache_read_input_tokens", None) or 0
+    cache_read = (
+        getattr(details, "cached_tokens", None)
+        or getattr(usage, "cache_read_input_tokens", None)
+        or 0
+    )
     cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
     return Usage(
         input=usage.prompt_tokens or 0,
@@ -165,14 +184,25 @@ def _usage(raw) -> Usage:
     )
 
 
-def _cost(lib, model: str, raw) -> float | None:
-    """USD from litellm's price data; None when the model's price is unknown."""
-    if provider_of(model) in ("local", "scripted"):
+def price_of(model: str, usage: Usage) -> float | None:
+    """USD for `usage` on `model` from litellm's price data; None when the price is unknown."""
+    provider = provider_of(model)
+    if provider in ("local", "scripted"):
         return 0.0  # in-process, free
     try:
-        return float(lib.completion_cost(completion_response=raw, model=model))
-    except Exception:
+        prompt_cost, completion_cost = litellm().cost_per_token(
+            model=model,
+            prompt_tokens=usage.input,
+            completion_tokens=usage.output,
+            cache_read_input_tokens=usage.cache_read,
+            cache_creation_input_tokens=usage.cache_write,
+        )
+    except Exception:  # litellm raises for models missing from its price map
         return None
+    total = float(prompt_cost + completion_cost)
+    if total == 0.0 and usage.total > 0 and provider not in KEYLESS_PROVIDERS:
+        return None  # a zero price for a paid provider is a gap in the price map, not a free model
+    return total
 
 
 def _retryable_errors(lib) -> tuple[type[BaseException], ...]:
@@ -191,7 +221,9 @@ def _backoff(attempt: int, options: CallOptions, exc: BaseException) -> float:
     if retry_after is not None:
         return min(retry_after, options.backoff_max_s)
     ceiling = min(options.backoff_max_s, options.backoff_base_s * (2**attempt))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never zero, never in lockstep
+    return ceiling / 2 + random.uniform(
+        0, ceiling / 2
+    )  # "equal jitter": never zero, never in lockstep
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -212,8 +244,14 @@ def _status(exc: BaseException) -> int | None:
 
 
 def _infra_error(model: str, exc: BaseException, retries: int) -> InfraError:
-    kind = "timed out" if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__ else "failed"
-    detail = _short(exc) if not isinstance(exc, TimeoutError) else "no answer within the call timeout"
+    kind = (
+        "timed out"
+        if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+        else "failed"
+    )
+    detail = (
+        _short(exc) if not isinstance(exc, TimeoutError) else "no answer within the call timeout"
+    )
     return InfraError(
         f"{model}: the provider {kind} after {retries + 1} attempt(s): {detail}",
         hint="the provider is overloaded or unreachable; try again later or raise the timeout",
@@ -223,16 +261,27 @@ def _infra_error(model: str, exc: BaseException, retries: int) -> InfraError:
 
 def _user_error(lib, model: str, exc: Exception) -> SkvmError:
     if isinstance(exc, lib.AuthenticationError):
-        return ModelError(f"{model}: the provider rejected the API key", hint="check the key in your environment (`skvm doctor` lists which keys are set)")
+        return ModelError(
+            f"{model}: the provider rejected the API key",
+            hint="check the key in your environment (`skvm doctor` lists which keys are set)",
+        )
     if isinstance(exc, lib.NotFoundError):
-        return ModelError(f"{model}: the provider does not know this model", hint="check the model id against the provider's model list")
+        return ModelError(
+            f"{model}: the provider does not know this model",
+            hint="check the model id against the provider's model list",
+        )
     if isinstance(exc, lib.ContextWindowExceededError):
-        return ModelError(f"{model}: the conversation is longer than the model's context window", hint="shorten the skill or the task")
+        return ModelError(
+            f"{model}: the conversation is longer than the model's context window",
+            hint="shorten the skill or the task",
+        )
     if isinstance(exc, lib.BadRequestError | lib.UnprocessableEntityError):
         return ModelError(f"{model}: the provider refused the request: {_short(exc)}")
     if isinstance(exc, lib.APIError):
         return InfraError(f"{model}: provider error: {_short(exc)}", status=_status(exc))
-    return InfraError(f"{model}: unexpected failure in the model call: {type(exc).__name__}: {_short(exc)}")
+    return InfraError(
+        f"{model}: unexpected failure in the model call: {type(exc).__name__}: {_short(exc)}"
+    )
 
 
 def _own_error(exc: BaseException) -> SkvmError | None:

@@ -7,6 +7,7 @@ handed back through a callback, and a cancelled job stops between tokens.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -78,16 +79,20 @@ def to_plain_chat(messages: list[Message], tools: list[dict[str, Any]]) -> list[
             for call in message.get("tool_calls") or []:
                 function = call.get("function", {})
                 arguments = function.get("arguments", "{}")
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
-                except json.JSONDecodeError:
-                    pass
-                body = json.dumps({"name": function.get("name"), "arguments": arguments}, ensure_ascii=False)
+                body = json.dumps(
+                    {"name": function.get("name"), "arguments": arguments}, ensure_ascii=False
+                )
                 content += f"\n<tool_call>\n{body}\n</tool_call>"
             plain.append({"role": "assistant", "content": content.strip()})
         elif role == "tool":
             response = f"<tool_response>\n{content}\n</tool_response>"
-            if plain and plain[-1]["role"] == "user" and plain[-1]["content"].startswith("<tool_response>"):
+            if (
+                plain
+                and plain[-1]["role"] == "user"
+                and plain[-1]["content"].startswith("<tool_response>")
+            ):
                 plain[-1]["content"] += "\n" + response  # one user turn for all results of a step
             else:
                 plain.append({"role": "user", "content": response})
@@ -115,7 +120,9 @@ class LocalWorker:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
-        self._thread = threading.Thread(target=self._serve, name=f"llama:{weights.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name=f"llama:{weights.name}", daemon=True
+        )
         self._thread.start()
 
     def submit(self, job: _Job) -> Future:
@@ -237,7 +244,14 @@ async def generate(
     import asyncio
 
     worker = await asyncio.to_thread(worker_for, name)  # may assemble weights: off the loop
-    job = _Job(messages=messages, tools=tools, max_tokens=max_tokens, temperature=temperature, seed=seed, on_text=on_text)
+    job = _Job(
+        messages=messages,
+        tools=tools,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+        on_text=on_text,
+    )
     try:
         return await asyncio.wrap_future(worker.submit(job))
     finally:

@@ -26,7 +26,15 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
     "xai": ("XAI_API_KEY",),
     "cohere": ("COHERE_API_KEY",),
 }
-KEYLESS_PROVIDERS = {"local", "scripted", "ollama", "ollama_chat", "hosted_vllm", "lm_studio", "llamafile"}
+KEYLESS_PROVIDERS = {
+    "local",
+    "scripted",
+    "ollama",
+    "ollama_chat",
+    "hosted_vllm",
+    "lm_studio",
+    "llamafile",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,9 @@ def provider_of(model: str) -> str:
 def check_model_ready(model: str, *, api_base: str | None = None) -> None:
     """Raise ModelError when `model` cannot possibly be called (unknown, key missing)."""
     if not model or not model.strip():
-        raise ModelError("no model id given", hint="pass a litellm model id such as local/qwen2.5-coder-0.5b")
+        raise ModelError(
+            "no model id given", hint="pass a litellm model id such as local/qwen2.5-coder-0.5b"
+        )
     provider = provider_of(model)
     if provider == "unknown":
         raise ModelError(

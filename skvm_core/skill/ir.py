@@ -34,7 +34,12 @@ def build_ir(body: str, body_start_line: int) -> MarkdownIR:
                 end = later_line - 1
                 break
         sections.append(
-            Section(title=title, level=level, path=tuple(t for _, t in stack), span=Span(start=line, end=end))
+            Section(
+                title=title,
+                level=level,
+                path=tuple(t for _, t in stack),
+                span=Span(start=line, end=end),
+            )
         )
 
     def section_path_at(line: int) -> tuple[str, ...]:
@@ -68,7 +73,9 @@ def _collect_lists(tokens: list[Token], offset: int, section_path_at) -> list[Ma
     open_lists: list[dict] = []
     for index, token in enumerate(tokens):
         if token.type in ("bullet_list_open", "ordered_list_open"):
-            start_number = int(token.attrGet("start") or 1) if token.type == "ordered_list_open" else None
+            start_number = (
+                int(token.attrGet("start") or 1) if token.type == "ordered_list_open" else None
+            )
             open_lists.append(
                 {
                     "ordered": token.type == "ordered_list_open",
@@ -99,7 +106,10 @@ def _collect_lists(tokens: list[Token], offset: int, section_path_at) -> list[Ma
             current["items"].append(
                 ListItem(
                     text=_first_inline(tokens, index),
-                    span=Span(start=token.map[0] + offset, end=max(token.map[1] + offset - 1, token.map[0] + offset)),
+                    span=Span(
+                        start=token.map[0] + offset,
+                        end=max(token.map[1] + offset - 1, token.map[0] + offset),
+                    ),
                     number=number,
                 )
             )

@@ -33,7 +33,11 @@ def load_skill(folder: str | os.PathLike[str]) -> Skill:
     skill_md = root / SKILL_FILE
     if not skill_md.is_file():
         lower = [p.name for p in root.iterdir() if p.name.lower() == "skill.md"]
-        hint = f"rename {lower[0]} to SKILL.md" if lower else "a skill folder must contain a SKILL.md file"
+        hint = (
+            f"rename {lower[0]} to SKILL.md"
+            if lower
+            else "a skill folder must contain a SKILL.md file"
+        )
         raise SkillError(f"{root}: no {SKILL_FILE}", hint=hint)
     _check_inside(root, skill_md)
     raw = skill_md.read_bytes()

@@ -19,7 +19,9 @@ BODY_TOKENS_BUDGET = 5000
 _NAME_SHAPE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
-def validate_front_matter(fm: FrontMatter, folder_name: str, unknown_keys: list[str]) -> list[Diagnostic]:
+def validate_front_matter(
+    fm: FrontMatter, folder_name: str, unknown_keys: list[str]
+) -> list[Diagnostic]:
     found: list[Diagnostic] = []
 
     def report(severity, code, message, line=None) -> None:
@@ -30,7 +32,9 @@ def validate_front_matter(fm: FrontMatter, folder_name: str, unknown_keys: list[
     else:
         name = fm.name
         if len(name) > NAME_MAX:
-            report("error", "name-length", f"name is {len(name)} characters; the limit is {NAME_MAX}")
+            report(
+                "error", "name-length", f"name is {len(name)} characters; the limit is {NAME_MAX}"
+            )
         if not _NAME_SHAPE.match(name):
             report(
                 "error",
@@ -39,7 +43,11 @@ def validate_front_matter(fm: FrontMatter, folder_name: str, unknown_keys: list[
                 "and must not start or end with a hyphen",
             )
         if name != folder_name:
-            report("error", "name-folder", f"name {name!r} differs from the folder name {folder_name!r}")
+            report(
+                "error",
+                "name-folder",
+                f"name {name!r} differs from the folder name {folder_name!r}",
+            )
 
     if fm.description is None or not fm.description.strip():
         report("error", "description-missing", "front matter has no `description`")
@@ -65,7 +73,12 @@ def validate_body(body: str, body_start_line: int) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     if not body.strip():
         found.append(
-            Diagnostic(severity="warning", code="body-empty", message="SKILL.md has no instructions", line=body_start_line)
+            Diagnostic(
+                severity="warning",
+                code="body-empty",
+                message="SKILL.md has no instructions",
+                line=body_start_line,
+            )
         )
         return found
     lines = body.count("\n") + 1

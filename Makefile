@@ -1,0 +1,55 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set everything up
+# (virtual environment, the project with its extras, the sandbox tool, the local model
+# files) and are fast the second time.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE_SKILL ?= sample_skills/csv-report
+PYTEST_ARGS ?=
+
+.PHONY: run test setup models system-tools lint format bench clean
+
+run: setup
+	$(BIN)/skvm workbench $(SAMPLE_SKILL)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP) system-tools models
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
+	touch $(STAMP)
+
+# Sandbox (bubblewrap) and sqlite3 for tasks; installed only where we are root with apt,
+# otherwise the project still works (commands then run with process isolation only).
+system-tools:
+	@if command -v bwrap >/dev/null && command -v sqlite3 >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing bubblewrap and sqlite3 with apt-get"; \
+		(apt-get install -y -qq bubblewrap sqlite3 >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap sqlite3 >/dev/null 2>&1)) || \
+		echo "could not install bubblewrap/sqlite3; continuing without them"; \
+	else echo "bubblewrap or sqlite3 missing; install them for the full sandbox (see README)"; fi
+
+models: $(STAMP)
+	$(BIN)/skvm models prepare
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

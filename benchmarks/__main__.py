@@ -1,0 +1,19 @@
+"""Run every benchmark (or the ones named) and print a table: `python -m benchmarks [name…]`."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["bench_startup", "bench_toolparse"]
+
+
+def main(names: list[str]) -> int:
+    chosen = [b for b in BENCHMARKS if not names or b.removeprefix("bench_") in names or b in names]
+    for name in chosen:
+        importlib.import_module(f"benchmarks.{name}").run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The agent harness: bare agent loop, sandboxed tools, hooks, trace events."""

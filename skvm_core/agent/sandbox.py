@@ -1,0 +1,249 @@
+"""Run agent commands so they cannot hurt the host.
+
+Every command runs in the run's work dir with a timeout, capped output, a scrubbed
+environment (an allowlist: no API keys, tokens or credentials; HOME inside the work dir),
+soft limits on memory and file size, and in its own process group that is killed whole on
+timeout. Where bubblewrap works, the command also runs in fresh namespaces: the system
+folders read-only, the work dir the only writable path, no network, no view of /root or
+/home, an unprivileged user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+MEMORY_LIMIT_KB = 4 * 1024 * 1024
+FILE_SIZE_LIMIT_KB = 256 * 1024
+# Output past this multiple of the cap is a flood: the command is stopped early.
+FLOOD_FACTOR = 16
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
+_HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+
+
+@dataclass(frozen=True)
+class SandboxMode:
+    kind: Literal["bubblewrap", "process"]
+    bwrap: str | None = None
+    reason: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "bubblewrap":
+            return (
+                f"bubblewrap ({self.bwrap}): read-only system, work dir only writable, no network"
+            )
+        return (
+            f"process isolation only (work dir, timeout, output cap, scrubbed env): {self.reason}"
+        )
+
+
+@cache
+def sandbox_mode() -> SandboxMode:
+    """Bubblewrap when it is installed and actually works here; else process isolation."""
+    if os.environ.get("SKVM_SANDBOX", "").lower() in ("off", "process", "none"):
+        return SandboxMode("process", reason="disabled by SKVM_SANDBOX")
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return SandboxMode(
+            "process", reason="bubblewrap is not installed (Debian package `bubblewrap`)"
+        )
+    probe = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "true",
+    ]
+    try:
+        result = subprocess.run(probe, capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return SandboxMode("process", reason=f"bubblewrap failed to start: {exc}")
+    if result.returncode != 0:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        return SandboxMode(
+            "process",
+            reason=f"bubblewrap cannot create namespaces here: {detail[-1] if detail else result.returncode}",
+        )
+    return SandboxMode("bubblewrap", bwrap=bwrap)
+
+
+def scrubbed_env(work_dir: Path) -> dict[str, str]:
+    """Only harmless variables pass; nothing like *_API_KEY, tokens or cloud credentials."""
+    env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
+    env.update(
+        PATH=SAFE_PATH,
+        HOME=str(work_dir),
+        TMPDIR=str(work_dir / ".tmp"),
+        PYTHONDONTWRITEBYTECODE="1",
+        LANG=env.get("LANG", "C.UTF-8"),
+    )
+    return env
+
+
+class CommandResult(BaseModel):
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    truncated: bool = False
+    flooded: bool = False
+    duration_ms: float
+    sandbox: str
+
+    def render(self) -> str:
+        """The text an agent sees for this result."""
+        parts = []
+        if self.stdout:
+            parts.append(self.stdout)
+        if self.stderr:
+            parts.append(f"[stderr]\n{self.stderr}")
+        if self.truncated:
+            parts.append("[output truncated]")
+        if self.flooded:
+            parts.append("[stopped: the command produced far too much output]")
+        if self.timed_out:
+            parts.append("[stopped: the command timed out]")
+        parts.append(f"[exit code {self.exit_code}]")
+        return "\n".join(parts)
+
+
+def _bwrap_argv(bwrap: str, work_dir: Path, network: bool) -> list[str]:
+    argv = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+    ]
+    if network:
+        argv.append("--share-net")
+    for folder in _SYSTEM_DIRS:
+        path = Path(folder)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            argv += ["--ro-bind", folder, folder]
+    for hidden in _HIDDEN_FILES:
+        if Path(hidden).exists():
+            argv += ["--ro-bind", "/dev/null", hidden]
+    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    argv += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir), "--clearenv"]
+    for key, value in scrubbed_env(work_dir).items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+async def run_command(
+    command: str,
+    work_dir: Path,
+    *,
+    timeout_s: float = 60.0,
+    output_cap: int = 32_000,
+    network: bool = False,
+    mode: SandboxMode | None = None,
+) -> CommandResult:
+    """Run `command` with bash in `work_dir` under the sandbox."""
+    mode = mode or sandbox_mode()
+    work_dir = work_dir.resolve()
+    (work_dir / ".tmp").mkdir(parents=True, exist_ok=True)
+    limited = (
+        f'ulimit -S -v {MEMORY_LIMIT_KB} -f {FILE_SIZE_LIMIT_KB} 2>/dev/null; exec bash -c "$1"'
+    )
+    inner = ["bash", "-c", limited, "skvm-command", command]
+    if mode.kind == "bubblewrap" and mode.bwrap:
+        argv, env = [*_bwrap_argv(mode.bwrap, work_dir, network), *inner], {"PATH": SAFE_PATH}
+    else:
+        argv, env = inner, scrubbed_env(work_dir)
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=work_dir,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # own process group: killed whole on timeout
+    )
+    flood = asyncio.Event()
+    out = _CappedReader(output_cap, flood)
+    err = _CappedReader(output_cap, flood)
+    readers = asyncio.gather(out.drain(process.stdout), err.drain(process.stderr))
+    timed_out = False
+    try:
+        waiter = asyncio.ensure_future(process.wait())
+        flooded = asyncio.ensure_future(flood.wait())
+        done, _ = await asyncio.wait(
+            {waiter, flooded}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if waiter not in done:
+            timed_out = flooded not in done
+            _kill_group(process.pid)
+            await process.wait()
+        flooded.cancel()
+        _kill_group(process.pid)  # background children left behind die with the command
+        await readers
+    except asyncio.CancelledError:
+        _kill_group(process.pid)
+        raise
+    return CommandResult(
+        exit_code=process.returncode,
+        stdout=out.text(),
+        stderr=err.text(),
+        timed_out=timed_out,
+        truncated=out.truncated or err.truncated,
+        flooded=flood.is_set(),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        sandbox=mode.kind,
+    )
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class _CappedReader:
+    def __init__(self, cap: int, flood: asyncio.Event) -> None:
+        self.cap = cap
+        self.flood = flood
+        self.kept = bytearray()
+        self.seen = 0
+        self.truncated = False
+
+    async def drain(self, stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        while chunk := await stream.read(65536):
+            self.seen += len(chunk)
+            room = self.cap - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+            if len(chunk) > max(room, 0):
+                self.truncated = True
+            if self.seen > self.cap * FLOOD_FACTOR:
+                self.flood.set()
+
+    def text(self) -> str:
+        return self.kept.decode("utf-8", errors="replace")

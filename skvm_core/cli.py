@@ -1,0 +1,100 @@
+"""The `skvm` command.
+
+Start-up must stay fast (`skvm --help` well under half a second), so this module imports
+only argparse at the top; each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skvm",
+        description="Profile models, compile agent skills per model, run and benchmark them.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    catalog = commands.add_parser("catalog", help="list the 26 primitive capabilities")
+    catalog.add_argument("--json", action="store_true", help="print as JSON")
+    catalog.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_catalog"))
+
+    config = commands.add_parser("config", help="show configuration")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = config_commands.add_parser(
+        "show", help="print the effective configuration and its sources"
+    )
+    show.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_config_show"))
+
+    doctor = commands.add_parser(
+        "doctor", help="check Python, extras, local models, keys and sandbox"
+    )
+    doctor.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_doctor"))
+
+    models = commands.add_parser("models", help="embedded local models")
+    model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    listing = model_commands.add_parser("list", help="list the embedded models and their state")
+    listing.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_models_list"))
+    prepare = model_commands.add_parser("prepare", help="assemble and verify the local model files")
+    prepare.add_argument("names", nargs="*", help="model names (default: all embedded models)")
+    prepare.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_models_prepare"))
+
+    ask = commands.add_parser("ask", help="send one prompt to a model and print the answer")
+    ask.add_argument("prompt")
+    ask.add_argument("--model", default="local/qwen2.5-coder-0.5b")
+    ask.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_ask"))
+
+    skill = commands.add_parser("skill", help="inspect skills")
+    skill_commands = skill.add_subparsers(dest="skill_command", metavar="ACTION", required=True)
+    check = skill_commands.add_parser("check", help="load and validate a skill folder")
+    check.add_argument("folder")
+    check.add_argument("--json", action="store_true", help="print the loaded skill as JSON")
+    check.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_skill_check"))
+
+    workbench = commands.add_parser("workbench", help="open the terminal workbench")
+    workbench.add_argument("skill", nargs="?", help="skill folder to open")
+    workbench.add_argument("--targets", help="comma-separated model ids")
+    workbench.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_workbench"))
+    return parser
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args)
+
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from skvm_core import __version__
+
+        print(f"skvm {__version__}")
+        return EXIT_OK
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from skvm_core.errors import SkvmError
+
+    try:
+        return int(args.handler(args) or EXIT_OK)
+    except SkvmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

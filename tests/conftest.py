@@ -1,0 +1,27 @@
+"""Shared fixtures. Paths to third-party data are read from ../shared, never copied."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SKVM_SHARED", ROOT.parent / "shared"))
+FIXTURES = SHARED / "fixtures"
+SAMPLE_SKILLS = ROOT / "sample_skills"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Tests never read or write the user's config and workspace (model cache stays shared)."""
+    home = tmp_path_factory.mktemp("skvm-home")
+    monkeypatch.setenv("SKVM_HOME", str(home / "workspace"))
+    monkeypatch.setenv("SKVM_CONFIG", str(home / "config.toml"))
+
+
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not found at {FIXTURES}")
+    return FIXTURES

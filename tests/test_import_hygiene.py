@@ -1,0 +1,52 @@
+"""The core stays importable without the heavy or UI dependencies."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_after(statement: str) -> set[str]:
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return set(out.stdout.split())
+
+
+def test_importing_core_packages_loads_neither_litellm_nor_textual():
+    modules = imported_after(
+        "import skvm_core, skvm_core.skill, skvm_core.catalog, skvm_core.config, skvm_core.llm, skvm_core.cli"
+    )
+    assert "litellm" not in modules
+    assert not any(m == "textual" or m.startswith("textual.") for m in modules)
+
+
+def test_cli_help_path_stays_light():
+    modules = imported_after("import skvm_core.cli")
+    assert "pydantic" not in modules and "litellm" not in modules and "rich" not in modules
+
+
+def test_only_the_llm_package_imports_litellm():
+    offenders = []
+    for path in ROOT.joinpath("skvm_core").rglob("*.py"):
+        if path.parent.name == "llm":
+            continue
+        text = path.read_text()
+        if "import litellm" in text or "from litellm" in text:
+            offenders.append(str(path))
+    for path in ROOT.joinpath("skvm_tui").rglob("*.py"):
+        text = path.read_text()
+        if "import litellm" in text or "from litellm" in text:
+            offenders.append(str(path))
+    assert offenders == []
+
+
+def test_core_never_imports_textual():
+    offenders = [
+        str(p)
+        for p in ROOT.joinpath("skvm_core").rglob("*.py")
+        if "import textual" in p.read_text() or "from textual" in p.read_text()
+    ]
+    assert offenders == []
