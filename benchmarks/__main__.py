@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench_startup", "bench_toolparse"]
+BENCHMARKS = ["bench_startup", "bench_toolparse", "bench_agent_loop"]
 
 
 def main(names: list[str]) -> int:

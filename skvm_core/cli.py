@@ -57,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the loaded skill as JSON")
     check.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_skill_check"))
 
+    run = commands.add_parser("run", help="run a task or a prompt on a model, with a live trace")
+    run.add_argument("--skill", help="skill folder (default: the task's own skill)")
+    run.add_argument("--task", help="task.json or its folder")
+    run.add_argument("--prompt", help="a prompt to run instead of a task")
+    run.add_argument(
+        "--model",
+        required=True,
+        help="model id, e.g. local/qwen2.5-coder-0.5b or scripted/turns.json",
+    )
+    run.add_argument("--skill-mode", choices=("inject", "discover"), default="inject")
+    run.add_argument("--no-skill", action="store_true", help="run the task without any skill")
+    run.add_argument("--keep", action="store_true", help="keep the work folder after the run")
+    run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
+
+    trace = commands.add_parser("trace", help="stored traces")
+    trace_commands = trace.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
+    trace_show = trace_commands.add_parser("show", help="replay a stored trace into the live view")
+    trace_show.add_argument("trace")
+    trace_show.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_trace_show"))
+
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")

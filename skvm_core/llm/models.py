@@ -29,6 +29,7 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
 KEYLESS_PROVIDERS = {
     "local",
     "scripted",
+    "replay",
     "ollama",
     "ollama_chat",
     "hosted_vllm",

@@ -121,9 +121,49 @@ def scripted_model(key: str) -> ScriptedModel:
     return model
 
 
-def fresh_scripted_id(model_id: str) -> str:
-    """A file-backed scripted id with its own cursor, so each run starts at the first turn."""
-    key = model_id.removeprefix("scripted/")
-    if key in _registry and Path(key).suffix != ".json":
-        return model_id
-    return register_scripted(ScriptedModel.from_file(key))
+def turns_from_trace(path: str | Path) -> list[ScriptedTurn]:
+    """The model responses recorded in a trace file, as turns to replay in order.
+
+    Reads the JSONL lines directly (the trace models live in the agent package, which the
+    model layer must not import); only `llm_response` events that came from the model count.
+    """
+    file = Path(path).expanduser()
+    try:
+        lines = file.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise ModelError(f"cannot read trace {file} to replay: {exc}") from exc
+    turns: list[ScriptedTurn] = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line of a killed run
+        if event.get("type") != "llm_response" or event.get("source", "model") != "model":
+            continue
+        calls = [
+            ScriptedCall(name=c["name"], arguments=c.get("arguments") or {})
+            for c in event.get("tool_calls", [])
+        ]
+        usage = event.get("usage") or {}
+        turns.append(
+            ScriptedTurn(
+                text=event.get("text", ""),
+                tool_calls=calls,
+                usage=Usage(**usage) if usage else None,
+            )
+        )
+    if not turns:
+        raise ModelError(f"trace {file} holds no model responses to replay")
+    return turns
+
+
+def session_model_id(model: str) -> str:
+    """A model id with its own cursor for one run: `scripted/<file.json>` and
+    `replay/<trace.jsonl>` restart from their first turn; other ids are returned as is."""
+    if model.startswith("replay/"):
+        return register_scripted(ScriptedModel(turns_from_trace(model.removeprefix("replay/"))))
+    if model.startswith("scripted/"):
+        key = model.removeprefix("scripted/")
+        if key not in _registry or key.endswith(".json"):
+            return register_scripted(ScriptedModel.from_file(key))
+    return model

@@ -3,8 +3,9 @@
 Small local models often answer with `<tool_call>{...}</tool_call>`, a fenced ```json
 block or a bare JSON object. We accept `{"name", "arguments"}` and `{"function": {...}}`
 shapes (arguments may be an object or a JSON string) and report which repair was needed so
-the trace shows it. Only names of offered tools count, so prose containing JSON is not
-mistaken for a call.
+the trace shows it. Objects naming an offered tool count; so does an object of exactly
+`{"name", "arguments"}`, so a call to a tool that does not exist gets an answer. Other JSON
+in prose is left alone.
 """
 
 from __future__ import annotations
@@ -124,7 +125,11 @@ def _as_call(value: Any, names: set[str]):
         value = value["function"]
         repairs.append("function_wrapper")
     name = value.get("name") or value.get("tool") or value.get("tool_name")
-    if not isinstance(name, str) or name not in names:
+    if not isinstance(name, str):
+        return None
+    # A call to a tool we did not offer is still a call when its shape is unmistakable, so
+    # the harness can tell the model the tool does not exist instead of ignoring it.
+    if name not in names and set(value) != {"name", "arguments"}:
         return None
     args: Any = value.get("arguments", value.get("parameters", value.get("args", {})))
     error = None

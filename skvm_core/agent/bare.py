@@ -1,0 +1,448 @@
+"""The bare agent: a plain tool-calling loop over the model layer, fully traced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+import traceback
+from pathlib import Path
+from typing import Protocol
+
+from skvm_core.agent.history import estimate_tokens, fit_history
+from skvm_core.agent.hooks import RuntimeHooks
+from skvm_core.agent.result import AgentStep, RunLimits, RunResult, SkillMode, ToolStep
+from skvm_core.agent.sandbox import sandbox_mode
+from skvm_core.agent.tools import LOAD_SKILL, TOOLS, ToolContext, ToolOutcome, call_tool
+from skvm_core.agent.trace import (
+    ErrorEvent,
+    HookEvent,
+    LlmRequest,
+    LlmResponse,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    Subscriber,
+    ToolCallEvent,
+    ToolResultEvent,
+    TraceRecorder,
+)
+from skvm_core.errors import InfraError, SkvmError
+from skvm_core.llm.client import CallOptions, complete
+from skvm_core.llm.models import provider_of
+from skvm_core.llm.scripted import session_model_id
+from skvm_core.llm.types import LLMResponse, Message, ToolCall, Usage
+from skvm_core.skill import Skill
+
+TRACE_OUTPUT_CHARS = 20_000
+NUDGE = (
+    "You answered without using any tool, so nothing in the work folder has changed. "
+    "Do the task now through tool calls (for example list_directory, read_file, write_file, "
+    "execute_command), then give your final answer."
+)
+
+SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
+every path you use is relative to it. You cannot see its files until you read them with a \
+tool, and writing an answer in text does not create a file: create files with write_file \
+or with a command. Act through the tools, one step at a time. When the task is done and \
+checked, reply with a short final answer and no tool call."""
+
+
+class Harness(Protocol):
+    """What every harness provides; external agents (Claude Code, Codex CLI, OpenCode) can
+    be wrapped as adapters with the same call."""
+
+    name: str
+
+    async def run(
+        self,
+        prompt: str,
+        work_dir: Path,
+        skill: Skill | None = None,
+        limits: RunLimits | None = None,
+        hooks: RuntimeHooks | None = None,
+    ) -> RunResult: ...
+
+
+def limits_for(model: str, **overrides) -> RunLimits:
+    """Defaults that fit the target: the embedded models have an 8k-token context."""
+    base: dict = {}
+    if provider_of(model) == "local":
+        base = {"history_token_budget": 5_000, "max_output_tokens": 768}
+    return RunLimits(**{**base, **overrides})
+
+
+def lay_bundle(skill: Skill, work_dir: Path) -> list[str]:
+    """Copy the skill's bundle files into the work dir; task files already there win."""
+    laid = []
+    for bundle_file in skill.files:
+        target = work_dir / bundle_file.path
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(skill.root / bundle_file.path, target)
+        laid.append(bundle_file.path)
+    return laid
+
+
+def system_prompt(skill: Skill | None, mode: SkillMode, bundle: list[str]) -> str:
+    prompt = SYSTEM_PROMPT
+    if skill is None:
+        return prompt
+    files = ""
+    if bundle:
+        listed = "\n".join(f"- {path}" for path in bundle[:50])
+        files = f"\n\nThe skill's files are in the work folder:\n{listed}"
+    if mode == "inject":
+        return f"{prompt}\n\n# Skill: {skill.name}\n\n{skill.body.strip()}{files}"
+    return (
+        f"{prompt}\n\nAvailable skills (call load_skill with the name to read one before you start, "
+        f"if it fits the task):\n- {skill.name}: {skill.description}{files}"
+    )
+
+
+class BareAgent:
+    name = "bare-agent"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        options: CallOptions | None = None,
+        subscribers: list[Subscriber] | None = None,
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.subscribers = list(subscribers or [])
+
+    async def run(
+        self,
+        prompt: str,
+        work_dir: Path,
+        skill: Skill | None = None,
+        limits: RunLimits | None = None,
+        hooks: RuntimeHooks | None = None,
+        *,
+        skill_mode: SkillMode = "inject",
+        run_id: str = "run",
+        trace_path: Path | None = None,
+    ) -> RunResult:
+        limits = limits or limits_for(self.model)
+        work_dir = Path(work_dir).resolve()
+        work_dir.mkdir(parents=True, exist_ok=True)
+        recorder = TraceRecorder(run_id, trace_path, self.subscribers)
+        run = _Run(self, prompt, work_dir, skill, limits, hooks, skill_mode, recorder)
+        try:
+            return await run.execute()
+        finally:
+            recorder.close()
+
+
+class _Run:
+    """State of one run; `execute` is the loop."""
+
+    def __init__(
+        self,
+        agent: BareAgent,
+        prompt,
+        work_dir,
+        skill,
+        limits,
+        hooks,
+        skill_mode,
+        recorder: TraceRecorder,
+    ) -> None:
+        self.agent = agent
+        self.prompt = prompt
+        self.work_dir = work_dir
+        self.skill = skill
+        self.limits: RunLimits = limits
+        self.hooks = hooks
+        self.mode = skill_mode
+        self.recorder = recorder
+        self.started = time.perf_counter()
+        self.step = 0
+        self.steps: list[AgentStep] = []
+        self.usage = Usage()
+        self.cost: float | None = 0.0
+        self.model_ms = 0.0
+        self.repairs = 0
+        self.options = agent.options or CallOptions(
+            temperature=limits.temperature, max_tokens=limits.max_output_tokens, seed=limits.seed
+        )
+        self.ctx = ToolContext(
+            work_dir=work_dir,
+            command_timeout_s=limits.command_timeout_s,
+            allowed_hosts=tuple(limits.allowed_hosts),
+            sandbox=sandbox_mode(),
+            skill_body=skill.body if skill else None,
+            skill_name=skill.name if skill else None,
+            skill_loaded=skill is not None and skill_mode == "inject",
+        )
+        self.tools = dict(TOOLS)
+        if skill is not None and skill_mode == "discover":
+            self.tools["load_skill"] = LOAD_SKILL
+        self.schemas = [schema for schema, _ in self.tools.values()]
+
+    def emit(self, event) -> None:
+        event.t_ms = (time.perf_counter() - self.started) * 1000
+        event.step = self.step
+        self.recorder.emit(event)
+
+    async def execute(self) -> RunResult:
+        status: RunStatus = "ok"
+        detail = ""
+        final_text = ""
+        model = session_model_id(self.agent.model)
+        bundle = lay_bundle(self.skill, self.work_dir) if self.skill else []
+        messages: list[Message] = [
+            {"role": "system", "content": system_prompt(self.skill, self.mode, bundle)},
+            {"role": "user", "content": self.prompt},
+        ]
+        self.emit(
+            RunStarted(
+                run_id=self.recorder.run_id,
+                model=self.agent.model,
+                prompt=self.prompt,
+                work_dir=str(self.work_dir),
+                skill=self.skill.name if self.skill else None,
+                skill_mode=self.mode if self.skill else None,
+                sandbox=self.ctx.sandbox.kind if self.ctx.sandbox else "",
+                limits=self.limits.model_dump(mode="json"),
+            )
+        )
+        try:
+            async with asyncio.timeout(self.limits.timeout_s):
+                final_text, detail = await self._loop(model, messages)
+        except TimeoutError:
+            status, detail = "timeout", f"wall-clock limit of {self.limits.timeout_s:g} s reached"
+        except InfraError as exc:
+            status, detail = "infra-error", exc.message
+            self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="infra", message=exc.message))
+        except SkvmError as exc:
+            status, detail = "crashed", exc.message
+            self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="model", message=str(exc)))
+        except asyncio.CancelledError:
+            self._finish("crashed", "cancelled", final_text)
+            raise
+        except Exception as exc:  # a harness bug must still end the run cleanly and visibly
+            status, detail = "crashed", f"{type(exc).__name__}: {exc}"
+            self.emit(
+                ErrorEvent(
+                    run_id=self.recorder.run_id,
+                    kind="crash",
+                    message="".join(traceback.format_exception(exc))[-4000:],
+                )
+            )
+        result = self._finish(status, detail, final_text)
+        if self.hooks is not None:
+            await self._hook("after_run", self.hooks.after_run(result))
+        return result
+
+    def _finish(self, status: RunStatus, detail: str, final_text: str) -> RunResult:
+        wall_ms = (time.perf_counter() - self.started) * 1000
+        self.emit(
+            RunFinished(
+                run_id=self.recorder.run_id,
+                status=status,
+                detail=detail,
+                final_text=final_text,
+                steps=len(self.steps),
+                usage=self.usage,
+                cost_usd=self.cost,
+                wall_ms=wall_ms,
+                model_ms=self.model_ms,
+            )
+        )
+        return RunResult(
+            run_id=self.recorder.run_id,
+            model=self.agent.model,
+            status=status,
+            status_detail=detail,
+            final_text=final_text,
+            steps=self.steps,
+            usage=self.usage,
+            cost_usd=self.cost,
+            wall_ms=wall_ms,
+            model_ms=self.model_ms,
+            work_dir=self.work_dir,
+            trace_path=self.recorder.path,
+            skill_loaded=self.ctx.skill_loaded if self.skill else None,
+            format_repairs=self.repairs,
+        )
+
+    async def _loop(self, model: str, messages: list[Message]) -> tuple[str, str]:
+        last_signature, repeats = "", 0
+        last_text = ""
+        nudged = not self.limits.nudge_without_tools
+        for step_number in range(1, self.limits.max_steps + 1):
+            self.step = step_number
+            response = await self._ask(model, messages)
+            last_text = response.text
+            messages.append(response.assistant_message())
+            step = AgentStep(
+                index=self.step,
+                text=response.text,
+                usage=response.usage,
+                latency_ms=response.latency_ms,
+            )
+            self.steps.append(step)
+            if not response.tool_calls:
+                if nudged or any(s.tools for s in self.steps) or self.step == self.limits.max_steps:
+                    return response.text, ""
+                nudged = True
+                messages.append({"role": "user", "content": NUDGE})
+                self.emit(
+                    HookEvent(
+                        run_id=self.recorder.run_id,
+                        hook="nudge",
+                        detail="answered without tools; reminded once to act through tools",
+                    )
+                )
+                continue
+            signature = json.dumps(
+                [(c.name, c.arguments) for c in response.tool_calls], sort_keys=True
+            )
+            repeats = repeats + 1 if signature == last_signature else 1
+            last_signature = signature
+            if repeats >= self.limits.loop_threshold:
+                message = f"stopped: the same action was repeated {repeats} times in a row"
+                self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="loop", message=message))
+                return response.text, message
+            await self._run_tools(response.tool_calls, messages, step)
+        return last_text, f"stopped: reached the step limit ({self.limits.max_steps})"
+
+    async def _ask(self, model: str, messages: list[Message]) -> LLMResponse:
+        history, cuts = fit_history(messages, self.limits.history_token_budget)
+        self.emit(
+            LlmRequest(
+                run_id=self.recorder.run_id,
+                messages=len(history),
+                tokens_estimate=sum(estimate_tokens(m) for m in history),
+                truncated_outputs=cuts,
+            )
+        )
+        response: LLMResponse | None = None
+        if self.hooks is not None:
+            response = await self._hook("before_llm", self.hooks.before_llm(self.step, history))
+        source = "hook" if response is not None else "model"
+        if response is None:
+
+            def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+                self.emit(
+                    ErrorEvent(
+                        run_id=self.recorder.run_id,
+                        kind="retry",
+                        message=f"attempt {attempt} failed ({type(exc).__name__}); retrying in {delay:.1f} s",
+                    )
+                )
+
+            response = await complete(
+                model, history, self.schemas, options=self.options, on_retry=on_retry
+            )
+            self.model_ms += response.latency_ms
+            self.usage = self.usage + response.usage
+            self.cost = (
+                None
+                if self.cost is None or response.cost_usd is None
+                else self.cost + response.cost_usd
+            )
+            self.repairs += len([r for r in response.format_repairs if r != "native"])
+        else:
+            self.emit(
+                HookEvent(
+                    run_id=self.recorder.run_id,
+                    hook="before_llm",
+                    detail="answered instead of the model",
+                )
+            )
+        self.emit(
+            LlmResponse(
+                run_id=self.recorder.run_id,
+                text=response.text,
+                tool_calls=response.tool_calls,
+                usage=response.usage,
+                cost_usd=response.cost_usd,
+                latency_ms=response.latency_ms,
+                format_repairs=list(response.format_repairs),
+                retries=response.retries,
+                finish_reason=response.finish_reason,
+                source=source,
+            )
+        )
+        if self.hooks is not None:
+            await self._hook("after_llm", self.hooks.after_llm(self.step, response))
+        return response
+
+    async def _run_tools(
+        self, calls: list[ToolCall], messages: list[Message], step: AgentStep
+    ) -> None:
+        for call in calls:
+            self.emit(
+                ToolCallEvent(
+                    run_id=self.recorder.run_id,
+                    call_id=call.id,
+                    name=call.name,
+                    arguments=call.arguments,
+                )
+            )
+        # Calls of one turn run concurrently; results are kept in the order they were asked.
+        outcomes = await asyncio.gather(*(self._run_tool(call) for call in calls))
+        for call, outcome in zip(calls, outcomes, strict=True):
+            self.emit(
+                ToolResultEvent(
+                    run_id=self.recorder.run_id,
+                    call_id=call.id,
+                    name=call.name,
+                    output=outcome.output[:TRACE_OUTPUT_CHARS],
+                    ok=outcome.ok,
+                    exit_code=outcome.exit_code,
+                    duration_ms=outcome.duration_ms,
+                    truncated=outcome.truncated,
+                    error=outcome.error,
+                )
+            )
+            messages.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": call.id,
+                    "name": call.name,
+                    "content": outcome.output,
+                }
+            )
+            step.tools.append(
+                ToolStep(
+                    call=call,
+                    output=outcome.output[:TRACE_OUTPUT_CHARS],
+                    ok=outcome.ok,
+                    exit_code=outcome.exit_code,
+                    duration_ms=outcome.duration_ms,
+                    error=outcome.error,
+                )
+            )
+            if self.hooks is not None:
+                await self._hook("after_tool", self.hooks.after_tool(self.step, call, outcome))
+
+    async def _run_tool(self, call: ToolCall) -> ToolOutcome:
+        if call.arguments_error:
+            message = f"your call to {call.name} had unreadable arguments ({call.arguments_error}); send it again with a JSON object"
+            return ToolOutcome(f"error: {message}", ok=False, error=message)
+        entry = self.tools.get(call.name)
+        if entry is None:
+            message = f"unknown tool {call.name!r}; available: {', '.join(self.tools)}"
+            return ToolOutcome(f"error: {message}", ok=False, error=message)
+        return await call_tool(call.name, entry[1], self.ctx, call.arguments)
+
+    async def _hook(self, name: str, awaitable):
+        try:
+            return await awaitable
+        except Exception as exc:  # a faulty hook must not take the run down
+            self.emit(
+                HookEvent(
+                    run_id=self.recorder.run_id,
+                    hook=name,
+                    detail=f"hook failed: {type(exc).__name__}: {exc}",
+                )
+            )
+            return None

@@ -1,0 +1,331 @@
+"""The bare agent's tools, confined to the run's work dir.
+
+Limits (also stated in each tool's description, so the model knows them):
+- read_file: up to 2,000 lines or 64 KB per call; `offset`/`limit` page through larger files.
+- write_file: up to 1 MB per call; parent folders are created.
+- list_directory: up to 500 entries.
+- execute_command: bash in the work dir, sandboxed; default 60 s timeout (at most the run's
+  command limit), 16 KB of output kept per stream.
+- web_fetch: HTTP(S) GET to the hosts the task allows (loopback only by default); 200 KB,
+  20 s, redirects only to allowed hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skvm_core.agent.sandbox import SandboxMode, run_command
+from skvm_core.llm.types import ToolSchema
+
+READ_MAX_LINES = 2000
+READ_MAX_BYTES = 64_000
+WRITE_MAX_BYTES = 1_000_000
+LIST_MAX_ENTRIES = 500
+COMMAND_OUTPUT_CAP = 16_000
+FETCH_MAX_BYTES = 200_000
+FETCH_TIMEOUT_S = 20.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ToolError(Exception):
+    """A refused or failed tool call; its message is shown to the model."""
+
+
+@dataclass
+class ToolOutcome:
+    output: str
+    ok: bool = True
+    exit_code: int | None = None
+    truncated: bool = False
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+@dataclass
+class ToolContext:
+    work_dir: Path
+    command_timeout_s: float = 60.0
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    sandbox: SandboxMode | None = None
+    skill_body: str | None = None  # delivered by load_skill in discover mode
+    skill_name: str | None = None
+    skill_loaded: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def confine(work_dir: Path, raw: Any) -> Path:
+    """Resolve `raw` inside `work_dir`, refusing anything that would leave it."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ToolError("path must be a non-empty string")
+    if "\0" in raw:
+        raise ToolError("path contains a NUL byte")
+    root = work_dir.resolve()
+    candidate = Path(raw.strip())
+    full = candidate if candidate.is_absolute() else root / candidate
+    resolved = full.resolve()  # follows symlinks, so a link pointing outside is caught too
+    if resolved != root and root not in resolved.parents:
+        raise ToolError(
+            f"access denied: {raw!r} is outside the work folder; use paths relative to it"
+        )
+    return resolved
+
+
+def _relative(work_dir: Path, path: Path) -> str:
+    return path.relative_to(work_dir.resolve()).as_posix() or "."
+
+
+async def read_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    path = confine(ctx.work_dir, args.get("path"))
+    if not path.is_file():
+        raise ToolError(f"no such file: {args.get('path')}")
+    offset = max(1, int(args.get("offset") or 1))
+    limit = min(READ_MAX_LINES, max(1, int(args.get("limit") or READ_MAX_LINES)))
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        return ToolOutcome(
+            f"{_relative(ctx.work_dir, path)} is a binary file ({len(data):,} bytes)"
+        )
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    chosen = lines[offset - 1 : offset - 1 + limit]
+    text = "".join(chosen)
+    truncated = offset - 1 + limit < len(lines)
+    if len(text.encode()) > READ_MAX_BYTES:
+        text = text.encode()[:READ_MAX_BYTES].decode("utf-8", errors="ignore")
+        truncated = True
+    if truncated:
+        text += f"\n[truncated: file has {len(lines)} lines; continue with offset={offset + len(text.splitlines())}]"
+    return ToolOutcome(text, truncated=truncated)
+
+
+async def write_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    path = confine(ctx.work_dir, args.get("path"))
+    content = args.get("content")
+    if not isinstance(content, str):
+        raise ToolError("content must be a string")
+    data = content.encode("utf-8")
+    if len(data) > WRITE_MAX_BYTES:
+        raise ToolError(
+            f"content is {len(data):,} bytes; the limit is {WRITE_MAX_BYTES:,} per call (use append)"
+        )
+    if path.is_dir():
+        raise ToolError(f"{args.get('path')} is a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab" if args.get("append") else "wb") as handle:
+        handle.write(data)
+    return ToolOutcome(f"wrote {len(data):,} bytes to {_relative(ctx.work_dir, path)}")
+
+
+async def list_directory(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    path = confine(ctx.work_dir, args.get("path") or ".")
+    if not path.is_dir():
+        raise ToolError(f"no such folder: {args.get('path')}")
+    entries = sorted(path.iterdir(), key=lambda p: p.name)
+    lines = []
+    for entry in entries[:LIST_MAX_ENTRIES]:
+        if entry.is_dir():
+            lines.append(f"{entry.name}/")
+        else:
+            size = entry.lstat().st_size
+            lines.append(f"{entry.name}  ({size:,} bytes)")
+    if len(entries) > LIST_MAX_ENTRIES:
+        lines.append(f"[{len(entries) - LIST_MAX_ENTRIES} more entries not shown]")
+    return ToolOutcome(
+        "\n".join(lines) or "(empty folder)", truncated=len(entries) > LIST_MAX_ENTRIES
+    )
+
+
+async def execute_command(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    command = args.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise ToolError("command must be a non-empty string")
+    requested = args.get("timeout_s")
+    timeout = ctx.command_timeout_s
+    if isinstance(requested, int | float) and requested > 0:
+        timeout = min(float(requested), ctx.command_timeout_s)
+    result = await run_command(
+        command, ctx.work_dir, timeout_s=timeout, output_cap=COMMAND_OUTPUT_CAP, mode=ctx.sandbox
+    )
+    return ToolOutcome(
+        result.render(),
+        ok=result.exit_code == 0 and not result.timed_out,
+        exit_code=result.exit_code,
+        truncated=result.truncated or result.flooded,
+        error="timed out" if result.timed_out else None,
+    )
+
+
+class _AllowedRedirects(urllib.request.HTTPRedirectHandler):
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self.allowed = allowed
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        _check_url(newurl, self.allowed)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _check_url(url: str, allowed: tuple[str, ...]) -> None:
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https"):
+        raise ToolError(
+            f"only http and https URLs can be fetched, not {parsed.scheme or 'a bare path'}"
+        )
+    host = (parsed.hostname or "").lower()
+    if host not in allowed:
+        raise ToolError(
+            f"host {host or '?'} is not allowed for this run (allowed: {', '.join(allowed)})"
+        )
+
+
+def _fetch(url: str, allowed: tuple[str, ...]) -> ToolOutcome:
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _AllowedRedirects(allowed)
+    )
+    request = urllib.request.Request(url, headers={"User-Agent": "skvm-agent/0.1"})
+    try:
+        with opener.open(request, timeout=FETCH_TIMEOUT_S) as response:
+            body = response.read(FETCH_MAX_BYTES + 1)
+            status = response.status
+            kind = response.headers.get("content-type", "")
+    except urllib.error.HTTPError as exc:
+        body = exc.read(FETCH_MAX_BYTES + 1)
+        return ToolOutcome(
+            f"HTTP {exc.code}\n{body.decode('utf-8', errors='replace')}",
+            ok=False,
+            exit_code=exc.code,
+        )
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise ToolError(f"fetch failed: {getattr(exc, 'reason', exc)}") from exc
+    truncated = len(body) > FETCH_MAX_BYTES
+    text = body[:FETCH_MAX_BYTES].decode("utf-8", errors="replace")
+    return ToolOutcome(
+        f"HTTP {status} ({kind})\n{text}" + ("\n[truncated]" if truncated else ""),
+        exit_code=status,
+        truncated=truncated,
+    )
+
+
+async def web_fetch(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    url = args.get("url")
+    if not isinstance(url, str):
+        raise ToolError("url must be a string")
+    _check_url(url, ctx.allowed_hosts)
+    return await asyncio.to_thread(_fetch, url, ctx.allowed_hosts)
+
+
+async def load_skill_tool(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    name = args.get("name")
+    if ctx.skill_body is None or name != ctx.skill_name:
+        raise ToolError(f"no skill named {name!r}; available: {ctx.skill_name or 'none'}")
+    ctx.skill_loaded = True
+    return ToolOutcome(ctx.skill_body)
+
+
+_PATH = {"type": "string", "description": "path relative to the work folder"}
+ToolFn = Callable[[ToolContext, dict[str, Any]], Awaitable[ToolOutcome]]
+TOOLS: dict[str, tuple[ToolSchema, ToolFn]] = {
+    "read_file": (
+        ToolSchema(
+            name="read_file",
+            description=f"Read a text file. Returns at most {READ_MAX_LINES} lines or {READ_MAX_BYTES // 1000} KB; use offset (1-based line) and limit to page.",
+            parameters={
+                "type": "object",
+                "properties": {
+                    "path": _PATH,
+                    "offset": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                },
+                "required": ["path"],
+            },
+        ),
+        read_file,
+    ),
+    "write_file": (
+        ToolSchema(
+            name="write_file",
+            description="Write text to a file (created with its folders, replaced unless append is true). At most 1 MB per call.",
+            parameters={
+                "type": "object",
+                "properties": {
+                    "path": _PATH,
+                    "content": {"type": "string"},
+                    "append": {"type": "boolean"},
+                },
+                "required": ["path", "content"],
+            },
+        ),
+        write_file,
+    ),
+    "list_directory": (
+        ToolSchema(
+            name="list_directory",
+            description=f"List a folder's entries with sizes (at most {LIST_MAX_ENTRIES}).",
+            parameters={"type": "object", "properties": {"path": _PATH}},
+        ),
+        list_directory,
+    ),
+    "execute_command": (
+        ToolSchema(
+            name="execute_command",
+            description="Run a bash command in the work folder and return its output and exit code. No network; output is capped; long commands time out.",
+            parameters={
+                "type": "object",
+                "properties": {"command": {"type": "string"}, "timeout_s": {"type": "number"}},
+                "required": ["command"],
+            },
+        ),
+        execute_command,
+    ),
+    "web_fetch": (
+        ToolSchema(
+            name="web_fetch",
+            description="HTTP GET a URL and return the status and body (at most 200 KB). Only hosts allowed for the task can be reached.",
+            parameters={
+                "type": "object",
+                "properties": {"url": {"type": "string"}},
+                "required": ["url"],
+            },
+        ),
+        web_fetch,
+    ),
+}
+LOAD_SKILL = (
+    ToolSchema(
+        name="load_skill",
+        description="Load the full instructions of an available skill by name.",
+        parameters={
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+        },
+    ),
+    load_skill_tool,
+)
+
+
+async def call_tool(name: str, fn: ToolFn, ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
+    """Run one tool; refusals and crashes become error outcomes the model can read."""
+    started = time.perf_counter()
+    try:
+        outcome = await fn(ctx, args)
+    except ToolError as exc:
+        outcome = ToolOutcome(f"error: {exc}", ok=False, error=str(exc))
+    except (ValueError, TypeError) as exc:
+        outcome = ToolOutcome(
+            f"error: bad arguments for {name}: {exc}", ok=False, error=f"bad arguments: {exc}"
+        )
+    except Exception as exc:  # a bug or OS error inside the tool: reported, the run goes on
+        outcome = ToolOutcome(
+            f"error: {name} failed: {type(exc).__name__}: {exc}",
+            ok=False,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    outcome.duration_ms = (time.perf_counter() - started) * 1000
+    return outcome

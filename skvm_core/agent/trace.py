@@ -1,0 +1,183 @@
+"""Typed trace events, streamed to subscribers and appended to a JSONL file per run.
+
+The same events feed the CLI's live view, the workbench's trace pane and the replay
+provider, so a stored trace renders exactly like a live one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from skvm_core.errors import SkvmError
+from skvm_core.llm.types import ToolCall, Usage
+
+RunStatus = Literal["ok", "timeout", "crashed", "infra-error"]
+
+
+class _Event(BaseModel):
+    run_id: str
+    seq: int = 0
+    t_ms: float = 0.0  # since the run started
+    step: int = 0
+
+
+class RunStarted(_Event):
+    type: Literal["run_started"] = "run_started"
+    model: str
+    prompt: str
+    work_dir: str
+    skill: str | None = None
+    skill_mode: str | None = None
+    sandbox: str = ""
+    limits: dict[str, Any] = Field(default_factory=dict)
+
+
+class LlmRequest(_Event):
+    type: Literal["llm_request"] = "llm_request"
+    messages: int
+    tokens_estimate: int
+    truncated_outputs: int = 0
+
+
+class LlmResponse(_Event):
+    type: Literal["llm_response"] = "llm_response"
+    text: str
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_ms: float = 0.0
+    format_repairs: list[str] = Field(default_factory=list)
+    retries: int = 0
+    finish_reason: str | None = None
+    source: Literal["model", "hook"] = "model"
+
+
+class ToolCallEvent(_Event):
+    type: Literal["tool_call"] = "tool_call"
+    call_id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResultEvent(_Event):
+    type: Literal["tool_result"] = "tool_result"
+    call_id: str
+    name: str
+    output: str
+    ok: bool = True
+    exit_code: int | None = None
+    duration_ms: float = 0.0
+    truncated: bool = False
+    error: str | None = None
+
+
+class HookEvent(_Event):
+    type: Literal["hook"] = "hook"
+    hook: str
+    detail: str = ""
+
+
+class ErrorEvent(_Event):
+    type: Literal["error"] = "error"
+    kind: str
+    message: str
+
+
+class RunFinished(_Event):
+    type: Literal["run_finished"] = "run_finished"
+    status: RunStatus
+    detail: str = ""
+    final_text: str = ""
+    steps: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = None
+    wall_ms: float = 0.0
+    model_ms: float = 0.0
+
+
+TraceEvent = Annotated[
+    RunStarted
+    | LlmRequest
+    | LlmResponse
+    | ToolCallEvent
+    | ToolResultEvent
+    | HookEvent
+    | ErrorEvent
+    | RunFinished,
+    Field(discriminator="type"),
+]
+_EVENT = TypeAdapter(TraceEvent)
+Subscriber = Callable[[Any], None]
+
+
+class TraceRecorder:
+    """Numbers events, appends them to the JSONL file and hands them to subscribers."""
+
+    def __init__(
+        self, run_id: str, path: Path | None, subscribers: list[Subscriber] | None = None
+    ) -> None:
+        self.run_id = run_id
+        self.path = path
+        self.subscribers = list(subscribers or [])
+        self.events: list[Any] = []
+        self._handle = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = path.open("a", encoding="utf-8")
+
+    def emit(self, event: Any) -> None:
+        event.seq = len(self.events)
+        self.events.append(event)
+        if self._handle is not None:
+            # One line per event, flushed: a crash loses at most the event being written.
+            self._handle.write(event.model_dump_json() + "\n")
+            self._handle.flush()
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def parse_event(line: str) -> Any:
+    return _EVENT.validate_json(line)
+
+
+def read_trace(path: str | Path) -> list[Any]:
+    return list(iter_trace(path))
+
+
+def iter_trace(path: str | Path) -> Iterator[Any]:
+    """Events of a stored trace; a torn last line (the run was killed) is skipped."""
+    file = Path(path)
+    try:
+        lines = file.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise SkvmError(f"cannot read trace {file}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield parse_event(line)
+        except (ValidationError, json.JSONDecodeError) as exc:
+            if number == len(lines):
+                return
+            raise SkvmError(
+                f"{file}:{number}: not a trace event: {exc.errors()[0]['msg'] if isinstance(exc, ValidationError) else exc}"
+            ) from exc
+
+
+def replay(path: str | Path, subscriber: Subscriber) -> int:
+    """Feed a stored trace to `subscriber` as if it were live; returns the event count."""
+    count = 0
+    for event in iter_trace(path):
+        subscriber(event)
+        count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Tasks, graders and (later) the benchmark orchestrator."""

@@ -1,0 +1,121 @@
+"""Run one task on one model: prepare the work dir, run the agent, grade, store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.result import RunResult, SkillMode
+from skvm_core.agent.sandbox import run_command
+from skvm_core.agent.tools import ToolError, confine
+from skvm_core.agent.trace import Subscriber
+from skvm_core.bench.graders import Score, evaluate
+from skvm_core.bench.task import Task, TaskError
+from skvm_core.llm.models import check_model_ready
+from skvm_core.skill import Skill, load_skill
+from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.workspace import Workspace
+
+SETUP_SCRIPT = "_setup.sh"
+SETUP_TIMEOUT_S = 120.0
+
+
+class TaskRun(BaseModel):
+    task_id: str
+    run: RunResult
+    score: Score
+    run_dir: Path
+    setup_note: str = ""
+
+
+def prepare_work_dir(task: Task, work_dir: Path) -> None:
+    """Copy `fixtures/` and inline fixtures into `work_dir` (the setup script runs later)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if task.fixtures_dir is not None:
+        shutil.copytree(
+            task.fixtures_dir,
+            work_dir,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(SETUP_SCRIPT),
+            symlinks=False,
+        )
+    for relative, text in task.fixtures.items():
+        try:
+            target = confine(work_dir, relative)
+        except ToolError as exc:
+            raise TaskError(f"task {task.id}: inline fixture {relative!r}: {exc}") from exc
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+
+
+async def run_setup_script(task: Task, work_dir: Path) -> str:
+    """Run `fixtures/_setup.sh` in the sandbox; a failure is noted, as in the reference."""
+    if task.fixtures_dir is None or not (task.fixtures_dir / SETUP_SCRIPT).is_file():
+        return ""
+    script = (task.fixtures_dir / SETUP_SCRIPT).read_text("utf-8")
+    result = await run_command(script, work_dir, timeout_s=SETUP_TIMEOUT_S, output_cap=8_000)
+    if result.exit_code == 0 and not result.timed_out:
+        return ""
+    return f"{SETUP_SCRIPT} failed (exit {result.exit_code}{', timed out' if result.timed_out else ''}): {result.stderr.strip()[-300:]}"
+
+
+def task_skill(task: Task) -> Skill | None:
+    paths = task.skill_paths()
+    return load_skill(paths[0]) if paths else None
+
+
+async def run_task(
+    task: Task,
+    model: str,
+    *,
+    skill: Skill | None = None,
+    use_task_skill: bool = True,
+    skill_mode: SkillMode = "inject",
+    keep: bool = False,
+    workspace: Workspace | None = None,
+    subscribers: list[Subscriber] | None = None,
+    label: str | None = None,
+) -> TaskRun:
+    if not task.host_ready:
+        raise TaskError(
+            f"task {task.id} needs an environment this host does not provide (hostReady is false)"
+        )
+    check_model_ready(model)
+    workspace = workspace or Workspace.default()
+    if skill is None and use_task_skill:
+        skill = task_skill(task)
+    run_id = workspace.new_run_id(label or task.id)
+    run_dir = workspace.run_dir(run_id)
+    work_dir = run_dir / "work"
+    prepare_work_dir(task, work_dir)
+    setup_note = await run_setup_script(task, work_dir)
+    limits = limits_for(
+        model,
+        max_steps=task.max_steps,
+        timeout_s=task.timeout_ms / 1000,
+        **({"allowed_hosts": tuple(task.allowed_hosts)} if task.allowed_hosts else {}),
+    )
+    agent = BareAgent(model, subscribers=subscribers)
+    result = await agent.run(
+        task.prompt,
+        work_dir,
+        skill,
+        limits,
+        skill_mode=skill_mode,
+        run_id=run_id,
+        trace_path=run_dir / "trace.jsonl",
+    )
+    score = await evaluate(task, result)
+    outcome = TaskRun(
+        task_id=task.id, run=result, score=score, run_dir=run_dir, setup_note=setup_note
+    )
+    atomic_write_text(
+        run_dir / "result.json", json.dumps(outcome.model_dump(mode="json"), indent=2)
+    )
+    if not keep:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return outcome

@@ -1,0 +1,176 @@
+"""`skvm run`: one task or prompt on one model, with a live trace and the score."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from skvm_core.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
+console = Console(highlight=False)
+
+
+def _short(value: Any, width: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", "⏎ ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_event(event: Any) -> None:
+    """Print one trace event as a line (the CLI's live trace view)."""
+    kind = event.type
+    if kind == "run_started":
+        skill = f" · skill {event.skill} ({event.skill_mode})" if event.skill else " · no skill"
+        console.print(
+            f"[bold]▶ {escape(event.model)}[/]{escape(skill)} · sandbox {event.sandbox} · {event.work_dir}"
+        )
+    elif kind == "llm_request":
+        cut = f", {event.truncated_outputs} old outputs cut" if event.truncated_outputs else ""
+        console.print(
+            f"[dim]… step {event.step}: {event.messages} messages, ~{event.tokens_estimate} tokens{cut}[/]"
+        )
+    elif kind == "llm_response":
+        repairs = (
+            f" [yellow]repaired: {', '.join(event.format_repairs)}[/]"
+            if event.format_repairs
+            else ""
+        )
+        origin = " [magenta](hook)[/]" if event.source == "hook" else ""
+        console.print(
+            f"[cyan]◆ step {event.step}[/] {event.latency_ms:,.0f} ms · {event.usage.input}→{event.usage.output} tokens{origin}{repairs}"
+        )
+        if event.text.strip():
+            console.print(f"  {escape(_short(event.text, 160))}")
+    elif kind == "tool_call":
+        console.print(f"  [blue]→ {event.name}[/]({escape(_short(event.arguments))})")
+    elif kind == "tool_result":
+        colour = "green" if event.ok else "red"
+        code = f" exit {event.exit_code}" if event.exit_code is not None else ""
+        more = " [yellow]truncated[/]" if event.truncated else ""
+        console.print(
+            f"  [{colour}]← {event.name}{code}[/] {event.duration_ms:,.0f} ms{more}: {escape(_short(event.output))}"
+        )
+    elif kind == "hook":
+        console.print(f"  [magenta]hook {event.hook}[/]: {escape(event.detail)}")
+    elif kind == "error":
+        console.print(f"[red]✖ {event.kind}[/]: {escape(_short(event.message, 300))}")
+    elif kind == "run_finished":
+        cost = "n/a" if event.cost_usd is None else f"${event.cost_usd:.4f}"
+        colour = "green" if event.status == "ok" else "red"
+        detail = f" ({escape(event.detail)})" if event.detail else ""
+        console.print(
+            f"[{colour}]■ {event.status}[/]{detail} · {event.steps} steps · {event.usage.input}+{event.usage.output} tokens · "
+            f"{cost} · wall {event.wall_ms / 1000:.1f} s, model {event.model_ms / 1000:.1f} s"
+        )
+
+
+def score_table(score) -> Table:
+    table = Table(title=f"Score: {score.summary()}")
+    for column in ("criterion", "method", "weight", "score", "details"):
+        table.add_column(column, overflow="fold")
+    for result in score.results:
+        details = (
+            result.infra_error
+            and f"[yellow]skipped: {escape(result.infra_error)}[/]"
+            or escape(result.details)
+        )
+        table.add_row(
+            escape(result.criterion),
+            result.method,
+            f"{result.weight:g}",
+            f"{result.score:.2f}",
+            details,
+        )
+        for checkpoint in result.checkpoints:
+            mark = "✓" if checkpoint.score >= 0.5 else "✗"
+            table.add_row(
+                "",
+                "",
+                "",
+                f"{checkpoint.score:.2f}",
+                f"{mark} {escape(checkpoint.name)}: {escape(checkpoint.reason)}",
+            )
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from skvm_core.agent.bare import BareAgent, limits_for
+    from skvm_core.bench.run import run_task
+    from skvm_core.bench.task import load_task
+    from skvm_core.llm.models import check_model_ready
+    from skvm_core.skill import load_skill
+    from skvm_core.store.workspace import Workspace
+
+    if bool(args.task) == bool(args.prompt):
+        console.print("[red]error:[/] give exactly one of --task or --prompt")
+        return EXIT_USAGE
+    skill = load_skill(args.skill) if args.skill else None
+    if skill is not None and not skill.is_valid:
+        for diagnostic in skill.errors:
+            console.print(f"[yellow]{escape(str(diagnostic))}[/]")
+    check_model_ready(args.model)
+    if args.task:
+        task = load_task(args.task)
+        outcome = asyncio.run(
+            run_task(
+                task,
+                args.model,
+                skill=skill,
+                use_task_skill=not args.no_skill,
+                skill_mode=args.skill_mode,
+                keep=args.keep,
+                subscribers=[render_event],
+            )
+        )
+        console.print(score_table(outcome.score))
+        console.print(
+            f"[dim]trace: {outcome.run.trace_path}[/]"
+            + (f"\n[dim]work dir kept: {outcome.run.work_dir}[/]" if args.keep else "")
+        )
+        if outcome.setup_note:
+            console.print(f"[yellow]{escape(outcome.setup_note)}[/]")
+        if outcome.run.status == "infra-error":
+            return EXIT_USAGE
+        return EXIT_OK if outcome.score.passed else EXIT_FAIL
+    workspace = Workspace.default()
+    run_id = workspace.new_run_id("prompt")
+    run_dir = workspace.run_dir(run_id)
+    work_dir = run_dir / "work" if args.keep else Path(tempfile.mkdtemp(prefix="skvm-run-"))
+    agent = BareAgent(args.model, subscribers=[render_event])
+    result = asyncio.run(
+        agent.run(
+            args.prompt,
+            work_dir,
+            skill,
+            limits_for(args.model),
+            skill_mode=args.skill_mode,
+            run_id=run_id,
+            trace_path=run_dir / "trace.jsonl",
+        )
+    )
+    if result.final_text:
+        console.print(f"\n[bold]Answer[/]\n{escape(result.final_text)}")
+    console.print(f"[dim]trace: {result.trace_path}[/]")
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(work_dir, ignore_errors=True)
+    if result.status == "infra-error":
+        return EXIT_USAGE
+    return EXIT_OK if result.status == "ok" else EXIT_FAIL
+
+
+def cmd_trace_show(args: argparse.Namespace) -> int:
+    from skvm_core.agent.trace import replay
+
+    count = replay(args.trace, render_event)
+    console.print(f"[dim]{count} events[/]")
+    return EXIT_OK

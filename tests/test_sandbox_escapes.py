@@ -1,0 +1,199 @@
+"""Escape attempts against the agent's tools and the command sandbox: all must be contained."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from skvm_core.agent.sandbox import SandboxMode, run_command, sandbox_mode
+from skvm_core.agent.tools import (
+    ToolContext,
+    ToolError,
+    confine,
+    list_directory,
+    read_file,
+    web_fetch,
+    write_file,
+)
+
+MODES = [pytest.param(SandboxMode("process"), id="process")]
+if sandbox_mode().kind == "bubblewrap":
+    MODES.append(pytest.param(sandbox_mode(), id="bubblewrap"))
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    root = tmp_path / "work"
+    root.mkdir()
+    (root / "inside.txt").write_text("ok")
+    return root
+
+
+@pytest.fixture
+def ctx(work: Path) -> ToolContext:
+    return ToolContext(work_dir=work, command_timeout_s=5)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../outside.txt",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "sub/../../outside.txt",
+        "./../outside.txt",
+        "/",
+        "~/.bashrc/../../../etc/hostname",
+    ],
+)
+def test_paths_leaving_the_work_dir_are_refused(work, path):
+    with pytest.raises(ToolError, match="outside the work folder"):
+        confine(work, path)
+
+
+def test_absolute_path_inside_the_work_dir_is_allowed(work):
+    assert confine(work, str(work / "inside.txt")) == (work / "inside.txt").resolve()
+
+
+async def test_symlink_to_etc_cannot_be_read(ctx, work):
+    os.symlink("/etc", work / "etc-link")
+    with pytest.raises(ToolError, match="outside"):
+        await read_file(ctx, {"path": "etc-link/hostname"})
+
+
+async def test_symlink_file_pointing_outside_cannot_be_written(ctx, work, tmp_path):
+    target = tmp_path / "victim.txt"
+    target.write_text("original")
+    os.symlink(target, work / "trap.txt")
+    with pytest.raises(ToolError, match="outside"):
+        await write_file(ctx, {"path": "trap.txt", "content": "pwned"})
+    assert target.read_text() == "original"
+
+
+async def test_write_outside_is_refused_and_nothing_is_written(ctx, tmp_path):
+    with pytest.raises(ToolError):
+        await write_file(ctx, {"path": "../escaped.txt", "content": "x"})
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+async def test_listing_outside_is_refused(ctx):
+    with pytest.raises(ToolError):
+        await list_directory(ctx, {"path": ".."})
+
+
+async def test_nul_byte_paths_are_refused(ctx):
+    with pytest.raises(ToolError, match="NUL"):
+        await read_file(ctx, {"path": "inside.txt\0../../etc/passwd"})
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_api_keys_are_not_visible_to_commands(work, mode, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-leak-me")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-leak-me")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-leak-me")
+    result = await run_command("env; cat /proc/self/environ | tr '\\0' '\\n'", work, mode=mode)
+    assert "leak-me" not in result.stdout
+    assert f"HOME={work}" in result.stdout
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_home_is_inside_the_work_dir(work, mode):
+    result = await run_command("cd ~ && pwd", work, mode=mode)
+    assert result.stdout.strip() == str(work.resolve())
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_fork_bomb_is_bounded_by_the_timeout(work, mode):
+    result = await run_command(":(){ :|:& };:", work, timeout_s=2, mode=mode)
+    assert result.duration_ms < 30_000
+    leftover = os.popen("pgrep -c -f skvm-comman[d] || true").read().strip()
+    assert leftover in ("", "0")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_endless_command_is_killed_at_the_timeout_with_its_children(work, mode):
+    result = await run_command("sleep 300 & sleep 300; echo never", work, timeout_s=1, mode=mode)
+    assert result.timed_out and "never" not in result.stdout
+    assert os.popen("pgrep -f 'sleep 30[0]' || true").read().strip() == ""
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_output_flood_is_capped_and_stopped(work, mode):
+    result = await run_command("yes flood", work, timeout_s=20, output_cap=1000, mode=mode)
+    assert result.truncated and result.flooded
+    assert len(result.stdout) <= 1000
+    assert result.duration_ms < 20_000
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_huge_file_write_is_limited(work, mode):
+    await run_command(
+        "head -c 400000000 /dev/zero > big.bin; ls -l big.bin", work, timeout_s=20, mode=mode
+    )
+    assert (work / "big.bin").stat().st_size <= 256 * 1024 * 1024
+
+
+@pytest.mark.skipif(sandbox_mode().kind != "bubblewrap", reason="needs bubblewrap")
+async def test_bubblewrap_blocks_writes_outside_and_reading_root_home(work, tmp_path):
+    mode = sandbox_mode()
+    outside = tmp_path / "outside.txt"
+    result = await run_command(
+        f"echo x > {outside}; touch /usr/skvm-probe; ls /root", work, mode=mode
+    )
+    assert not outside.exists()
+    assert not Path("/usr/skvm-probe").exists()
+    assert "No such file" in result.stderr
+
+
+@pytest.mark.skipif(sandbox_mode().kind != "bubblewrap", reason="needs bubblewrap")
+async def test_bubblewrap_has_no_network(work):
+    from tests.servers import serve_text
+
+    with serve_text("secret page") as url:
+        result = await run_command(
+            f"python3 -c \"import urllib.request; print(urllib.request.urlopen('{url}', timeout=3).read())\"",
+            work,
+            mode=sandbox_mode(),
+        )
+    assert "secret page" not in result.stdout and result.exit_code != 0
+
+
+@pytest.mark.skipif(sandbox_mode().kind != "bubblewrap", reason="needs bubblewrap")
+async def test_bubblewrap_hides_shadow_file(work):
+    result = await run_command("cat /etc/shadow", work, mode=sandbox_mode())
+    assert "root:" not in result.stdout
+
+
+async def test_web_fetch_to_a_host_not_allowed_is_refused(ctx):
+    for url in (
+        "http://example.com/",
+        "http://10.0.0.1/",
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/",
+    ):
+        with pytest.raises(ToolError):
+            await web_fetch(ctx, {"url": url})
+
+
+async def test_web_fetch_reaches_loopback_and_refuses_redirects_elsewhere(ctx):
+    from tests.servers import serve_redirect, serve_text
+
+    with serve_text("hello from loopback") as url:
+        outcome = await web_fetch(ctx, {"url": url})
+    assert "hello from loopback" in outcome.output
+    with (
+        serve_redirect("http://example.com/") as url,
+        pytest.raises(ToolError, match="not allowed"),
+    ):
+        await web_fetch(ctx, {"url": url})
+
+
+async def test_web_fetch_to_an_allowed_extra_host(work):
+    from tests.servers import serve_text
+
+    ctx = ToolContext(work_dir=work, allowed_hosts=("localhost",))
+    with serve_text("named host") as url:
+        with pytest.raises(ToolError, match="not allowed"):
+            await web_fetch(ctx, {"url": url})  # 127.0.0.1 is not in this task's list
+        outcome = await web_fetch(ctx, {"url": url.replace("127.0.0.1", "localhost")})
+    assert "named host" in outcome.output
