@@ -26,15 +26,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
-# Sandbox (bubblewrap) and sqlite3 for tasks; installed only where we are root with apt,
+# Sandbox (bubblewrap), and sqlite3 and pandas for the tasks and profiles run inside it; installed only where we are root with apt,
 # otherwise the project still works (commands then run with process isolation only).
 system-tools:
-	@if command -v bwrap >/dev/null && command -v sqlite3 >/dev/null; then :; \
+	@if command -v bwrap >/dev/null && command -v sqlite3 >/dev/null && /usr/bin/python3 -c "import pandas" 2>/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing bubblewrap and sqlite3 with apt-get"; \
-		(apt-get install -y -qq bubblewrap sqlite3 >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap sqlite3 >/dev/null 2>&1)) || \
-		echo "could not install bubblewrap/sqlite3; continuing without them"; \
+		echo "installing bubblewrap, sqlite3 and python3-pandas with apt-get"; \
+		(apt-get install -y -qq bubblewrap sqlite3 python3-pandas >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap sqlite3 python3-pandas >/dev/null 2>&1)) || \
+		echo "could not install the system tools; continuing without them"; \
 	else echo "bubblewrap or sqlite3 missing; install them for the full sandbox (see README)"; fi
 
 models: $(STAMP)
