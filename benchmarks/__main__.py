@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench_startup", "bench_toolparse", "bench_agent_loop"]
+BENCHMARKS = ["bench_startup", "bench_toolparse", "bench_agent_loop", "bench_profile_concurrency"]
 
 
 def main(names: list[str]) -> int:

@@ -77,6 +77,34 @@ def build_parser() -> argparse.ArgumentParser:
     trace_show.add_argument("trace")
     trace_show.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_trace_show"))
 
+    profile = commands.add_parser(
+        "profile", help="profile a model on the 26 primitives, or show/import profiles"
+    )
+    profile.add_argument("--model", help="model id to profile")
+    profile.add_argument("--primitives", help="comma-separated primitive ids (default: all 26)")
+    profile.add_argument("--instances", type=int, default=3, help="instances per level (default 3)")
+    profile.add_argument("--concurrency", type=int, default=1)
+    profile.add_argument("--seed", type=int, default=0)
+    profile.add_argument("--policy", choices=("strict", "majority"), default="strict")
+    profile.add_argument(
+        "--fast", action="store_true", help="stop a primitive at its first failing level"
+    )
+    profile.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run with the same settings"
+    )
+    profile.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile"))
+    profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION")
+    profile_show = profile_commands.add_parser("show", help="print a profile (model id or file)")
+    profile_show.add_argument("target")
+    profile_show.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile_show"))
+    profile_import = profile_commands.add_parser(
+        "import", help="import a TCP JSON file (e.g. a published profile)"
+    )
+    profile_import.add_argument("path")
+    profile_import.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile_import"))
+    profile_list = profile_commands.add_parser("list", help="list known profiles")
+    profile_list.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile_list"))
+
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")

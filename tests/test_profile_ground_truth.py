@@ -44,7 +44,11 @@ def test_same_seed_same_instances_other_seed_differs(primitive):
         first = [generator.generate(level, seed=3, index=i).model_dump() for i in range(3)]
         again = [generator.generate(level, seed=3, index=i).model_dump() for i in range(3)]
         assert first == again
-    other = [generator.generate(lv, seed=4, index=i).model_dump() for lv in TEST_LEVELS for i in range(3)]
-    same_seed = [generator.generate(lv, seed=3, index=i).model_dump() for lv in TEST_LEVELS for i in range(3)]
+    other = [
+        generator.generate(lv, seed=4, index=i).model_dump() for lv in TEST_LEVELS for i in range(3)
+    ]
+    same_seed = [
+        generator.generate(lv, seed=3, index=i).model_dump() for lv in TEST_LEVELS for i in range(3)
+    ]
     if primitive not in ("follow.style", "gen.text.prose", "follow.format", "reason.analysis"):
         assert other != same_seed

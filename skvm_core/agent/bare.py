@@ -69,7 +69,7 @@ def limits_for(model: str, **overrides) -> RunLimits:
     """Defaults that fit the target: the embedded models have an 8k-token context."""
     base: dict = {}
     if provider_of(model) == "local":
-        base = {"history_token_budget": 5_000, "max_output_tokens": 768}
+        base = {"history_token_budget": 5_000, "max_output_tokens": 512}
     return RunLimits(**{**base, **overrides})
 
 

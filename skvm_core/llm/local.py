@@ -162,7 +162,7 @@ class LocalWorker:
         llm = Llama(
             model_path=str(self.weights),
             n_ctx=self.context,
-            n_threads=max(1, os.cpu_count() or 1),
+            n_threads=int(os.environ.get("SKVM_LOCAL_THREADS") or max(1, os.cpu_count() or 1)),
             verbose=False,
         )
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML

@@ -45,11 +45,19 @@ class CheckResult(BaseModel):
 
     @property
     def passed(self) -> bool:
-        return self.infra_error is None and bool(self.checkpoints) and all(c.score >= 0.5 for c in self.checkpoints)
+        return (
+            self.infra_error is None
+            and bool(self.checkpoints)
+            and all(c.score >= 0.5 for c in self.checkpoints)
+        )
 
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.checkpoints) / len(self.checkpoints) if self.checkpoints else 0.0
+        return (
+            sum(c.score for c in self.checkpoints) / len(self.checkpoints)
+            if self.checkpoints
+            else 0.0
+        )
 
     def summary(self) -> str:
         if self.infra_error:
@@ -65,7 +73,11 @@ class Checks:
         self.items: list[Checkpoint] = []
 
     def add(self, name: str, ok: bool, reason: str = "") -> bool:
-        self.items.append(Checkpoint(name=name, score=1.0 if ok else 0.0, reason=reason or ("ok" if ok else "failed")))
+        self.items.append(
+            Checkpoint(
+                name=name, score=1.0 if ok else 0.0, reason=reason or ("ok" if ok else "failed")
+            )
+        )
         return ok
 
     def graded(self, name: str, score: float, reason: str) -> None:
@@ -165,7 +177,9 @@ class Generator(ABC):
         return None
 
     @abstractmethod
-    def make(self, level: TestLevel, rng: random.Random) -> tuple[str, dict[str, str], dict[str, Any]]: ...
+    def make(
+        self, level: TestLevel, rng: random.Random
+    ) -> tuple[str, dict[str, str], dict[str, Any]]: ...
 
     @abstractmethod
     async def check(self, instance: Instance, work_dir: Path, response: str) -> CheckResult: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -109,11 +109,16 @@ class TCP(_Camel):
         """Identifies this profile's content for cache keys (model, harness, time, levels)."""
         import hashlib
 
-        payload = json.dumps([self.model, self.harness, self.profiled_at, sorted(self.capabilities.items())])
+        payload = json.dumps(
+            [self.model, self.harness, self.profiled_at, sorted(self.capabilities.items())]
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True, exclude_unset=True), indent=2) + "\n"
+        return (
+            json.dumps(self.model_dump(mode="json", by_alias=True, exclude_unset=True), indent=2)
+            + "\n"
+        )
 
 
 def parse_tcp(text: str, source: str = "<profile>") -> TCP:
@@ -128,7 +133,9 @@ def parse_tcp(text: str, source: str = "<profile>") -> TCP:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ProfileError(f"{source}: `{where}`: {first['msg']}", hint="is this a SkVM TCP (version 1.0) file?") from exc
+        raise ProfileError(
+            f"{source}: `{where}`: {first['msg']}", hint="is this a SkVM TCP (version 1.0) file?"
+        ) from exc
 
 
 def load_tcp(path: str | Path) -> TCP:

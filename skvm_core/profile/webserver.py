@@ -24,7 +24,11 @@ def _answer(route: Any, query: dict[str, list[str]]) -> tuple[int, Any]:
             return 400, {"error": "page must be an integer"}
         if not 1 <= page <= len(pages):
             return 404, {"error": f"no page {page}"}
-        return 200, {"page": page, "values": pages[page - 1], "next": page + 1 if page < len(pages) else None}
+        return 200, {
+            "page": page,
+            "values": pages[page - 1],
+            "next": page + 1 if page < len(pages) else None,
+        }
     if isinstance(route, dict) and "filter" in route:
         key = route["filter"]
         wanted = query.get(key, [None])[0]
@@ -41,7 +45,11 @@ def serve_routes(routes: dict[str, Any]) -> Iterator[str]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             parsed = urllib.parse.urlsplit(self.path)
             route = routes.get(parsed.path)
-            status, body = (404, {"error": "not found"}) if route is None else _answer(route, urllib.parse.parse_qs(parsed.query))
+            status, body = (
+                (404, {"error": "not found"})
+                if route is None
+                else _answer(route, urllib.parse.parse_qs(parsed.query))
+            )
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")

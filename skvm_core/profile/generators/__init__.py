@@ -1,9 +1,32 @@
 """One generator per primitive; `GENERATORS` covers the whole catalog."""
 
-from skvm_core.profile.generators.code import HtmlGenerator, JavascriptGenerator, PythonGenerator, ShellGenerator, SqlGenerator
-from skvm_core.profile.generators.follow import ConstraintGenerator, DelegationGenerator, FormatGenerator, ProcedureGenerator, StyleGenerator
-from skvm_core.profile.generators.reason import AnalysisGenerator, ArithmeticGenerator, LogicGenerator, PlanningGenerator, SpatialGenerator
-from skvm_core.profile.generators.text import LongTextGenerator, ProseGenerator, RegexGenerator, StructuredGenerator
+from skvm_core.profile.generators.code import (
+    HtmlGenerator,
+    JavascriptGenerator,
+    PythonGenerator,
+    ShellGenerator,
+    SqlGenerator,
+)
+from skvm_core.profile.generators.follow import (
+    ConstraintGenerator,
+    DelegationGenerator,
+    FormatGenerator,
+    ProcedureGenerator,
+    StyleGenerator,
+)
+from skvm_core.profile.generators.reason import (
+    AnalysisGenerator,
+    ArithmeticGenerator,
+    LogicGenerator,
+    PlanningGenerator,
+    SpatialGenerator,
+)
+from skvm_core.profile.generators.text import (
+    LongTextGenerator,
+    ProseGenerator,
+    RegexGenerator,
+    StructuredGenerator,
+)
 from skvm_core.profile.generators.tools import (
     BatchGenerator,
     BrowserGenerator,

@@ -10,23 +10,43 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from skvm_core.profile.instance import CheckResult, Checks, Generator, Instance, close, python_has, read, run_in, write
+from skvm_core.profile.instance import (
+    CheckResult,
+    Checks,
+    Generator,
+    close,
+    python_has,
+    read,
+    run_in,
+    write,
+)
 
 NAMES = ["ana", "bo", "cyd", "dee", "eli", "fay", "gus", "hal", "ivy", "jo", "kit", "lou", "max", "ned", "oli", "pia", "quin", "rae", "sol", "tao", "uma", "vic", "wes", "xia"]  # fmt: skip
 DEPARTMENTS = ["sales", "ops", "research", "support", "legal"]
 
 
 def _employees_csv(rng: random.Random) -> tuple[str, float, int]:
-    rows = [(name, rng.choice(DEPARTMENTS), rng.randint(40, 100)) for name in rng.sample(NAMES, rng.randint(5, 12))]
+    rows = [
+        (name, rng.choice(DEPARTMENTS), rng.randint(40, 100))
+        for name in rng.sample(NAMES, rng.randint(5, 12))
+    ]
     text = "name,department,score\n" + "".join(f"{n},{d},{s}\n" for n, d, s in rows)
     return text, round(sum(s for _, _, s in rows) / len(rows), 2), len(rows)
 
 
 async def _run_solution(checks: Checks, work_dir: Path, file: str, command: str) -> bool:
-    if not checks.add("script_created", read(work_dir, file) is not None, f"{file} {'exists' if read(work_dir, file) is not None else 'missing'}"):
+    if not checks.add(
+        "script_created",
+        read(work_dir, file) is not None,
+        f"{file} {'exists' if read(work_dir, file) is not None else 'missing'}",
+    ):
         return False
     result = await run_in(work_dir, command)
-    return checks.add("execution_success", result.exit_code == 0, f"exit {result.exit_code}: {result.stderr.strip()[-200:]}")
+    return checks.add(
+        "execution_success",
+        result.exit_code == 0,
+        f"exit {result.exit_code}: {result.stderr.strip()[-200:]}",
+    )
 
 
 def _json_file(work_dir: Path, name: str) -> Any:
@@ -57,7 +77,11 @@ class PythonGenerator(Generator):
                 f"input.txt has lines of the form name:number. Write solution.py that counts the lines whose number is "
                 f"greater than or equal to {threshold} and writes just that count to result.txt. Run it."
             )
-            return prompt, {"input.txt": lines}, {"count": sum(v >= threshold for v in values), "threshold": threshold}
+            return (
+                prompt,
+                {"input.txt": lines},
+                {"count": sum(v >= threshold for v in values), "threshold": threshold},
+            )
         if level == "L2":
             text, average, total = _employees_csv(rng)
             prompt = (
@@ -65,7 +89,9 @@ class PythonGenerator(Generator):
                 'result.json with {"average_score": <mean score rounded to 2 decimals>, "total_employees": <number of employees>}. Run it.'
             )
             return prompt, {"data.csv": text}, {"average_score": average, "total_employees": total}
-        rows = [(rng.choice(DEPARTMENTS[:3]), rng.randint(10, 500)) for _ in range(rng.randint(50, 120))]
+        rows = [
+            (rng.choice(DEPARTMENTS[:3]), rng.randint(10, 500)) for _ in range(rng.randint(50, 120))
+        ]
         totals: dict[str, int] = {}
         for department, amount in rows:
             totals[department] = totals.get(department, 0) + amount
@@ -85,18 +111,36 @@ class PythonGenerator(Generator):
         expected = instance.expected
         if instance.level == "L1":
             got = (read(work_dir, "result.txt") or "").strip()
-            checks.add("count_correct", got == str(expected["count"]), f"got {got!r}, expected {expected['count']}")
+            checks.add(
+                "count_correct",
+                got == str(expected["count"]),
+                f"got {got!r}, expected {expected['count']}",
+            )
         elif instance.level == "L2":
             data = _json_file(work_dir, "result.json")
             if checks.add("result_json", isinstance(data, dict), "result.json is a JSON object"):
-                checks.add("average", close(_num(data.get("average_score")), expected["average_score"], 0.006), f"average_score {data.get('average_score')}")
-                checks.add("total", data.get("total_employees") == expected["total_employees"], f"total_employees {data.get('total_employees')}")
+                checks.add(
+                    "average",
+                    close(_num(data.get("average_score")), expected["average_score"], 0.006),
+                    f"average_score {data.get('average_score')}",
+                )
+                checks.add(
+                    "total",
+                    data.get("total_employees") == expected["total_employees"],
+                    f"total_employees {data.get('total_employees')}",
+                )
         else:
             rows = list(csv.DictReader(io.StringIO(read(work_dir, "result.csv") or "")))
             got = {r.get("department"): _num(r.get("total")) for r in rows}
             want = expected["totals"]
-            checks.add("groups", set(got) == set(want), f"departments {sorted(k for k in got if k)}")
-            checks.add("totals", all(close(got.get(k), v, 0.1) for k, v in want.items()), "sums per department")
+            checks.add(
+                "groups", set(got) == set(want), f"departments {sorted(k for k in got if k)}"
+            )
+            checks.add(
+                "totals",
+                all(close(got.get(k), v, 0.1) for k, v in want.items()),
+                "sums per department",
+            )
         return checks.result()
 
     def solve(self, instance, work_dir):
@@ -136,16 +180,26 @@ class JavascriptGenerator(Generator):
     def make(self, level, rng):
         if level == "L1":
             char = rng.choice("xqzjk")
-            words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(rng.randint(8, 20))]
+            words = [
+                "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
+                for _ in range(rng.randint(8, 20))
+            ]
             prompt = f"Write solution.js (Node.js) that counts the lines of input.txt containing the character '{char}' and writes the count to result.txt. Run it with node."
-            return prompt, {"input.txt": "\n".join(words) + "\n"}, {"count": sum(char in w for w in words), "char": char}
+            return (
+                prompt,
+                {"input.txt": "\n".join(words) + "\n"},
+                {"count": sum(char in w for w in words), "char": char},
+            )
         if level == "L2":
             text, average, total = _employees_csv(rng)
             prompt = 'Write solution.js (Node.js) that reads data.csv (name,department,score) and writes result.json with {"average_score": <mean rounded to 2 decimals>, "total_employees": <count>}. Run it with node.'
             return prompt, {"data.csv": text}, {"average_score": average, "total_employees": total}
         files, ids = {}, set()
         for number in range(1, rng.randint(2, 4) + 1):
-            items = [{"id": rng.randint(1, 12), "name": rng.choice(NAMES)} for _ in range(rng.randint(3, 6))]
+            items = [
+                {"id": rng.randint(1, 12), "name": rng.choice(NAMES)}
+                for _ in range(rng.randint(3, 6))
+            ]
             ids |= {i["id"] for i in items}
             files[f"part{number}.json"] = json.dumps(items)
         prompt = (
@@ -163,17 +217,33 @@ class JavascriptGenerator(Generator):
         expected = instance.expected
         if instance.level == "L1":
             got = (read(work_dir, "result.txt") or "").strip()
-            checks.add("count_correct", got == str(expected["count"]), f"got {got!r}, expected {expected['count']}")
+            checks.add(
+                "count_correct",
+                got == str(expected["count"]),
+                f"got {got!r}, expected {expected['count']}",
+            )
         elif instance.level == "L2":
             data = _json_file(work_dir, "result.json")
             if checks.add("result_json", isinstance(data, dict), "result.json is an object"):
-                checks.add("average", close(_num(data.get("average_score")), expected["average_score"], 0.006), f"average_score {data.get('average_score')}")
-                checks.add("total", data.get("total_employees") == expected["total_employees"], f"total_employees {data.get('total_employees')}")
+                checks.add(
+                    "average",
+                    close(_num(data.get("average_score")), expected["average_score"], 0.006),
+                    f"average_score {data.get('average_score')}",
+                )
+                checks.add(
+                    "total",
+                    data.get("total_employees") == expected["total_employees"],
+                    f"total_employees {data.get('total_employees')}",
+                )
         else:
             data = _json_file(work_dir, "result.json")
             if checks.add("result_json", isinstance(data, list), "result.json is an array"):
                 ids = [item.get("id") for item in data if isinstance(item, dict)]
-                checks.add("no_duplicates", len(ids) == len(set(ids)), f"{len(ids)} items, {len(set(ids))} distinct")
+                checks.add(
+                    "no_duplicates",
+                    len(ids) == len(set(ids)),
+                    f"{len(ids)} items, {len(set(ids))} distinct",
+                )
                 checks.add("all_ids_sorted", ids == expected["ids"], f"ids {ids}")
         return checks.result()
 
@@ -207,23 +277,38 @@ class ShellGenerator(Generator):
     def make(self, level, rng):
         if level == "L1":
             prefix = rng.choice(["ERR", "WARN", "NOTE"])
-            lines = [f"{rng.choice(['ERR', 'WARN', 'NOTE', 'INFO'])} item {rng.randint(1, 999)}" for _ in range(rng.randint(15, 50))]
+            lines = [
+                f"{rng.choice(['ERR', 'WARN', 'NOTE', 'INFO'])} item {rng.randint(1, 999)}"
+                for _ in range(rng.randint(15, 50))
+            ]
             prompt = f"Write solution.sh that counts the lines of data.txt starting with {prefix} and writes the number to result.txt. Run it with bash."
-            return prompt, {"data.txt": "\n".join(lines) + "\n"}, {"count": sum(line.startswith(prefix) for line in lines), "prefix": prefix}
+            return (
+                prompt,
+                {"data.txt": "\n".join(lines) + "\n"},
+                {"count": sum(line.startswith(prefix) for line in lines), "prefix": prefix},
+            )
         if level == "L2":
             threshold, top = rng.randint(40, 70), rng.randint(2, 4)
             people = [(name, rng.randint(10, 99)) for name in rng.sample(NAMES, 14)]
-            chosen = sorted([p for p in people if p[1] >= threshold], key=lambda p: (-p[1], p[0]))[:top]
+            chosen = sorted([p for p in people if p[1] >= threshold], key=lambda p: (-p[1], p[0]))[
+                :top
+            ]
             prompt = (
                 f"scores.txt has lines 'name score'. Write solution.sh that keeps the lines with score >= {threshold}, sorts them by score "
                 f"from highest to lowest and writes the first {top} lines (same 'name score' format) to result.txt. Run it with bash."
             )
-            return prompt, {"scores.txt": "".join(f"{n} {s}\n" for n, s in people)}, {"lines": [f"{n} {s}" for n, s in chosen], "threshold": threshold, "top": top}
+            return (
+                prompt,
+                {"scores.txt": "".join(f"{n} {s}\n" for n, s in people)},
+                {"lines": [f"{n} {s}" for n, s in chosen], "threshold": threshold, "top": top},
+            )
         level_name = rng.choice(["ERROR", "WARN"])
         lines, total = [], 0
         for _ in range(rng.randint(20, 60)):
             lvl, size = rng.choice(["INFO", "ERROR", "WARN"]), rng.randint(100, 9000)
-            lines.append(f"2026-01-0{rng.randint(1, 9)} {lvl} request bytes={size} ms={rng.randint(1, 900)}")
+            lines.append(
+                f"2026-01-0{rng.randint(1, 9)} {lvl} request bytes={size} ms={rng.randint(1, 900)}"
+            )
             total += size if lvl == level_name else 0
         prompt = f"Write solution.sh using awk that sums the bytes= values of the {level_name} lines in app.log and writes the total to result.txt. Run it with bash."
         return prompt, {"app.log": "\n".join(lines) + "\n"}, {"total": total, "level": level_name}
@@ -239,22 +324,35 @@ class ShellGenerator(Generator):
             lines = [" ".join(line.split()) for line in got.splitlines() if line.strip()]
             checks.add("top_lines", lines == instance.expected["lines"], f"got {lines}")
         else:
-            checks.add("sum_correct", close(_num(got), instance.expected["total"], 0.01, 0.01), f"got {got!r}, expected {instance.expected['total']}")
+            checks.add(
+                "sum_correct",
+                close(_num(got), instance.expected["total"], 0.01, 0.01),
+                f"got {got!r}, expected {instance.expected['total']}",
+            )
         return checks.result()
 
     def solve(self, instance, work_dir):
         script = {
             "L1": "grep -c '^{p}' data.txt > result.txt\n",
             "L2": "awk '$2 >= {t}' scores.txt | sort -k2,2nr -k1,1 | head -n {k} > result.txt\n",
-            "L3": "awk '$2 == \"{lvl}\" {{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) {{ split($i, kv, \"=\"); s += kv[2] }} }} END {{ print s + 0 }}' app.log > result.txt\n",
+            "L3": 'awk \'$2 == "{lvl}" {{ for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) {{ split($i, kv, "="); s += kv[2] }} }} END {{ print s + 0 }}\' app.log > result.txt\n',
         }[instance.level]
         e = instance.expected
-        values = {"p": e.get("prefix"), "t": e.get("threshold"), "k": e.get("top"), "lvl": e.get("level")}
+        values = {
+            "p": e.get("prefix"),
+            "t": e.get("threshold"),
+            "k": e.get("top"),
+            "lvl": e.get("level"),
+        }
         write(work_dir, "solution.sh", script.format(**values))
         return "done"
 
     def wrong(self, instance, work_dir):
-        script = {"L1": "wc -l < data.txt > result.txt\n", "L2": "sort -k2,2n scores.txt | head -n 3 > result.txt\n", "L3": "grep -c bytes app.log > result.txt\n"}[instance.level]
+        script = {
+            "L1": "wc -l < data.txt > result.txt\n",
+            "L2": "sort -k2,2n scores.txt | head -n 3 > result.txt\n",
+            "L3": "grep -c bytes app.log > result.txt\n",
+        }[instance.level]
         write(work_dir, "solution.sh", script)
         return "done"
 
@@ -271,18 +369,29 @@ class SqlGenerator(Generator):
         if level == "L1":
             threshold = rng.randint(30, 80)
             users = [(name, rng.randint(1, 100)) for name in rng.sample(NAMES, rng.randint(8, 16))]
-            setup = "CREATE TABLE users (name TEXT, score INTEGER);\n" + "".join(f"INSERT INTO users VALUES ('{n}', {s});\n" for n, s in users)
+            setup = "CREATE TABLE users (name TEXT, score INTEGER);\n" + "".join(
+                f"INSERT INTO users VALUES ('{n}', {s});\n" for n, s in users
+            )
             prompt = f"setup.sql creates a users table (name, score). Write query.sql: one SELECT that returns the number of users with score >= {threshold}."
-            return prompt, {"setup.sql": setup}, {"output": [str(sum(s >= threshold for _, s in users))], "threshold": threshold}
+            return (
+                prompt,
+                {"setup.sql": setup},
+                {"output": [str(sum(s >= threshold for _, s in users))], "threshold": threshold},
+            )
         departments = rng.sample(DEPARTMENTS, 4)
         if level == "L2":
             sizes = rng.sample(range(1, 9), 4)
             setup = "CREATE TABLE departments (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE employees (id INTEGER PRIMARY KEY, name TEXT, department_id INTEGER);\n"
-            setup += "".join(f"INSERT INTO departments VALUES ({i + 1}, '{d}');\n" for i, d in enumerate(departments))
+            setup += "".join(
+                f"INSERT INTO departments VALUES ({i + 1}, '{d}');\n"
+                for i, d in enumerate(departments)
+            )
             eid = 1
             for i, size in enumerate(sizes):
                 for _ in range(size):
-                    setup += f"INSERT INTO employees VALUES ({eid}, '{rng.choice(NAMES)}', {i + 1});\n"
+                    setup += (
+                        f"INSERT INTO employees VALUES ({eid}, '{rng.choice(NAMES)}', {i + 1});\n"
+                    )
                     eid += 1
             biggest = departments[sizes.index(max(sizes))]
             prompt = "setup.sql creates departments(id, name) and employees(id, name, department_id). Write query.sql: one SELECT that returns only the name of the department with the most employees."
@@ -291,7 +400,9 @@ class SqlGenerator(Generator):
         best = []
         for department in sorted(departments):
             staff = [(n, rng.randint(30, 150) * 1000) for n in rng.sample(NAMES, rng.randint(2, 5))]
-            setup += "".join(f"INSERT INTO employees VALUES ('{n}', '{department}', {s});\n" for n, s in staff)
+            setup += "".join(
+                f"INSERT INTO employees VALUES ('{n}', '{department}', {s});\n" for n, s in staff
+            )
             top = max(staff, key=lambda p: (p[1], [-ord(c) for c in p[0]]))
             best.append(f"{department}|{top[0]}|{top[1]}")
         prompt = (
@@ -305,15 +416,25 @@ class SqlGenerator(Generator):
         if (await run_in(work_dir, "command -v sqlite3")).exit_code != 0:
             return CheckResult(infra_error="sqlite3 is not installed on this host")
         query = read(work_dir, "query.sql")
-        if not checks.add("query_created", query is not None, "query.sql exists" if query else "query.sql missing"):
+        if not checks.add(
+            "query_created", query is not None, "query.sql exists" if query else "query.sql missing"
+        ):
             return checks.result()
         result = await run_in(work_dir, "cat setup.sql query.sql | sqlite3 -batch")
         if not checks.add("query_runs", result.exit_code == 0, result.stderr.strip()[-200:]):
             return checks.result()
         rows = [line.strip() for line in result.stdout.splitlines() if line.strip()]
-        checks.add("rows_correct", rows == instance.expected["output"], f"got {rows[:5]}, expected {instance.expected['output']}")
+        checks.add(
+            "rows_correct",
+            rows == instance.expected["output"],
+            f"got {rows[:5]}, expected {instance.expected['output']}",
+        )
         if instance.level == "L3":
-            checks.add("uses_cte", "with" in query.lower() and "over" in query.lower(), "WITH and OVER present")
+            checks.add(
+                "uses_cte",
+                "with" in query.lower() and "over" in query.lower(),
+                "WITH and OVER present",
+            )
         return checks.result()
 
     def solve(self, instance, work_dir):
@@ -377,7 +498,10 @@ class HtmlGenerator(Generator):
     def make(self, level, rng):
         if level == "L1":
             title = rng.choice(["Garden Plan", "Reading List", "Trip Notes", "Kitchen Tools"])
-            items = rng.sample(["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"], rng.randint(3, 7))
+            items = rng.sample(
+                ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"],
+                rng.randint(3, 7),
+            )
             prompt = f"Write index.html with an h1 heading '{title}' and an unordered list (ul) with exactly these items: {', '.join(items)}."
             return prompt, {}, {"title": title, "items": items}
         if level == "L2":
@@ -396,49 +520,106 @@ class HtmlGenerator(Generator):
         checks = Checks()
         name = "chart.html" if instance.level == "L3" else "index.html"
         html = read(work_dir, name)
-        if not checks.add("file_exists", html is not None, f"{name} {'exists' if html else 'missing'}"):
+        if not checks.add(
+            "file_exists", html is not None, f"{name} {'exists' if html else 'missing'}"
+        ):
             return checks.result()
         page = outline(html)
         expected = instance.expected
         if instance.level == "L1":
-            checks.add("heading", expected["title"] in page.text.get("h1", []), f"h1 texts {page.text.get('h1')}")
-            checks.add("items", page.text.get("li", []) == expected["items"], f"li texts {page.text.get('li')}")
+            checks.add(
+                "heading",
+                expected["title"] in page.text.get("h1", []),
+                f"h1 texts {page.text.get('h1')}",
+            )
+            checks.add(
+                "items",
+                page.text.get("li", []) == expected["items"],
+                f"li texts {page.text.get('li')}",
+            )
         elif instance.level == "L2":
-            checks.add("semantic", all(page.count(t) >= 1 for t in ("header", "main", "footer")), "header/main/footer present")
-            checks.add("headers", page.text.get("th", []) == expected["headers"], f"th {page.text.get('th')}")
+            checks.add(
+                "semantic",
+                all(page.count(t) >= 1 for t in ("header", "main", "footer")),
+                "header/main/footer present",
+            )
+            checks.add(
+                "headers",
+                page.text.get("th", []) == expected["headers"],
+                f"th {page.text.get('th')}",
+            )
             cells = [cell for row in expected["rows"] for cell in row]
-            checks.add("rows", page.text.get("td", []) == cells, f"{len(page.text.get('td', []))} td cells")
+            checks.add(
+                "rows", page.text.get("td", []) == cells, f"{len(page.text.get('td', []))} td cells"
+            )
         else:
             svgs = [attrs for tag, attrs in page.tags if tag == "svg"]
             rects = [attrs for tag, attrs in page.tags if tag == "rect"]
-            checks.add("svg_viewbox", any("viewbox" in {k.lower() for k in a} for a in svgs), "svg with viewBox")
+            checks.add(
+                "svg_viewbox",
+                any("viewbox" in {k.lower() for k in a} for a in svgs),
+                "svg with viewBox",
+            )
             checks.add("rect_count", len(rects) == len(expected["values"]), f"{len(rects)} rects")
             complete = all({"x", "y", "width", "height"} <= set(r) for r in rects)
             heights = sorted(_num(r.get("height")) or -1 for r in rects)
-            checks.add("rect_attributes", complete and heights == sorted(float(v) for v in expected["values"]), f"heights {heights}")
+            checks.add(
+                "rect_attributes",
+                complete and heights == sorted(float(v) for v in expected["values"]),
+                f"heights {heights}",
+            )
         return checks.result()
 
     def solve(self, instance, work_dir):
         expected = instance.expected
         if instance.level == "L1":
             items = "".join(f"<li>{i}</li>" for i in expected["items"])
-            write(work_dir, "index.html", f"<!doctype html><html><body><h1>{expected['title']}</h1><ul>{items}</ul></body></html>")
+            write(
+                work_dir,
+                "index.html",
+                f"<!doctype html><html><body><h1>{expected['title']}</h1><ul>{items}</ul></body></html>",
+            )
         elif instance.level == "L2":
             head = "".join(f"<th>{h}</th>" for h in expected["headers"])
-            body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in expected["rows"])
-            write(work_dir, "index.html", f"<html><body><header>T</header><main><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></main><footer>F</footer></body></html>")
+            body = "".join(
+                "<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in expected["rows"]
+            )
+            write(
+                work_dir,
+                "index.html",
+                f"<html><body><header>T</header><main><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></main><footer>F</footer></body></html>",
+            )
         else:
-            rects = "".join(f'<rect x="{i * 12}" y="{100 - v}" width="10" height="{v}"/>' for i, v in enumerate(expected["values"]))
-            write(work_dir, "chart.html", f'<html><body><svg viewBox="0 0 200 100">{rects}</svg></body></html>')
+            rects = "".join(
+                f'<rect x="{i * 12}" y="{100 - v}" width="10" height="{v}"/>'
+                for i, v in enumerate(expected["values"])
+            )
+            write(
+                work_dir,
+                "chart.html",
+                f'<html><body><svg viewBox="0 0 200 100">{rects}</svg></body></html>',
+            )
         return "done"
 
     def wrong(self, instance, work_dir):
         expected = instance.expected
         if instance.level == "L1":
             items = "".join(f"<li>{i}</li>" for i in expected["items"][:-1])
-            write(work_dir, "index.html", f"<html><body><h2>{expected['title']}</h2><ul>{items}</ul></body></html>")
+            write(
+                work_dir,
+                "index.html",
+                f"<html><body><h2>{expected['title']}</h2><ul>{items}</ul></body></html>",
+            )
         elif instance.level == "L2":
-            write(work_dir, "index.html", "<html><body><table><tr><td>x</td></tr></table></body></html>")
+            write(
+                work_dir,
+                "index.html",
+                "<html><body><table><tr><td>x</td></tr></table></body></html>",
+            )
         else:
-            write(work_dir, "chart.html", '<html><body><svg><rect x="0" y="0" width="1" height="1"/></svg></body></html>')
+            write(
+                work_dir,
+                "chart.html",
+                '<html><body><svg><rect x="0" y="0" width="1" height="1"/></svg></body></html>',
+            )
         return "done"

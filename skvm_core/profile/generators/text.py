@@ -5,11 +5,31 @@ from __future__ import annotations
 import json
 import re
 
-from skvm_core.profile.instance import CheckResult, Checks, Generator, extract_json
+from skvm_core.profile.instance import Checks, Generator, extract_json
 
-WORDS = ["river", "copper", "lantern", "meadow", "harbor", "signal", "orchid", "granite", "falcon", "velvet", "timber", "comet"]
+WORDS = [
+    "river",
+    "copper",
+    "lantern",
+    "meadow",
+    "harbor",
+    "signal",
+    "orchid",
+    "granite",
+    "falcon",
+    "velvet",
+    "timber",
+    "comet",
+]
 FIRST = ["Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gia", "Hugo", "Iris", "Jon"]
-TOPICS = ["urban gardening", "tidal energy", "public libraries", "night trains", "community radio", "coral reefs"]
+TOPICS = [
+    "urban gardening",
+    "tidal energy",
+    "public libraries",
+    "night trains",
+    "community radio",
+    "coral reefs",
+]
 
 
 class StructuredGenerator(Generator):
@@ -30,7 +50,11 @@ class StructuredGenerator(Generator):
                 "active": rng.choice([True, False]),
                 "score": round(rng.uniform(1, 9), 1),
             }
-            prompt = "Reply with a JSON object with exactly these fields and values: " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items()) + "."
+            prompt = (
+                "Reply with a JSON object with exactly these fields and values: "
+                + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items())
+                + "."
+            )
             return prompt, {}, {"fields": fields}
         if level == "L2":
             count = rng.randint(3, 5)
@@ -53,30 +77,72 @@ class StructuredGenerator(Generator):
             data = extract_json(response)
         except ValueError:
             data = None
-        if not checks.add("valid_json", isinstance(data, dict), "a JSON object was found" if isinstance(data, dict) else "no JSON object in the answer"):
+        if not checks.add(
+            "valid_json",
+            isinstance(data, dict),
+            "a JSON object was found" if isinstance(data, dict) else "no JSON object in the answer",
+        ):
             return checks.result()
         e = instance.expected
         if instance.level == "L1":
             checks.add("fields", data == e["fields"], f"got {data}")
         elif instance.level == "L2":
             staff = data.get("employees")
-            checks.add("top_level", isinstance(data.get("company"), str) and isinstance(data.get("founded"), int), "company and founded")
-            if checks.add("employee_count", isinstance(staff, list) and len(staff) == e["count"], f"{len(staff) if isinstance(staff, list) else 'no'} employees"):
+            checks.add(
+                "top_level",
+                isinstance(data.get("company"), str) and isinstance(data.get("founded"), int),
+                "company and founded",
+            )
+            if checks.add(
+                "employee_count",
+                isinstance(staff, list) and len(staff) == e["count"],
+                f"{len(staff) if isinstance(staff, list) else 'no'} employees",
+            ):
                 ok = all(
-                    isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("age"), int) and isinstance(p.get("skills"), list)
-                    and len(p["skills"]) >= 2 and isinstance(p.get("address"), dict) and {"city", "zip"} <= set(p["address"])
+                    isinstance(p, dict)
+                    and isinstance(p.get("name"), str)
+                    and isinstance(p.get("age"), int)
+                    and isinstance(p.get("skills"), list)
+                    and len(p["skills"]) >= 2
+                    and isinstance(p.get("address"), dict)
+                    and {"city", "zip"} <= set(p["address"])
                     for p in staff
                 )
                 checks.add("employee_shape", ok, "every employee has the required typed fields")
         else:
-            departments = data.get("departments") if isinstance(data.get("departments"), list) else []
-            checks.add("department_count", len(departments) == e["departments"], f"{len(departments)} departments")
-            teams = [t for d in departments if isinstance(d, dict) for t in (d.get("teams") or []) if isinstance(t, dict)]
-            checks.add("team_count", len(teams) == e["departments"] * e["teams"], f"{len(teams)} teams")
+            departments = (
+                data.get("departments") if isinstance(data.get("departments"), list) else []
+            )
+            checks.add(
+                "department_count",
+                len(departments) == e["departments"],
+                f"{len(departments)} departments",
+            )
+            teams = [
+                t
+                for d in departments
+                if isinstance(d, dict)
+                for t in (d.get("teams") or [])
+                if isinstance(t, dict)
+            ]
+            checks.add(
+                "team_count", len(teams) == e["departments"] * e["teams"], f"{len(teams)} teams"
+            )
             members = [m for t in teams for m in (t.get("members") or []) if isinstance(m, dict)]
-            checks.add("member_count", len(members) == e["departments"] * e["teams"] * e["members"], f"{len(members)} members")
-            checks.add("member_fields", bool(members) and all({"name", "role", "email", "projects"} <= set(m) for m in members), "member fields")
-            checks.add("size", len(json.dumps(data)) > 5000, f"{len(json.dumps(data))} bytes serialised")
+            checks.add(
+                "member_count",
+                len(members) == e["departments"] * e["teams"] * e["members"],
+                f"{len(members)} members",
+            )
+            checks.add(
+                "member_fields",
+                bool(members)
+                and all({"name", "role", "email", "projects"} <= set(m) for m in members),
+                "member fields",
+            )
+            checks.add(
+                "size", len(json.dumps(data)) > 5000, f"{len(json.dumps(data))} bytes serialised"
+            )
         return checks.result()
 
     def solve(self, instance, work_dir):
@@ -84,11 +150,37 @@ class StructuredGenerator(Generator):
         if instance.level == "L1":
             return json.dumps(e["fields"])
         if instance.level == "L2":
-            staff = [{"name": f"P{i}", "age": 30 + i, "skills": ["a", "b"], "address": {"city": "X", "zip": "0"}} for i in range(e["count"])]
-            return "```json\n" + json.dumps({"company": "Acme", "founded": 1999, "employees": staff}) + "\n```"
-        member = lambda d, t, m: {"name": f"member {d}-{t}-{m}", "role": "engineer of things", "email": f"m{d}{t}{m}@example.org", "projects": ["project alpha", "project beta"]}  # noqa: E731
+            staff = [
+                {
+                    "name": f"P{i}",
+                    "age": 30 + i,
+                    "skills": ["a", "b"],
+                    "address": {"city": "X", "zip": "0"},
+                }
+                for i in range(e["count"])
+            ]
+            return (
+                "```json\n"
+                + json.dumps({"company": "Acme", "founded": 1999, "employees": staff})
+                + "\n```"
+            )
+        member = lambda d, t, m: {
+            "name": f"member {d}-{t}-{m}",
+            "role": "engineer of things",
+            "email": f"m{d}{t}{m}@example.org",
+            "projects": ["project alpha", "project beta"],
+        }  # noqa: E731
         departments = [
-            {"name": f"dept {d}", "teams": [{"name": f"team {d}-{t}", "members": [member(d, t, m) for m in range(e["members"])]} for t in range(e["teams"])]}
+            {
+                "name": f"dept {d}",
+                "teams": [
+                    {
+                        "name": f"team {d}-{t}",
+                        "members": [member(d, t, m) for m in range(e["members"])],
+                    }
+                    for t in range(e["teams"])
+                ],
+            }
             for d in range(e["departments"])
         ]
         return json.dumps({"organization": "Org", "departments": departments}, indent=2)
@@ -129,19 +221,33 @@ class LongTextGenerator(Generator):
             f"Reply with a line {start}, then a handbook on {rng.choice(TOPICS)}: a '## Contents' section listing the sections, then exactly {sections} "
             f"'## ' sections with {subsections} '### ' subsections each, every subsection a full paragraph; at least 5,000 characters in all; then a line {end}."
         )
-        return prompt, {}, {"start": start, "end": end, "sections": sections, "subsections": subsections}
+        return (
+            prompt,
+            {},
+            {"start": start, "end": end, "sections": sections, "subsections": subsections},
+        )
 
     async def check(self, instance, work_dir, response):
         checks = Checks()
         e = instance.expected
-        inside = re.search(re.escape(e["start"]) + r"\s*\n(.*?)\n\s*" + re.escape(e["end"]), response, re.DOTALL)
-        if not checks.add("markers", inside is not None, "content between both markers" if inside else "a marker is missing"):
+        inside = re.search(
+            re.escape(e["start"]) + r"\s*\n(.*?)\n\s*" + re.escape(e["end"]), response, re.DOTALL
+        )
+        if not checks.add(
+            "markers",
+            inside is not None,
+            "content between both markers" if inside else "a marker is missing",
+        ):
             return checks.result()
         body = inside.group(1)
         size = len(body.encode())
         if instance.level == "L1":
             numbered = re.findall(r"^\s*(\d+)[.)]\s+\S", body, re.MULTILINE)
-            checks.add("count", [int(n) for n in numbered] == list(range(1, e["count"] + 1)), f"items {numbered}")
+            checks.add(
+                "count",
+                [int(n) for n in numbered] == list(range(1, e["count"] + 1)),
+                f"items {numbered}",
+            )
             checks.add("size", size < 5000, f"{size} bytes")
         elif instance.level == "L2":
             headings = re.findall(r"^##\s+\S", body, re.MULTILINE)
@@ -150,22 +256,47 @@ class LongTextGenerator(Generator):
         else:
             headings = [h.strip() for h in re.findall(r"^##\s+(.+)$", body, re.MULTILINE)]
             subs = re.findall(r"^###\s+\S", body, re.MULTILINE)
-            checks.add("contents", bool(headings) and "contents" in headings[0].lower(), "contents section first")
-            checks.add("sections", len(headings) - 1 == e["sections"], f"{len(headings) - 1} sections after contents")
-            checks.add("subsections", len(subs) == e["sections"] * e["subsections"], f"{len(subs)} subsections")
+            checks.add(
+                "contents",
+                bool(headings) and "contents" in headings[0].lower(),
+                "contents section first",
+            )
+            checks.add(
+                "sections",
+                len(headings) - 1 == e["sections"],
+                f"{len(headings) - 1} sections after contents",
+            )
+            checks.add(
+                "subsections",
+                len(subs) == e["sections"] * e["subsections"],
+                f"{len(subs)} subsections",
+            )
             checks.add("size", size >= 3000, f"{size} bytes")
         return checks.result()
 
     def solve(self, instance, work_dir):
         e = instance.expected
-        paragraph = "This paragraph explains the idea in plain words, with an example and a short note on why it matters to readers. " * 3
+        paragraph = (
+            "This paragraph explains the idea in plain words, with an example and a short note on why it matters to readers. "
+            * 3
+        )
         if instance.level == "L1":
             body = "\n".join(f"{i}. fruit {i}" for i in range(1, e["count"] + 1))
         elif instance.level == "L2":
-            body = "\n\n".join(f"## Part {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1))
+            body = "\n\n".join(
+                f"## Part {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1)
+            )
         else:
-            contents = "## Contents\n" + "\n".join(f"- Part {i}" for i in range(1, e["sections"] + 1))
-            parts = [f"## Part {i}\n" + "\n".join(f"### Point {i}.{j}\n{paragraph}\n" for j in range(1, e["subsections"] + 1)) for i in range(1, e["sections"] + 1)]
+            contents = "## Contents\n" + "\n".join(
+                f"- Part {i}" for i in range(1, e["sections"] + 1)
+            )
+            parts = [
+                f"## Part {i}\n"
+                + "\n".join(
+                    f"### Point {i}.{j}\n{paragraph}\n" for j in range(1, e["subsections"] + 1)
+                )
+                for i in range(1, e["sections"] + 1)
+            ]
             body = contents + "\n\n" + "\n".join(parts)
         return f"{e['start']}\n{body}\n{e['end']}"
 
@@ -205,10 +336,16 @@ class ProseGenerator(Generator):
         text = response.strip()
         if instance.level == "L1":
             sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 3]
-            checks.add("one_paragraph", "\n\n" not in text and not re.search(r"^\s*(#|[-*]\s|\d+\.)", text, re.MULTILINE), "a single paragraph")
+            checks.add(
+                "one_paragraph",
+                "\n\n" not in text and not re.search(r"^\s*(#|[-*]\s|\d+\.)", text, re.MULTILINE),
+                "a single paragraph",
+            )
             checks.add("sentences", len(sentences) >= e["sentences"], f"{len(sentences)} sentences")
             missing = [w for w in e["keywords"] if not re.search(rf"\b{w}", text, re.IGNORECASE)]
-            checks.add("keywords", not missing, f"missing {missing}" if missing else "all keywords used")
+            checks.add(
+                "keywords", not missing, f"missing {missing}" if missing else "all keywords used"
+            )
             checks.add("length", len(text) >= 100, f"{len(text)} characters")
             return checks.result()
         parts = re.split(r"^##\s+.*$", text, flags=re.MULTILINE)
@@ -216,12 +353,24 @@ class ProseGenerator(Generator):
         if instance.level == "L2":
             checks.add("sections", len(headings) == e["sections"], f"{len(headings)} sections")
             bodies = parts[1:]
-            full = [b for b in bodies if len([p for p in re.split(r"\n\s*\n", b.strip()) if len(p.split()) >= 8]) >= 2]
-            checks.add("paragraphs", bool(bodies) and len(full) == len(bodies), f"{len(full)}/{len(bodies)} sections with two paragraphs")
+            full = [
+                b
+                for b in bodies
+                if len([p for p in re.split(r"\n\s*\n", b.strip()) if len(p.split()) >= 8]) >= 2
+            ]
+            checks.add(
+                "paragraphs",
+                bool(bodies) and len(full) == len(bodies),
+                f"{len(full)}/{len(bodies)} sections with two paragraphs",
+            )
         else:
             lowered = [h.lower() for h in headings]
-            checks.add("introduction", bool(lowered) and "introduction" in lowered[0], "introduction first")
-            checks.add("conclusion", bool(lowered) and "conclusion" in lowered[-1], "conclusion last")
+            checks.add(
+                "introduction", bool(lowered) and "introduction" in lowered[0], "introduction first"
+            )
+            checks.add(
+                "conclusion", bool(lowered) and "conclusion" in lowered[-1], "conclusion last"
+            )
             checks.add("sections", len(headings) == e["sections"] + 2, f"{len(headings)} sections")
             checks.add("length", 1500 <= len(text) <= 10000, f"{len(text)} characters")
         return checks.result()
@@ -231,11 +380,17 @@ class ProseGenerator(Generator):
         sentence = "Many people care about this topic because it shapes daily life in quiet ways."
         if instance.level == "L1":
             words = " ".join(e["keywords"])
-            return f"The words {words} belong to this story. " + " ".join([sentence] * e["sentences"])
+            return f"The words {words} belong to this story. " + " ".join(
+                [sentence] * e["sentences"]
+            )
         paragraph = " ".join([sentence] * 4)
         if instance.level == "L2":
-            return "\n\n".join(f"## Section {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1))
-        middle = "\n\n".join(f"## Section {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1))
+            return "\n\n".join(
+                f"## Section {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1)
+            )
+        middle = "\n\n".join(
+            f"## Section {i}\n\n{paragraph}\n\n{paragraph}" for i in range(1, e["sections"] + 1)
+        )
         return f"## Introduction\n\n{paragraph}\n\n{middle}\n\n## Conclusion\n\n{paragraph}"
 
     def wrong(self, instance, work_dir):
@@ -257,35 +412,88 @@ class RegexGenerator(Generator):
             word = rng.choice(WORDS)
             positives = [f"the {word} is here", f"{word}s everywhere", f"a {word}"]
             negatives = ["nothing here", f"{word[:-1]} {word[1:]}", "other words"]
-            prompt = f"Write a regular expression that matches (with re.search) any string containing the word '{word}'." + answer
+            prompt = (
+                f"Write a regular expression that matches (with re.search) any string containing the word '{word}'."
+                + answer
+            )
             return prompt, {}, {"mode": "search", "positives": positives, "negatives": negatives}
         if level == "L2":
             kind = rng.choice(["date", "email", "keyvalue"])
             cases = {
-                "date": ("a date in the form YYYY-MM-DD (month 01-12, day 01-31)", ["2024-01-31", "1999-12-01", "2030-06-15"], ["2024-13-01", "24-01-01", "2024-1-5", "2024-01-32"]),
-                "email": ("an email address: letters, digits, dots, underscores or hyphens, then @, then a domain with at least one dot and a final part of 2-6 letters", ["ann.lee@mail.example.com", "bo_9@x.io", "c-d@site.org"], ["no-at.example.com", "a@b", "a@@b.com", "a b@c.com"]),
-                "keyvalue": ("a key=value pair where the key is lowercase letters or underscores and the value is one or more digits", ["max_size=100", "a=1", "retries=25"], ["Max=1", "size=", "=5", "size=1a"]),
+                "date": (
+                    "a date in the form YYYY-MM-DD (month 01-12, day 01-31)",
+                    ["2024-01-31", "1999-12-01", "2030-06-15"],
+                    ["2024-13-01", "24-01-01", "2024-1-5", "2024-01-32"],
+                ),
+                "email": (
+                    "an email address: letters, digits, dots, underscores or hyphens, then @, then a domain with at least one dot and a final part of 2-6 letters",
+                    ["ann.lee@mail.example.com", "bo_9@x.io", "c-d@site.org"],
+                    ["no-at.example.com", "a@b", "a@@b.com", "a b@c.com"],
+                ),
+                "keyvalue": (
+                    "a key=value pair where the key is lowercase letters or underscores and the value is one or more digits",
+                    ["max_size=100", "a=1", "retries=25"],
+                    ["Max=1", "size=", "=5", "size=1a"],
+                ),
             }[kind]
-            prompt = f"Write a regular expression that fully matches (re.fullmatch) {cases[0]}." + answer
+            prompt = (
+                f"Write a regular expression that fully matches (re.fullmatch) {cases[0]}." + answer
+            )
             return prompt, {}, {"mode": "fullmatch", "positives": cases[1], "negatives": cases[2]}
         kind = rng.choice(["password", "filename"])
         if kind == "password":
-            prompt = "Write a regular expression that fully matches passwords of at least 8 characters containing at least one uppercase letter, at least one digit and no whitespace. Use lookaheads." + answer
-            return prompt, {}, {"mode": "fullmatch", "positives": ["Secret123", "ABCdef9xyz", "Zz1zzzzz"], "negatives": ["secret123", "Secret", "Secret 123", "SECRETSECRET"]}
-        prompt = "Write a regular expression that fully matches file names ending in .log that do not start with 'debug'. Use a negative lookahead." + answer
-        return prompt, {}, {"mode": "fullmatch", "positives": ["app.log", "server-1.log", "notes.debug.log"], "negatives": ["debug.log", "debug-app.log", "app.txt"]}
+            prompt = (
+                "Write a regular expression that fully matches passwords of at least 8 characters containing at least one uppercase letter, at least one digit and no whitespace. Use lookaheads."
+                + answer
+            )
+            return (
+                prompt,
+                {},
+                {
+                    "mode": "fullmatch",
+                    "positives": ["Secret123", "ABCdef9xyz", "Zz1zzzzz"],
+                    "negatives": ["secret123", "Secret", "Secret 123", "SECRETSECRET"],
+                },
+            )
+        prompt = (
+            "Write a regular expression that fully matches file names ending in .log that do not start with 'debug'. Use a negative lookahead."
+            + answer
+        )
+        return (
+            prompt,
+            {},
+            {
+                "mode": "fullmatch",
+                "positives": ["app.log", "server-1.log", "notes.debug.log"],
+                "negatives": ["debug.log", "debug-app.log", "app.txt"],
+            },
+        )
 
     async def check(self, instance, work_dir, response):
         checks = Checks()
         pattern = _regex_from(response)
-        if not checks.add("compiles", pattern is not None, "a regular expression that compiles" if pattern else "no valid regular expression found"):
+        if not checks.add(
+            "compiles",
+            pattern is not None,
+            "a regular expression that compiles"
+            if pattern
+            else "no valid regular expression found",
+        ):
             return checks.result()
         e = instance.expected
         match = pattern.search if e["mode"] == "search" else pattern.fullmatch
         wrong_pos = [s for s in e["positives"] if not match(s)]
         wrong_neg = [s for s in e["negatives"] if match(s)]
-        checks.add("positives", not wrong_pos, f"missed {wrong_pos}" if wrong_pos else "all positives match")
-        checks.add("negatives", not wrong_neg, f"wrongly matched {wrong_neg}" if wrong_neg else "no negative matches")
+        checks.add(
+            "positives",
+            not wrong_pos,
+            f"missed {wrong_pos}" if wrong_pos else "all positives match",
+        )
+        checks.add(
+            "negatives",
+            not wrong_neg,
+            f"wrongly matched {wrong_neg}" if wrong_neg else "no negative matches",
+        )
         return checks.result()
 
     def solve(self, instance, work_dir):
@@ -310,7 +518,11 @@ class RegexGenerator(Generator):
 
 def _regex_from(response: str) -> re.Pattern[str] | None:
     candidates = re.findall(r"`([^`\n]+)`", response)
-    lines = [line.strip() for line in response.strip().splitlines() if line.strip() and not line.strip().startswith("```")]
+    lines = [
+        line.strip()
+        for line in response.strip().splitlines()
+        if line.strip() and not line.strip().startswith("```")
+    ]
     candidates += list(reversed(lines[-3:]))
     for candidate in candidates:
         candidate = candidate.strip()

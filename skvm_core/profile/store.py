@@ -1,0 +1,61 @@
+"""Where profiles are found: the workspace first, then the profiles shipped with the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skvm_core.profile.runner import HARNESS, slug
+from skvm_core.profile.tcp import TCP, ProfileError, load_tcp
+from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.workspace import Workspace
+
+BUNDLED = Path(__file__).resolve().parents[2] / "profiles"
+
+
+def profile_roots(workspace: Workspace) -> list[Path]:
+    return [workspace.root / "profiles", BUNDLED]
+
+
+def find_profile(model: str, workspace: Workspace, harness: str = HARNESS) -> Path | None:
+    for root in profile_roots(workspace):
+        path = root / harness / slug(model) / "latest.json"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_profile(model_or_path: str, workspace: Workspace) -> TCP:
+    """A profile by file path, or the latest one for a model id."""
+    candidate = Path(model_or_path).expanduser()
+    if candidate.suffix == ".json" and candidate.is_file():
+        return load_tcp(candidate)
+    found = find_profile(model_or_path, workspace)
+    if found is None:
+        raise ProfileError(
+            f"no profile for {model_or_path}",
+            hint=f"run `skvm profile --model {model_or_path}` or `skvm profile import FILE`",
+        )
+    return load_tcp(found)
+
+
+def import_profile(path: str | Path, workspace: Workspace) -> Path:
+    tcp = load_tcp(path)
+    folder = workspace.root / "profiles" / tcp.harness / slug(tcp.model)
+    target = (
+        folder / Path(path).name if Path(path).name.startswith("v_") else folder / "imported.json"
+    )
+    original = Path(path).read_text("utf-8")
+    atomic_write_text(target, original)
+    atomic_write_text(folder / "latest.json", original)
+    return folder / "latest.json"
+
+
+def list_profiles(workspace: Workspace) -> list[tuple[Path, TCP]]:
+    found = []
+    for root in profile_roots(workspace):
+        for path in sorted(root.glob("*/*/latest.json")):
+            try:
+                found.append((path, load_tcp(path)))
+            except ProfileError:
+                continue
+    return found
