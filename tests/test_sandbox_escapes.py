@@ -1,6 +1,7 @@
 """Escape attempts against the agent's tools and the command sandbox: all must be contained."""
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -104,9 +105,11 @@ async def test_home_is_inside_the_work_dir(work, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_fork_bomb_is_bounded_by_the_timeout(work, mode):
-    result = await run_command(":(){ :|:& };:", work, timeout_s=2, mode=mode)
+    marker = f"bomb{uuid.uuid4().hex[:12]}"
+    result = await run_command(f": {marker}; :(){{ :|:& }};:", work, timeout_s=2, mode=mode)
     assert result.duration_ms < 30_000
-    leftover = os.popen("pgrep -c -f skvm-comman[d] || true").read().strip()
+    # The marker is in every forked shell's command line; none may survive.
+    leftover = os.popen(f"pgrep -c -f '{marker[:-1]}[{marker[-1]}]' || true").read().strip()
     assert leftover in ("", "0")
 
 

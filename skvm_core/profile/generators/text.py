@@ -164,12 +164,15 @@ class StructuredGenerator(Generator):
                 + json.dumps({"company": "Acme", "founded": 1999, "employees": staff})
                 + "\n```"
             )
-        member = lambda d, t, m: {
-            "name": f"member {d}-{t}-{m}",
-            "role": "engineer of things",
-            "email": f"m{d}{t}{m}@example.org",
-            "projects": ["project alpha", "project beta"],
-        }  # noqa: E731
+
+        def member(d: int, t: int, m: int) -> dict:
+            return {
+                "name": f"member {d}-{t}-{m}",
+                "role": "engineer of things",
+                "email": f"m{d}{t}{m}@example.org",
+                "projects": ["project alpha", "project beta"],
+            }
+
         departments = [
             {
                 "name": f"dept {d}",
