@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["bench_startup", "bench_toolparse", "bench_agent_loop", "bench_profile_concurrency"]
+BENCHMARKS = [
+    "bench_startup",
+    "bench_toolparse",
+    "bench_agent_loop",
+    "bench_profile_concurrency",
+    "bench_compile",
+]
 
 
 def main(names: list[str]) -> int:

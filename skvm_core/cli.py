@@ -105,6 +105,39 @@ def build_parser() -> argparse.ArgumentParser:
     profile_list = profile_commands.add_parser("list", help="list known profiles")
     profile_list.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile_list"))
 
+    compile_ = commands.add_parser("compile", help="compile a skill for a target model")
+    compile_.add_argument("--skill", required=True)
+    compile_.add_argument(
+        "--target", required=True, help="model id whose profile to compile against"
+    )
+    compile_.add_argument(
+        "--profile", help="TCP file to use instead of the target's stored profile"
+    )
+    compile_.add_argument(
+        "--passes",
+        help="comma-separated passes (dependencies are added): analyze,gaps,rewrite,bind_env,parallelism",
+    )
+    compile_.add_argument(
+        "--compiler-model", help="model that refines the analysis and rewrites (held to the guard)"
+    )
+    compile_.add_argument(
+        "--out", help="variant folder (default: in the workspace, keyed by skill hash and profile)"
+    )
+    compile_.set_defaults(handler=_lazy("skvm_core.commands.compile", "cmd_compile"))
+
+    explain = commands.add_parser(
+        "explain", help="show a target's gaps for a skill, with the lines that cause them"
+    )
+    explain.add_argument("--skill", required=True)
+    explain.add_argument("--target", required=True)
+    explain.add_argument("--profile")
+    explain.set_defaults(handler=_lazy("skvm_core.commands.compile", "cmd_explain"))
+
+    diff = commands.add_parser("diff", help="diff a skill and a variant, or two variants")
+    diff.add_argument("left")
+    diff.add_argument("right")
+    diff.set_defaults(handler=_lazy("skvm_core.commands.compile", "cmd_diff"))
+
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")

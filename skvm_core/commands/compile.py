@@ -1,0 +1,123 @@
+"""`skvm compile`, `skvm explain`, `skvm diff`."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from skvm_core.cli import EXIT_FAIL, EXIT_OK
+
+console = Console(highlight=False)
+
+
+def _inputs(args: argparse.Namespace):
+    from skvm_core.profile.store import load_profile
+    from skvm_core.profile.tcp import load_tcp
+    from skvm_core.skill import load_skill
+    from skvm_core.store.workspace import Workspace
+
+    workspace = Workspace.default()
+    skill = load_skill(args.skill)
+    tcp = (
+        load_tcp(args.profile)
+        if getattr(args, "profile", None)
+        else load_profile(args.target, workspace)
+    )
+    return workspace, skill, tcp
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from skvm_core.compile import compile_skill, variant_dir, write_variant
+
+    workspace, skill, tcp = _inputs(args)
+    passes = [p.strip() for p in args.passes.split(",")] if args.passes else None
+    result = compile_skill(
+        skill,
+        tcp,
+        passes=passes,
+        compiler_model=args.compiler_model,
+        cache_dir=workspace.root / "cache" / "compile",
+    )
+    out = Path(args.out) if args.out else variant_dir(workspace, result)
+    write_variant(result, out)
+    table = Table(title=f"compile {skill.name} for {tcp.model}")
+    for column in ("pass", "state", "ms", "tokens"):
+        table.add_column(column)
+    for record in result.records:
+        state = (
+            f"[red]error: {escape(record.error)}[/]"
+            if record.error
+            else (
+                f"[yellow]skipped: {record.skipped}[/]"
+                if record.skipped
+                else ("cached" if record.cached else "ran")
+            )
+        )
+        table.add_row(record.id, state, f"{record.ms:.1f}", str(record.usage.total or ""))
+    console.print(table)
+    variant = result.variant
+    if variant is not None:
+        console.print(
+            f"{len(result.gaps)} gaps, {len(variant.gaps_compensated)} compensated, {len(variant.source_map)} source-map entries"
+        )
+        for violation in variant.guard_violations:
+            console.print(f"[red]guard: {escape(violation)}[/]")
+    console.print(f"variant: {out}")
+    return EXIT_FAIL if result.errors or (variant and variant.guard_violations) else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from skvm_core.compile import compile_skill
+
+    workspace, skill, tcp = _inputs(args)
+    result = compile_skill(
+        skill, tcp, passes=["gaps"], cache_dir=workspace.root / "cache" / "compile"
+    )
+    lines = skill.source.splitlines()
+    if not result.gaps:
+        console.print(f"[green]{skill.name} asks nothing of {tcp.model} beyond its profile.[/]")
+        return EXIT_OK
+    console.print(f"[bold]{len(result.gaps)} gaps of {tcp.model} for {skill.name}[/]")
+    for gap in sorted(result.gaps, key=lambda g: (-g.severity, g.lines or (0, 0))):
+        colour = {"missing": "red", "weak": "yellow", "unknown": "dim"}[gap.gap_type]
+        console.print(
+            f"\n[{colour}]{gap.gap_type}[/] {escape(gap.label)} · purpose {gap.purpose_id} · {escape(gap.evidence)}"
+        )
+        if gap.lines:
+            for number in range(gap.lines[0], min(gap.lines[1], gap.lines[0] + 5) + 1):
+                console.print(f"  [dim]{number:4d}│[/] {escape(lines[number - 1])}")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    left, right = Path(args.left), Path(args.right)
+    left_file = left / "SKILL.md" if left.is_dir() else left
+    right_file = right / "SKILL.md" if right.is_dir() else right
+    from skvm_core.errors import SkvmError
+
+    for file in (left_file, right_file):
+        if not file.is_file():
+            raise SkvmError(
+                f"{file} does not exist",
+                hint="pass two skill or variant folders (or SKILL.md files)",
+            )
+    diff = difflib.unified_diff(
+        left_file.read_text("utf-8").splitlines(),
+        right_file.read_text("utf-8").splitlines(),
+        str(left_file),
+        str(right_file),
+        lineterm="",
+    )
+    for line in diff:
+        style = (
+            "green"
+            if line.startswith("+")
+            else ("red" if line.startswith("-") else ("cyan" if line.startswith("@@") else ""))
+        )
+        console.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+    return EXIT_OK

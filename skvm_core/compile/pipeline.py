@@ -1,0 +1,316 @@
+"""The compile pipeline: its passes, and `compile_skill` which runs them for one target."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from skvm_core.compile.analyze import PARALLEL_WORDS, analyze
+from skvm_core.compile.bind_env import EnvBinding, bind_environment
+from skvm_core.compile.gaps import find_gaps
+from skvm_core.compile.manager import Pass, PassContext, PassManager, PassRecord
+from skvm_core.compile.model import SCR, Gap, SourceMapEntry
+from skvm_core.compile.parallel import Workflow, concurrency_notes, extract_workflow
+from skvm_core.compile.rewrite import Insertion, apply_insertions, guard, plan_insertions
+from skvm_core.errors import SkvmError
+from skvm_core.profile.tcp import TCP
+from skvm_core.skill import Skill
+
+
+class PlannedNote(BaseModel):
+    after_line: int
+    lines: list[str]
+    gap: Gap | None = None
+    rule: str
+    primitive: str | None = None
+
+
+class RewriteOutput(BaseModel):
+    mode: str = "static"  # "static" or "llm:<model>"
+    notes: list[PlannedNote] = Field(default_factory=list)
+    text: str | None = None  # set when an LLM produced the whole text
+    llm_violations: list[str] = Field(default_factory=list)
+
+
+class VariantText(BaseModel):
+    text: str
+    source_map: list[SourceMapEntry]
+    guard_violations: list[str] = Field(default_factory=list)
+    gaps_compensated: list[str] = Field(default_factory=list)
+
+
+def _analyze(context: PassContext, inputs: dict[str, Any]) -> SCR:
+    scr = analyze(inputs["skill"])
+    model = inputs["options"].get("compiler_model")
+    if model:
+        from skvm_core.compile.llm_compile import llm_analyze
+
+        scr = llm_analyze(inputs["skill"], scr, model, context)
+    return scr
+
+
+def _gaps(context: PassContext, inputs: dict[str, Any]) -> list[Gap]:
+    return find_gaps(inputs["analyze"], inputs["tcp"])
+
+
+def _rewrite(context: PassContext, inputs: dict[str, Any]) -> RewriteOutput:
+    skill, scr, gaps = inputs["skill"], inputs["analyze"], inputs["gaps"]
+    planned = [
+        PlannedNote(
+            after_line=i.after_line,
+            lines=i.lines,
+            gap=i.gap,
+            rule=i.rule,
+            primitive=i.gap.primitive_id,
+        )
+        for i in plan_insertions(skill, scr, gaps)
+    ]
+    output = RewriteOutput(notes=planned)
+    model = inputs["options"].get("compiler_model")
+    if model and gaps:
+        from skvm_core.compile.llm_compile import llm_rewrite
+
+        text, violations = llm_rewrite(skill, gaps, model, context)
+        if text is not None:
+            output.mode, output.text = f"llm:{model}", text
+        output.llm_violations = violations
+    return output
+
+
+def _bind_env(context: PassContext, inputs: dict[str, Any]) -> EnvBinding:
+    return bind_environment(inputs["skill.code"])
+
+
+def _parallelism(context: PassContext, inputs: dict[str, Any]) -> Workflow | None:
+    return extract_workflow(inputs["skill.procedures"])
+
+
+def _emit(context: PassContext, inputs: dict[str, Any]) -> VariantText:
+    skill: Skill = inputs["skill"]
+    rewrite: RewriteOutput | None = inputs.get("rewrite")
+    workflow: Workflow | None = inputs.get("parallelism")
+    if rewrite is not None and rewrite.text is not None:
+        return _emit_llm(skill, rewrite)
+    insertions = [
+        Insertion(after_line=n.after_line, lines=n.lines, gap=n.gap, rule=n.rule)
+        for n in (rewrite.notes if rewrite else [])
+    ]
+    if workflow is not None:
+        for anchor, lines, group in concurrency_notes(workflow):
+            concurrency_gap = Gap(
+                purposeId="workflow", primitiveId="tool.call.batch", requiredLevel="L2", modelLevel=None, gapType="unknown", severity=0,
+                evidence=f"{group.kind}: steps {', '.join(group.steps)}", lines=workflow.lines,
+            )  # fmt: skip
+            insertions.append(
+                Insertion(
+                    after_line=anchor,
+                    lines=lines,
+                    gap=concurrency_gap,
+                    rule=f"concurrency:{group.kind}",
+                )
+            )
+    result = apply_insertions(skill, sorted(insertions, key=lambda i: i.after_line), pass_id="emit")
+    for entry, insertion in zip(
+        result.source_map, sorted(insertions, key=lambda i: i.after_line), strict=True
+    ):
+        if insertion.rule.startswith("concurrency"):
+            entry.gap = insertion.gap.evidence
+            entry.pass_id = "parallelism"
+        else:
+            entry.pass_id = "rewrite"
+    return VariantText(
+        text=result.text,
+        source_map=result.source_map,
+        guard_violations=guard(skill, result.text),
+        gaps_compensated=[n.gap.label for n in (rewrite.notes if rewrite else []) if n.gap],
+    )
+
+
+def _emit_llm(skill: Skill, rewrite: RewriteOutput) -> VariantText:
+    import difflib
+
+    source, variant = skill.source.splitlines(), rewrite.text.splitlines()
+    entries = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        a=source, b=variant, autojunk=False
+    ).get_opcodes():
+        if tag == "equal" or j1 == j2:
+            continue
+        nearest = i1 if i1 < len(source) else len(source)
+        gap = next(
+            (
+                n.gap
+                for n in rewrite.notes
+                if n.gap and n.gap.lines and n.gap.lines[0] <= nearest + 1 <= n.gap.lines[1] + 3
+            ),
+            None,
+        )
+        entries.append(
+            SourceMapEntry(
+                variantLines=(j1 + 1, j2),
+                sourceLines=(i1 + 1, max(i1 + 1, i2)) if i2 > i1 else (max(1, i1), max(1, i1)),
+                primitiveId=gap.primitive_id if gap else None,
+                gap=gap.label if gap else "rewritten by the compiler model",
+                rule=rewrite.mode,
+                **{"pass": "rewrite"},
+            )
+        )
+    return VariantText(
+        text=rewrite.text,
+        source_map=entries,
+        guard_violations=guard(skill, rewrite.text),
+        gaps_compensated=[n.gap.label for n in rewrite.notes if n.gap],
+    )
+
+
+PASSES = [
+    Pass(
+        "analyze",
+        ("skill", "options"),
+        SCR,
+        _analyze,
+        version="1",
+        description="static skill analysis → SCR (optionally refined by an LLM)",
+    ),
+    Pass(
+        "gaps",
+        ("analyze", "tcp"),
+        list[Gap],
+        _gaps,
+        description="compare the SCR with the target profile",
+    ),
+    Pass(
+        "rewrite",
+        ("skill", "analyze", "gaps", "options"),
+        RewriteOutput,
+        _rewrite,
+        description="compensation notes at the lines that carry each gap",
+    ),
+    Pass(
+        "bind_env",
+        ("skill.code",),
+        EnvBinding,
+        _bind_env,
+        description="dependencies and an idempotent env-setup.sh",
+    ),
+    Pass(
+        "parallelism",
+        ("skill.procedures",),
+        Workflow | None,
+        _parallelism,
+        description="workflow DAG and parallel groups",
+    ),
+    Pass(
+        "emit",
+        ("skill", "rewrite", "parallelism"),
+        VariantText,
+        _emit,
+        description="assemble the variant text, source map and guard check",
+    ),
+]
+
+
+def code_view_digest(skill: Skill) -> str:
+    payload = [(b.language, b.code) for b in skill.ir.code_blocks] + [
+        (f.path, f.sha256) for f in skill.files
+    ]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+def procedures_view_digest(skill: Skill) -> str:
+    payload = [[(i.text, i.span.start, i.span.end) for i in p.items] for p in skill.ir.procedures]
+    payload.append(
+        [
+            PARALLEL_WORDS.search(skill.body) is not None,
+            [(s.title, s.span.start) for s in skill.ir.sections],
+        ]
+    )
+    lines = skill.source.splitlines()
+    payload.append(
+        [lines[i.span.start - 1 : i.span.end] for p in skill.ir.procedures for i in p.items]
+    )
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+
+@dataclass
+class CompileResult:
+    skill: Skill
+    tcp: TCP
+    artifacts: dict[str, Any]
+    records: list[PassRecord]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[PassRecord]:
+        return [r for r in self.records if r.error]
+
+    @property
+    def variant(self) -> VariantText | None:
+        return self.artifacts.get("emit")
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return self.artifacts.get("gaps") or []
+
+
+def compile_skill(
+    skill: Skill,
+    tcp: TCP,
+    *,
+    passes: list[str] | None = None,
+    compiler_model: str | None = None,
+    cache_dir: Path | None = None,
+) -> CompileResult:
+    options = {"compiler_model": compiler_model}
+    context = PassContext(
+        views={
+            "skill": skill,
+            "skill.code": skill,
+            "skill.procedures": skill,
+            "tcp": tcp,
+            "options": options,
+        },
+        digests={
+            "skill": skill.content_hash,
+            "skill.code": code_view_digest(skill),
+            "skill.procedures": procedures_view_digest(skill),
+            "tcp": tcp.version_key,
+        },
+    )
+    manager = PassManager(PASSES, cache_dir)
+    selected = passes
+    if selected:
+        selected = list(dict.fromkeys([*selected, "emit"])) if "emit" not in selected else selected
+        unknown = [s for s in selected if s not in manager.passes]
+        if unknown:
+            raise SkvmError(
+                f"unknown passes: {', '.join(unknown)}",
+                hint=f"passes are: {', '.join(manager.order)}",
+            )
+    artifacts, records = manager.run(context, _selected_with_optional(manager, selected))
+    return CompileResult(
+        skill=skill, tcp=tcp, artifacts=artifacts, records=records, options=options
+    )
+
+
+def _selected_with_optional(manager: PassManager, selected: list[str] | None) -> list[str] | None:
+    """`emit` reads rewrite and parallelism only when they were chosen."""
+    if not selected:
+        return None
+    chosen = set(manager.resolve([s for s in selected if s != "emit"]))
+    chosen.add("emit")
+    emit = manager.passes["emit"]
+    manager.passes["emit"] = Pass(
+        emit.id,
+        tuple(i for i in emit.inputs if i == "skill" or i in chosen),
+        emit.output,
+        emit.run,
+        emit.version,
+        emit.description,
+    )
+    return [p for p in manager.order if p in chosen]

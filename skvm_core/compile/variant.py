@@ -1,0 +1,99 @@
+"""Write a compiled variant to disk: the skill folder plus its compile artifacts.
+
+Everything but `build.json` is deterministic, so compiling the same inputs twice gives
+byte-identical files. Variants are keyed by skill content hash and profile version.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from skvm_core.compile.pipeline import CompileResult
+from skvm_core.profile.runner import slug
+from skvm_core.store.workspace import Workspace
+
+COMPILER_VERSION = "1"
+
+
+def variant_dir(workspace: Workspace, result: CompileResult) -> Path:
+    key = f"{result.skill.content_hash[:12]}-{result.tcp.version_key[:12]}"
+    return workspace.root / "variants" / result.skill.name / slug(result.tcp.model) / key
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_variant(result: CompileResult, out: Path) -> Path:
+    """Write the variant folder (replacing an older one at the same place)."""
+    skill = result.skill
+    staging = out.with_name(f".{out.name}.staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for bundle_file in skill.files:
+        target = staging / bundle_file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(skill.root / bundle_file.path, target)
+    variant = result.variant
+    (staging / "SKILL.md").write_text(variant.text if variant else skill.source, "utf-8")
+    artifacts = result.artifacts
+    meta = {
+        "compiler": COMPILER_VERSION,
+        "skill": {"name": skill.name, "contentHash": skill.content_hash},
+        "target": {
+            "model": result.tcp.model,
+            "harness": result.tcp.harness,
+            "profileVersion": result.tcp.version_key,
+            "profiledAt": result.tcp.profiled_at,
+        },
+        "options": result.options,
+        "passes": [
+            {"id": r.id, "key": r.key, "error": r.error, "skipped": r.skipped}
+            for r in result.records
+        ],
+        "gaps": [g.model_dump(mode="json", by_alias=True) for g in result.gaps],
+        "compensated": variant.gaps_compensated if variant else [],
+        "guard": {
+            "satisfied": not (variant.guard_violations if variant else []),
+            "violations": variant.guard_violations if variant else [],
+        },
+        "analyzer": artifacts["analyze"].analyzer if "analyze" in artifacts else None,
+        "rewrite": artifacts["rewrite"].mode if "rewrite" in artifacts else None,
+    }
+    (staging / "meta.json").write_text(_json(meta), "utf-8")
+    (staging / "source_map.json").write_text(
+        _json(
+            [
+                e.model_dump(mode="json", by_alias=True)
+                for e in (variant.source_map if variant else [])
+            ]
+        ),
+        "utf-8",
+    )
+    if "analyze" in artifacts:
+        (staging / "scr.json").write_text(
+            _json(artifacts["analyze"].model_dump(mode="json", by_alias=True)), "utf-8"
+        )
+    if artifacts.get("bind_env") is not None:
+        (staging / "env-setup.sh").write_text(artifacts["bind_env"].script, "utf-8")
+        (staging / "env-setup.sh").chmod(0o755)
+    if "parallelism" in artifacts:
+        workflow = artifacts["parallelism"]
+        (staging / "workflow.json").write_text(
+            _json(workflow.model_dump(mode="json", by_alias=True) if workflow else None), "utf-8"
+        )
+    build = {
+        "passes": [
+            {"id": r.id, "ms": round(r.ms, 2), "cached": r.cached, "usage": r.usage.model_dump()}
+            for r in result.records
+        ]
+    }
+    (staging / "build.json").write_text(_json(build), "utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(out)
+    return out

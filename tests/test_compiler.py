@@ -1,0 +1,372 @@
+"""The AOT compiler on the sample skills, reference profiles and (when committed) local ones."""
+
+import difflib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from skvm_core.compile import compile_skill, write_variant
+from skvm_core.compile.analyze import analyze
+from skvm_core.compile.bind_env import bind_environment
+from skvm_core.compile.gaps import find_gaps
+from skvm_core.compile.manager import Pass, PassContext, PassManager
+from skvm_core.compile.parallel import extract_workflow
+from skvm_core.compile.rewrite import guard
+from skvm_core.profile.store import BUNDLED
+from skvm_core.profile.tcp import TCP, load_tcp
+from skvm_core.skill import load_skill
+from tests.conftest import SAMPLE_SKILLS, fixtures_dir
+
+SKILLS = sorted(p.name for p in SAMPLE_SKILLS.iterdir() if (p / "SKILL.md").is_file())
+REFERENCE = ["qwen--qwen3.5-9b", "deepseek--deepseek-v3.2", "openai--gpt-5.4"]
+LOCAL = ["local--qwen2.5-coder-0.5b", "local--qwen2.5-coder-1.5b"]
+
+
+def profiles() -> dict[str, TCP]:
+    found = {
+        name: load_tcp(fixtures_dir() / "skvm-tcp" / "bare-agent" / name / "latest.json")
+        for name in REFERENCE
+    }
+    for name in LOCAL:
+        path = BUNDLED / "bare-agent" / name / "latest.json"
+        if path.is_file():
+            found[name] = load_tcp(path)
+    return found
+
+
+def added_lines(source: str, variant: str) -> set[int]:
+    """Variant lines with content that the source does not have at that place. (Blank
+    separators are left out: a diff may pair them with either neighbour.)"""
+    lines = variant.splitlines()
+    matcher = difflib.SequenceMatcher(a=source.splitlines(), b=lines, autojunk=False)
+    added: set[int] = set()
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            added |= {n for n in range(j1 + 1, j2 + 1) if lines[n - 1].strip()}
+    return added
+
+
+@pytest.mark.parametrize("skill_name", SKILLS)
+def test_every_sample_skill_compiles_deterministically_guarded_and_mapped(skill_name, tmp_path):
+    skill = load_skill(SAMPLE_SKILLS / skill_name)
+    for target, tcp in profiles().items():
+        cold = compile_skill(skill, tcp, cache_dir=tmp_path / "cache")
+        warm = compile_skill(skill, tcp, cache_dir=tmp_path / "cache")
+        assert not cold.errors, cold.errors
+        assert all(r.cached for r in warm.records), [(r.id, r.cached) for r in warm.records]
+        first, second = (
+            write_variant(cold, tmp_path / "a" / target),
+            write_variant(warm, tmp_path / "b" / target),
+        )
+        for name in (
+            "SKILL.md",
+            "meta.json",
+            "source_map.json",
+            "env-setup.sh",
+            "workflow.json",
+            "scr.json",
+        ):
+            assert (first / name).read_bytes() == (second / name).read_bytes(), (target, name)
+        variant = cold.variant
+        assert variant.guard_violations == [], (target, variant.guard_violations)
+        covered = {
+            n for e in variant.source_map for n in range(e.variant_lines[0], e.variant_lines[1] + 1)
+        }
+        assert added_lines(skill.source, variant.text) <= covered, target
+        assert json.loads((first / "meta.json").read_text())["guard"]["satisfied"]
+        for bundle_file in skill.files:
+            assert (first / bundle_file.path).read_bytes() == (
+                skill.root / bundle_file.path
+            ).read_bytes()
+
+
+def compensation_lines(tcp: TCP) -> int:
+    total = 0
+    for name in SKILLS:
+        result = compile_skill(load_skill(SAMPLE_SKILLS / name), tcp, passes=["rewrite"])
+        total += sum(e.variant_lines[1] - e.variant_lines[0] + 1 for e in result.variant.source_map)
+    return total
+
+
+def test_weaker_targets_receive_more_compensation():
+    found = profiles()
+    weak, strong = (
+        compensation_lines(found["qwen--qwen3.5-9b"]),
+        compensation_lines(found["openai--gpt-5.4"]),
+    )
+    assert weak > strong
+    if "local--qwen2.5-coder-0.5b" in found:
+        assert compensation_lines(found["local--qwen2.5-coder-0.5b"]) >= weak
+
+
+def test_gaps_unknown_for_unprofiled_primitives():
+    skill = load_skill(SAMPLE_SKILLS / "sql-inventory")
+    tcp = TCP(model="m", profiledAt="now", capabilities={"gen.code.sql": "L1"})
+    gaps = find_gaps(analyze(skill), tcp)
+    kinds = {g.primitive_id: g.gap_type for g in gaps}
+    assert kinds["tool.exec"] == "unknown"
+    assert all(g.severity == 0 for g in gaps if g.gap_type == "unknown")
+
+
+def test_every_requirement_carries_evidence_lines():
+    for name in SKILLS:
+        scr = analyze(load_skill(SAMPLE_SKILLS / name))
+        for _purpose, requirement in scr.requirements():
+            assert requirement.evidence and (requirement.lines or requirement.file != "SKILL.md")
+
+
+def test_release_workflow_dag():
+    workflow = extract_workflow(load_skill(SAMPLE_SKILLS / "release-notes"))
+    deps = {s.id: s.depends_on for s in workflow.steps}
+    assert deps == {"s1": [], "s2": [], "s3": [], "s4": ["s1", "s2", "s3"]}
+    assert workflow.declared_independent
+    groups = {tuple(g.steps): g.kind for g in workflow.groups}
+    assert groups[("s1", "s2", "s3")] == "TLP"
+    assert (
+        workflow.steps[0].produces == ["changes.txt"]
+        and "changes.txt" in workflow.steps[3].consumes
+    )
+
+
+def test_ordinary_procedures_stay_sequential():
+    workflow = extract_workflow(load_skill(SAMPLE_SKILLS / "csv-report"))
+    assert all(s.depends_on == [f"s{int(s.id[1:]) - 1}"] for s in workflow.steps[1:])
+    assert not [g for g in workflow.groups if g.kind != "DLP"]
+
+
+def test_compiled_variant_tells_the_harness_to_batch_independent_steps():
+    skill = load_skill(SAMPLE_SKILLS / "release-notes")
+    result = compile_skill(skill, profiles()["openai--gpt-5.4"])
+    assert "steps 1, 2 and 3 do not depend on each other" in result.variant.text
+
+
+DEP_SKILL = """---
+name: media-report
+description: Build a media report.
+---
+
+# Media report
+
+```python
+import json
+import pandas as pd
+import requests
+from bs4 import BeautifulSoup
+```
+
+```bash
+ffmpeg -i in.mp4 -vn out.wav
+curl -s http://127.0.0.1/data.json | jq '.items[] | .name' > names.txt
+```
+"""
+
+
+def test_env_binding_names_distributions_and_tools_and_is_idempotent_in_the_sandbox(tmp_path):
+    folder = tmp_path / "media-report"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(DEP_SKILL)
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "x.py").write_text("import yaml\nimport os\n")
+    binding = bind_environment(load_skill(folder))
+    python = {d.name for d in binding.of_kind("python")}
+    tools = {d.name for d in binding.of_kind("tool")}
+    assert python == {"pandas", "requests", "beautifulsoup4", "PyYAML"}
+    assert tools == {"ffmpeg", "jq", "curl"}
+    script = tmp_path / "env-setup.sh"
+    script.write_text(binding.script)
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+
+    import asyncio
+
+    from skvm_core.agent.sandbox import run_command
+
+    work = tmp_path / "sandbox"
+    work.mkdir()
+    (work / "env-setup.sh").write_text(binding.script)
+    first = asyncio.run(run_command("bash env-setup.sh", work, timeout_s=120))
+    second = asyncio.run(run_command("bash env-setup.sh", work, timeout_s=120))
+    assert (first.exit_code, first.stdout, first.stderr) == (
+        second.exit_code,
+        second.stdout,
+        second.stderr,
+    )
+    assert "pandas" in first.stdout + first.stderr
+
+
+def test_compile_never_runs_env_setup_on_the_host(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
+    compile_skill(skill, profiles()["qwen--qwen3.5-9b"], cache_dir=tmp_path)
+    assert calls == []
+
+
+def test_pass_cache_keys_follow_declared_inputs(tmp_path):
+    source = (SAMPLE_SKILLS / "csv-report" / "SKILL.md").read_text()
+    folder = tmp_path / "csv-report"
+    import shutil
+
+    shutil.copytree(SAMPLE_SKILLS / "csv-report", folder)
+    tcp = profiles()["qwen--qwen3.5-9b"]
+    compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    # An edit to prose that demands nothing new: the analysis text changes only if the edited
+    # line was evidence, so gaps and env binding stay cached.
+    (folder / "SKILL.md").write_text(
+        source.replace(
+            "Turn a CSV file into a small JSON report.",
+            "Turn a CSV file into a small JSON summary.",
+        )
+    )
+    again = compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    state = {r.id: r.cached for r in again.records}
+    assert state["analyze"] is False and state["bind_env"] is True and state["parallelism"] is True
+    # A second target reuses the SCR.
+    other = compile_skill(
+        load_skill(folder), profiles()["openai--gpt-5.4"], cache_dir=tmp_path / "cache"
+    )
+    assert {r.id: r.cached for r in other.records}["analyze"] is True
+
+
+def test_passes_selection_resolves_dependencies(tmp_path):
+    skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
+    result = compile_skill(skill, profiles()["qwen--qwen3.5-9b"], passes=["bind_env"])
+    assert [r.id for r in result.records] == ["bind_env", "emit"]
+    assert result.variant.text == skill.source
+    result = compile_skill(skill, profiles()["qwen--qwen3.5-9b"], passes=["rewrite"])
+    assert [r.id for r in result.records] == ["analyze", "gaps", "rewrite", "emit"]
+
+
+def test_a_failing_pass_reports_itself_and_keeps_earlier_results():
+    def boom(context, inputs):
+        raise RuntimeError("pass exploded")
+
+    manager = PassManager(
+        [
+            Pass("first", ("x",), int, lambda c, i: i["x"] + 1),
+            Pass("second", ("first",), int, boom),
+            Pass("third", ("second",), int, lambda c, i: i["second"]),
+        ],
+        None,
+    )
+    results, records = manager.run(PassContext(views={"x": 1}))
+    assert results == {"first": 2}
+    by_id = {r.id: r for r in records}
+    assert "pass exploded" in by_id["second"].error
+    assert "failed" in by_id["third"].skipped
+
+
+def test_guard_catches_removed_code_headings_and_front_matter():
+    skill = load_skill(SAMPLE_SKILLS / "csv-report")
+    assert guard(skill, skill.source) == []
+    broken = skill.source.replace("## Checks", "## Verification").replace("import csv\n", "")
+    violations = guard(skill, broken)
+    assert any("heading 'Checks'" in v for v in violations) and any(
+        "code block" in v for v in violations
+    )
+    assert any(
+        "front matter" in v
+        for v in guard(skill, skill.source.replace("name: csv-report", "name: other"))
+    )
+    assert any("budget" in v for v in guard(skill, skill.source + "x" * 20000))
+
+
+def test_llm_rewrite_is_held_to_the_guard_and_replaced_when_it_fails():
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+
+    skill = load_skill(SAMPLE_SKILLS / "csv-report")
+    tcp = profiles()["qwen--qwen3.5-9b"]
+    bad = ScriptedTurn(text="```markdown\n---\nname: csv-report\n---\nshort\n```")
+    model = ScriptedModel(
+        [
+            ScriptedTurn(
+                text='{"requirements": [{"primitive": "gen.code.cobol", "minLevel": "L1", "line": 12}]}'
+            ),
+            bad,
+            bad,
+        ]
+    )
+    result = compile_skill(skill, tcp, compiler_model=register_scripted(model))
+    assert result.artifacts["rewrite"].mode == "static"
+    assert (
+        result.artifacts["rewrite"].llm_violations and model.turns_used == 3
+    )  # one retry, then fallback
+    assert result.variant.guard_violations == []
+    assert "gen.code.cobol" not in json.dumps(result.artifacts["analyze"].model_dump(by_alias=True))
+
+
+def test_llm_rewrite_that_satisfies_the_guard_is_used():
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+
+    skill = load_skill(SAMPLE_SKILLS / "csv-report")
+    improved = skill.source.replace("## Checks", "Use code for every number.\n\n## Checks")
+    model = ScriptedModel(
+        [
+            ScriptedTurn(
+                text='{"requirements": [{"primitive": "reason.logic", "minLevel": "L1", "line": 50, "evidence": "check"}]}'
+            ),
+            ScriptedTurn(text=f"```markdown\n{improved}```"),
+        ]
+    )
+    result = compile_skill(
+        skill, profiles()["qwen--qwen3.5-9b"], compiler_model=register_scripted(model)
+    )
+    assert result.artifacts["rewrite"].mode.startswith("llm:")
+    assert "Use code for every number." in result.variant.text
+    assert result.variant.source_map and result.variant.guard_violations == []
+    assert "llm" in result.artifacts["analyze"].analyzer
+
+
+def test_compile_explain_and_diff_cli(tmp_path):
+    import os
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    profile = str(fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json")
+
+    def skvm(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "skvm_core.cli", *args],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env=os.environ,
+        )
+
+    out = tmp_path / "variant"
+    compiled = skvm(
+        "compile",
+        "--skill",
+        "sample_skills/log-triage",
+        "--target",
+        "qwen/qwen3.5-9b",
+        "--profile",
+        profile,
+        "--out",
+        str(out),
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    assert {"SKILL.md", "meta.json", "source_map.json", "env-setup.sh", "workflow.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    explained = skvm(
+        "explain",
+        "--skill",
+        "sample_skills/log-triage",
+        "--target",
+        "qwen/qwen3.5-9b",
+        "--profile",
+        profile,
+    )
+    assert (
+        explained.returncode == 0
+        and "gen.code.shell" in explained.stdout
+        and "│" in explained.stdout
+    )
+    diffed = skvm("diff", "sample_skills/log-triage", str(out))
+    assert diffed.returncode == 0 and "+> **Compiled note" in diffed.stdout
+    missing = skvm(
+        "compile", "--skill", "sample_skills/log-triage", "--target", "openrouter/nobody/none"
+    )
+    assert missing.returncode == 2 and "no profile" in missing.stderr
