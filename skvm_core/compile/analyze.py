@@ -237,9 +237,8 @@ def analyze(skill: Skill) -> SCR:
                 f"{language} shape to follow",
                 where,
             )
-        elif language in ("markdown", "md", "text", ""):
-            if block.code.count("\n") >= 8:
-                collector.add(pid, "follow.format", "L2", "a template to reproduce", where)
+        elif language in ("markdown", "md", "text", "") and block.code.count("\n") >= 8:
+            collector.add(pid, "follow.format", "L2", "a template to reproduce", where)
         for match in REGEX_CALL.finditer(block.code):
             pattern = match.group(1) or match.group(2)
             collector.add(
