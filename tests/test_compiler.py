@@ -62,20 +62,27 @@ def test_every_sample_skill_compiles_deterministically_guarded_and_mapped(skill_
         )
         for name in (
             "SKILL.md",
-            "meta.json",
-            "source_map.json",
-            "env-setup.sh",
-            "workflow.json",
-            "scr.json",
+            *(
+                f".skvm/{n}"
+                for n in (
+                    "meta.json",
+                    "source_map.json",
+                    "env-setup.sh",
+                    "workflow.json",
+                    "scr.json",
+                )
+            ),
         ):
             assert (first / name).read_bytes() == (second / name).read_bytes(), (target, name)
+        # The compile artifacts are not part of the skill the agent receives.
+        assert {f.path for f in load_skill(first).files} == {f.path for f in skill.files}
         variant = cold.variant
         assert variant.guard_violations == [], (target, variant.guard_violations)
         covered = {
             n for e in variant.source_map for n in range(e.variant_lines[0], e.variant_lines[1] + 1)
         }
         assert added_lines(skill.source, variant.text) <= covered, target
-        assert json.loads((first / "meta.json").read_text())["guard"]["satisfied"]
+        assert json.loads((first / ".skvm" / "meta.json").read_text())["guard"]["satisfied"]
         for bundle_file in skill.files:
             assert (first / bundle_file.path).read_bytes() == (
                 skill.root / bundle_file.path
@@ -347,8 +354,9 @@ def test_compile_explain_and_diff_cli(tmp_path):
         str(out),
     )
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
-    assert {"SKILL.md", "meta.json", "source_map.json", "env-setup.sh", "workflow.json"} <= {
-        p.name for p in out.iterdir()
+    assert (out / "SKILL.md").is_file()
+    assert {"meta.json", "source_map.json", "env-setup.sh", "workflow.json"} <= {
+        p.name for p in (out / ".skvm").iterdir()
     }
     explained = skvm(
         "explain",

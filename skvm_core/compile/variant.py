@@ -1,7 +1,10 @@
 """Write a compiled variant to disk: the skill folder plus its compile artifacts.
 
-Everything but `build.json` is deterministic, so compiling the same inputs twice gives
-byte-identical files. Variants are keyed by skill content hash and profile version.
+The artifacts (meta.json, source_map.json, scr.json, env-setup.sh, workflow.json,
+build.json) live in the variant's `.skvm/` folder, which the skill loader skips, so running
+the variant never hands them to the agent as bundle files. Everything but `build.json` is
+deterministic: compiling the same inputs twice gives byte-identical files. Variants are
+keyed by skill content hash and profile version.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from skvm_core.profile.runner import slug
 from skvm_core.store.workspace import Workspace
 
 COMPILER_VERSION = "1"
+ARTIFACTS = ".skvm"
 
 
 def variant_dir(workspace: Workspace, result: CompileResult) -> Path:
@@ -39,6 +43,8 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         shutil.copyfile(skill.root / bundle_file.path, target)
     variant = result.variant
     (staging / "SKILL.md").write_text(variant.text if variant else skill.source, "utf-8")
+    meta_dir = staging / ARTIFACTS
+    meta_dir.mkdir()
     artifacts = result.artifacts
     meta = {
         "compiler": COMPILER_VERSION,
@@ -63,8 +69,8 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         "analyzer": artifacts["analyze"].analyzer if "analyze" in artifacts else None,
         "rewrite": artifacts["rewrite"].mode if "rewrite" in artifacts else None,
     }
-    (staging / "meta.json").write_text(_json(meta), "utf-8")
-    (staging / "source_map.json").write_text(
+    (meta_dir / "meta.json").write_text(_json(meta), "utf-8")
+    (meta_dir / "source_map.json").write_text(
         _json(
             [
                 e.model_dump(mode="json", by_alias=True)
@@ -74,15 +80,15 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         "utf-8",
     )
     if "analyze" in artifacts:
-        (staging / "scr.json").write_text(
+        (meta_dir / "scr.json").write_text(
             _json(artifacts["analyze"].model_dump(mode="json", by_alias=True)), "utf-8"
         )
     if artifacts.get("bind_env") is not None:
-        (staging / "env-setup.sh").write_text(artifacts["bind_env"].script, "utf-8")
-        (staging / "env-setup.sh").chmod(0o755)
+        (meta_dir / "env-setup.sh").write_text(artifacts["bind_env"].script, "utf-8")
+        (meta_dir / "env-setup.sh").chmod(0o755)
     if "parallelism" in artifacts:
         workflow = artifacts["parallelism"]
-        (staging / "workflow.json").write_text(
+        (meta_dir / "workflow.json").write_text(
             _json(workflow.model_dump(mode="json", by_alias=True) if workflow else None), "utf-8"
         )
     build = {
@@ -91,7 +97,7 @@ def write_variant(result: CompileResult, out: Path) -> Path:
             for r in result.records
         ]
     }
-    (staging / "build.json").write_text(_json(build), "utf-8")
+    (meta_dir / "build.json").write_text(_json(build), "utf-8")
     if out.exists():
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
