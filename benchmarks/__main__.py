@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench_agent_loop",
     "bench_profile_concurrency",
     "bench_compile",
+    "bench_workbench",
 ]
 
 

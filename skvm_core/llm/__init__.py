@@ -1,5 +1,6 @@
 """The model layer: the only package that imports litellm (lazily, on the first call)."""
 
+from skvm_core.llm._bridge import preload
 from skvm_core.llm.client import CallOptions, ModelClient, complete
 from skvm_core.llm.scripted import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
 from skvm_core.llm.types import LLMResponse, Message, ToolCall, ToolSchema, Usage
@@ -16,5 +17,6 @@ __all__ = [
     "ToolSchema",
     "Usage",
     "complete",
+    "preload",
     "register_scripted",
 ]

@@ -42,3 +42,8 @@ def _register_providers(module: ModuleType) -> None:
     from litellm.utils import custom_llm_setup
 
     custom_llm_setup()
+
+
+def preload() -> None:
+    """Import and configure litellm now (call it from a worker thread, not a UI loop)."""
+    litellm()

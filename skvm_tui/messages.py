@@ -1,0 +1,70 @@
+"""Messages that workers post to the app (workers never touch widgets)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from skvm_core.bench.run import TaskRun
+    from skvm_core.compile import CompileResult
+    from skvm_core.profile.tcp import TCP
+    from skvm_core.skill import Skill
+
+
+class SkillLoaded(Message):
+    def __init__(self, skill: Skill) -> None:
+        super().__init__()
+        self.skill = skill
+
+
+class ProfilesLoaded(Message):
+    def __init__(self, profiles: dict[str, TCP | None]) -> None:
+        super().__init__()
+        self.profiles = profiles
+
+
+class Compiled(Message):
+    def __init__(self, target: str, result: CompileResult) -> None:
+        super().__init__()
+        self.target = target
+        self.result = result
+
+
+class TraceEvent(Message):
+    def __init__(self, target: str, event: Any) -> None:
+        super().__init__()
+        self.target = target
+        self.event = event
+
+
+class RunDone(Message):
+    def __init__(self, target: str, outcome: TaskRun) -> None:
+        super().__init__()
+        self.target = target
+        self.outcome = outcome
+
+
+class ProfileProgress(Message):
+    def __init__(self, target: str, done: int, total: int, detail: str) -> None:
+        super().__init__()
+        self.target = target
+        self.done = done
+        self.total = total
+        self.detail = detail
+
+
+class SkillChanged(Message):
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__()
+        self.paths = paths
+
+
+class WorkFailed(Message):
+    """A worker hit an error the user should see (shown as a notification)."""
+
+    def __init__(self, title: str, error: str) -> None:
+        super().__init__()
+        self.title = title
+        self.error = error

@@ -1,0 +1,247 @@
+"""Pilot tests for the workbench: every action, messages asserted, workers awaited."""
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from skvm_tui.screens.modals import CellDetailScreen, HelpScreen, TaskPicker
+from skvm_tui.widgets.trace_pane import TracePane
+from skvm_tui.widgets.variant_view import VariantView
+from tests.conftest import fixtures_dir
+from tests.workbench_helpers import STRONG, WEAK, make_app
+
+SIZE = (150, 46)
+
+
+def scripted_target(tmp_path: Path, turns: list) -> tuple[str, dict]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    script = tmp_path / "turns.json"
+    script.write_text(json.dumps({"turns": turns}))
+    model = f"scripted/{script}"
+    return model, {
+        model: fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
+    }
+
+
+async def settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_start_up_loads_skill_profiles_and_compiles_every_target(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        kinds = app.kinds()
+        assert (
+            kinds.count("SkillLoaded") == 1
+            and kinds.count("ProfilesLoaded") == 1
+            and kinds.count("Compiled") == 2
+        )
+        assert set(app.results) == {WEAK, STRONG}
+        body = str(app.query_one("#variant-0", VariantView).query_one("#variant-body").render())
+        assert "Compiled note" in body
+
+
+async def test_compile_action_recompiles_all_targets(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        before = app.compiles
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.compiles == before + 2
+
+
+async def test_run_action_streams_the_trace_and_reports_the_score(tmp_path):
+    counts = json.dumps({"open": 6, "closed": 8, "pending": 6})
+    model, overrides = scripted_target(
+        tmp_path,
+        [
+            {
+                "tool_calls": [
+                    {"name": "write_file", "arguments": {"path": "counts.json", "content": counts}}
+                ]
+            },
+            {"text": "done"},
+        ],
+    )
+    app = make_app(tmp_path, skill="csv-report", targets=[model], overrides=overrides)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.task_id = "csv-count-status"
+        await pilot.press("r")
+        await settle(app, pilot)
+        trace = app.query_one(TracePane)
+        trace.flush(everything=True)
+        assert "RunDone" in app.kinds() and app.kinds().count("TraceEvent") >= 6
+        outcome = app.last_runs[model]
+        assert outcome.score.passed and outcome.run.status == "ok"
+        assert trace.totals["calls"] == 1 and trace.totals["status"].startswith("ok")
+        # The run used the compiled variant for this target.
+        assert outcome.run.skill_loaded
+
+
+async def test_run_all_targets_side_by_side(tmp_path):
+    model_a, over_a = scripted_target(tmp_path / "a", [{"text": "a"}, {"text": "a"}])
+    model_b, over_b = scripted_target(tmp_path / "b", [{"text": "b"}, {"text": "b"}])
+    app = make_app(
+        tmp_path, skill="csv-report", targets=[model_a, model_b], overrides={**over_a, **over_b}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert set(app.last_runs) == {model_a, model_b}
+        assert [type(m).__name__ for m in app.posted].count("RunDone") == 2
+
+
+async def test_choose_task_with_the_picker(tmp_path):
+    app = make_app(tmp_path, skill="csv-report")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TaskPicker)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, TaskPicker)
+        ids = sorted(t.id for t in app.engine.tasks_for(app.skill))
+        assert app.task_id == ids[1] and app.settings.last_task["csv-report"] == ids[1]
+
+
+async def test_toggle_diff_and_watch(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        view = app.query_one("#variant-0", VariantView)
+        diff_body = str(view.query_one("#variant-body").render())
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.settings.diff_view is False
+        assert str(view.query_one("#variant-body").render()) != diff_body
+        await pilot.press("w")
+        await pilot.pause()
+        assert app.settings.watch is True and app._watch_stop is not None
+        await pilot.press("w")
+        await pilot.pause()
+        assert app.settings.watch is False and app._watch_stop is None
+
+
+async def test_saving_skill_md_recompiles_and_updates_the_diff(tmp_path):
+    app = make_app(tmp_path, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.wait_compiles(len(app.targets))
+        before = app.compiles
+        skill_md = app.skill_dir / "SKILL.md"
+        skill_md.write_text(
+            skill_md.read_text().replace("## Rules", "Note added by the author.\n\n## Rules")
+        )
+        await app.wait_compiles(before + 2)
+        await pilot.pause()
+        assert "SkillChanged" in app.kinds()
+        body = str(app.query_one("#variant-0", VariantView).query_one("#variant-body").render())
+        assert "Note added by the author." in body
+
+
+async def test_open_in_editor_runs_the_editor_and_recompiles(tmp_path, monkeypatch):
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "\\nEdited in the editor.\\n" >> "$1"\n')
+    editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("EDITOR", str(editor))
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        before = app.compiles
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert "Edited in the editor." in (app.skill_dir / "SKILL.md").read_text()
+        assert app.compiles == before + 2
+
+
+async def test_help_and_heatmap_cell_detail(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        heatmap = app.query_one("#heatmap")
+        heatmap.focus()
+        heatmap.move_cursor(row=0, column=2)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CellDetailScreen)
+        assert "gen.code.python on qwen/qwen3.5-9b" in str(app.screen.body)
+
+
+async def test_profile_action_profiles_and_refreshes(tmp_path):
+    model, _ = scripted_target(tmp_path, [])
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+
+    model = register_scripted(
+        ScriptedModel(lambda m, t: ScriptedTurn(text="42")), name="wb-profile"
+    )
+    app = make_app(tmp_path, skill="csv-report", targets=[model])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "WorkFailed" in app.kinds()  # no profile yet: said so, app keeps running
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert "ProfileProgress" in app.kinds()
+        assert app.profiles[model] is not None and len(app.profiles[model].capabilities) == 26
+        assert model in app.results
+
+
+async def test_a_broken_skill_is_a_notification_not_a_crash(tmp_path):
+    app = make_app(tmp_path)
+    (app.skill_dir / "SKILL.md").write_text("no front matter\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        failures = [m for m in app.posted if type(m).__name__ == "WorkFailed"]
+        assert failures and "front matter" in failures[0].error
+        assert app.is_running
+
+
+async def test_palette_lists_namespaced_commands(tmp_path):
+    from skvm_tui.palette import COMMANDS
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        actions = {action for _title, action, _help in COMMANDS}
+        for action in actions:
+            assert hasattr(app, f"action_{action}"), action
+        assert all(title.startswith("Workbench: ") for title, _a, _h in COMMANDS)
+
+
+def test_binding_ids_are_unique_and_namespaced():
+    from skvm_tui.app import WorkbenchApp
+
+    ids = [b.id for b in WorkbenchApp.BINDINGS]
+    assert len(ids) == len(set(ids)) and all(i.startswith("workbench.") for i in ids)
+
+
+@pytest.mark.local_model
+async def test_running_a_sample_task_on_the_small_local_model(tmp_path):
+    from skvm_core.profile.store import BUNDLED
+
+    target = "local/qwen2.5-coder-0.5b"
+    profile = BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json"
+    if not profile.is_file():
+        profile = fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
+    app = make_app(tmp_path, skill="invoice-batch", targets=[target], overrides={target: profile})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.task_id = "invoice-three"
+        await pilot.press("r")
+        await settle(app, pilot)
+        trace = app.query_one(TracePane)
+        trace.flush(everything=True)
+        assert trace.events_drawn > 3
+        assert target in app.last_runs
+        assert 0.0 <= app.last_runs[target].score.score <= 1.0

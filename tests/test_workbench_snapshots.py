@@ -1,0 +1,153 @@
+"""SVG snapshots of the workbench at a fixed size (pytest-textual-snapshot)."""
+
+from skvm_core.agent.trace import (
+    ErrorEvent,
+    LlmRequest,
+    LlmResponse,
+    RunFinished,
+    RunStarted,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from skvm_core.llm.types import ToolCall, Usage
+from skvm_tui.widgets.trace_pane import TracePane
+from tests.workbench_helpers import make_app
+
+SIZE = (150, 46)
+
+
+async def _settled(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_main_screen(snap_compare, tmp_path):
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=_settled)
+
+
+def test_heatmap_cell_detail(snap_compare, tmp_path):
+    async def open_cell(pilot) -> None:
+        await _settled(pilot)
+        heatmap = pilot.app.query_one("#heatmap")
+        heatmap.focus()
+        heatmap.move_cursor(row=15, column=2)  # tool.file.write on the weak target
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=open_cell)
+
+
+FINISHED_RUN = [
+    RunStarted(
+        run_id="demo",
+        model="qwen/qwen3.5-9b",
+        prompt="Total the invoices",
+        work_dir="/work",
+        skill="invoice-batch",
+        skill_mode="inject",
+        sandbox="bubblewrap",
+    ),
+    LlmRequest(run_id="demo", step=1, messages=2, tokens_estimate=900),
+    LlmResponse(
+        run_id="demo",
+        step=1,
+        text="I will list the invoices.",
+        tool_calls=[ToolCall(id="c1", name="list_directory", arguments={"path": "invoices"})],
+        usage=Usage(input=900, output=40),
+        latency_ms=812,
+        format_repairs=["tool_call_tags"],
+    ),
+    ToolCallEvent(
+        run_id="demo", step=1, call_id="c1", name="list_directory", arguments={"path": "invoices"}
+    ),
+    ToolResultEvent(
+        run_id="demo",
+        step=1,
+        call_id="c1",
+        name="list_directory",
+        output="INV-0001.json  (127 bytes)\nINV-0002.json  (131 bytes)",
+        duration_ms=2,
+    ),
+    LlmRequest(run_id="demo", step=2, messages=4, tokens_estimate=1100),
+    LlmResponse(
+        run_id="demo",
+        step=2,
+        text="",
+        tool_calls=[
+            ToolCall(
+                id="c2",
+                name="execute_command",
+                arguments={
+                    "command": "python3 scripts/invoice_total.py invoices/INV-0001.json --tax 20"
+                },
+            )
+        ],
+        usage=Usage(input=1100, output=55),
+        latency_ms=1020,
+    ),
+    ToolCallEvent(
+        run_id="demo",
+        step=2,
+        call_id="c2",
+        name="execute_command",
+        arguments={"command": "python3 scripts/invoice_total.py invoices/INV-0001.json --tax 20"},
+    ),
+    ToolResultEvent(
+        run_id="demo",
+        step=2,
+        call_id="c2",
+        name="execute_command",
+        output="[stderr]\nNo such file: totals/\n[exit code 1]",
+        ok=False,
+        exit_code=1,
+        duration_ms=48,
+    ),
+    ErrorEvent(
+        run_id="demo",
+        step=2,
+        kind="retry",
+        message="attempt 1 failed (RateLimitError); retrying in 1.0 s",
+    ),
+    LlmResponse(
+        run_id="demo",
+        step=3,
+        text="Done: totals written.",
+        usage=Usage(input=1300, output=12),
+        latency_ms=640,
+    ),
+    RunFinished(
+        run_id="demo",
+        step=3,
+        status="ok",
+        steps=3,
+        usage=Usage(input=3300, output=107),
+        cost_usd=0.0,
+        wall_ms=3120,
+        model_ms=2472,
+    ),
+]
+
+
+def test_trace_of_a_finished_run(snap_compare, tmp_path):
+    async def show_trace(pilot) -> None:
+        await _settled(pilot)
+        pane = pilot.app.query_one(TracePane)
+        for event in FINISHED_RUN:
+            pane.add(event)
+        pane.flush(everything=True)
+        await pilot.pause()
+
+    assert snap_compare(
+        make_app(tmp_path, skill="invoice-batch"), terminal_size=SIZE, run_before=show_trace
+    )
+
+
+def test_gap_inspector(snap_compare, tmp_path):
+    async def show_gaps(pilot) -> None:
+        await _settled(pilot)
+        pilot.app.query_one("#lower").active = "gaps-tab"
+        await pilot.pause()
+
+    assert snap_compare(
+        make_app(tmp_path, skill="log-triage"), terminal_size=SIZE, run_before=show_gaps
+    )

@@ -1,0 +1,77 @@
+"""Building a workbench for tests: temp workspace, fixture profiles, no persisted settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+from skvm_core.store.workspace import Workspace
+from skvm_tui.app import WorkbenchApp
+from skvm_tui.engine import Engine
+from skvm_tui.settings import WorkbenchSettings
+from tests.conftest import SAMPLE_SKILLS, fixtures_dir
+
+WEAK, STRONG = "qwen/qwen3.5-9b", "openai/gpt-5.4"
+
+
+class RecordingApp(WorkbenchApp):
+    """Keeps every message posted to the app, so tests can assert what workers sent."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.posted: list = []
+        self._compiled = asyncio.Event()
+
+    def on_compiled(self, message) -> None:
+        # Textual also runs the base class's handler for this message; signal after it.
+        self.call_later(self._compiled.set)
+
+    async def wait_compiles(self, count: int, timeout: float = 60.0) -> None:
+        """Wait (on events, not a clock) until `count` compiles have been shown."""
+        async with asyncio.timeout(timeout):
+            while self.compiles < count:
+                self._compiled.clear()
+                await self._compiled.wait()
+
+    def post_message(self, message) -> bool:
+        self.posted.append(message)
+        return super().post_message(message)
+
+    def kinds(self) -> list[str]:
+        return [type(m).__name__ for m in self.posted]
+
+
+def copy_skill(tmp_path: Path, name: str) -> Path:
+    """A private copy of a sample skill and its tasks (tests edit files)."""
+    root = tmp_path / "skills"
+    shutil.copytree(SAMPLE_SKILLS / name, root / name)
+    for task in (SAMPLE_SKILLS / "tasks").iterdir():
+        data = json.loads((task / "task.json").read_text())
+        if data.get("skill") == f"../../{name}":
+            shutil.copytree(task, root / "tasks" / task.name)
+    return root / name
+
+
+def make_app(
+    tmp_path: Path,
+    skill: str = "release-notes",
+    targets: list[str] | None = None,
+    overrides: dict | None = None,
+    **settings,
+) -> RecordingApp:
+    profiles = fixtures_dir() / "skvm-tcp" / "bare-agent"
+    default = {
+        WEAK: profiles / "qwen--qwen3.5-9b" / "latest.json",
+        STRONG: profiles / "openai--gpt-5.4" / "latest.json",
+    }
+    engine = Engine(Workspace(tmp_path / "ws"), {**default, **(overrides or {})})
+    folder = copy_skill(tmp_path, skill)
+    return RecordingApp(
+        folder,
+        targets or [WEAK, STRONG],
+        engine,
+        WorkbenchSettings(**{"watch": False, **settings}),
+        persist_settings=False,
+    )
