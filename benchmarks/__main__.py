@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench_profile_concurrency",
     "bench_compile",
     "bench_workbench",
+    "bench_scheduler",
 ]
 
 

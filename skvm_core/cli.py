@@ -138,6 +138,47 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("right")
     diff.set_defaults(handler=_lazy("skvm_core.commands.compile", "cmd_diff"))
 
+    bench = commands.add_parser(
+        "bench", help="run tasks × targets × conditions × repeats, with reports"
+    )
+    bench.add_argument(
+        "--tasks", help="task folders, task.json files or folders of tasks (comma-separated)"
+    )
+    bench.add_argument("--targets", default="local/qwen2.5-coder-0.5b")
+    bench.add_argument(
+        "--conditions",
+        default="no-skill,original,compiled",
+        help="no-skill, original, compiled, custom:<label>=<dir>",
+    )
+    bench.add_argument("--runs", type=int, default=1)
+    bench.add_argument("--concurrency", type=int, default=2)
+    bench.add_argument("--resume", metavar="SESSION", help="continue an interrupted bench session")
+    bench.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench"))
+    bench_commands = bench.add_subparsers(dest="bench_command", metavar="ACTION")
+    bench_report = bench_commands.add_parser("report", help="rebuild and print a session's report")
+    bench_report.add_argument("session")
+    bench_report.add_argument("--markdown", action="store_true")
+    bench_report.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_report"))
+    bench_compare = bench_commands.add_parser("compare", help="compare two bench sessions")
+    bench_compare.add_argument("a")
+    bench_compare.add_argument("b")
+    bench_compare.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_compare"))
+
+    check = commands.add_parser(
+        "check", help="CI gate: fail when a skill's pass rate on a target is below a bar"
+    )
+    check.add_argument("--skill", required=True)
+    check.add_argument("--target", required=True)
+    check.add_argument("--tasks", help="tasks to run (default: the skill's tasks)")
+    check.add_argument(
+        "--condition",
+        default="compiled",
+        help="compiled (default), original, or custom:<label>=<dir>",
+    )
+    check.add_argument("--runs", type=int, default=1)
+    check.add_argument("--min-pass-rate", type=float, required=True)
+    check.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_check"))
+
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")

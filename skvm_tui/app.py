@@ -27,6 +27,7 @@ from skvm_core.store.workspace import Workspace
 from skvm_tui.engine import Engine
 from skvm_tui.messages import (
     Compiled,
+    LoadFinished,
     ProfileProgress,
     ProfilesLoaded,
     RunDone,
@@ -90,6 +91,7 @@ class WorkbenchApp(App[int]):
         self.failing: dict[str, list] = {t: [] for t in targets}
         self.task_id: str | None = None
         self.compiles = 0
+        self.loads_finished = 0
         self._watch_stop: asyncio.Event | None = None
 
     # --- layout -------------------------------------------------------------------
@@ -185,6 +187,12 @@ class WorkbenchApp(App[int]):
     @work(thread=True, exclusive=True, group="load")
     def load_everything(self) -> None:
         try:
+            self._load_everything()
+        finally:
+            self.post_message(LoadFinished())
+
+    def _load_everything(self) -> None:
+        try:
             skill = self.engine.load_skill(self.skill_dir)
         except SkvmError as exc:
             self.post_message(WorkFailed("Cannot load the skill", str(exc)))
@@ -218,6 +226,12 @@ class WorkbenchApp(App[int]):
 
     @work(thread=True, exclusive=True, group="load")
     def recompile(self, reload: bool) -> None:
+        try:
+            self._recompile(reload)
+        finally:
+            self.post_message(LoadFinished())
+
+    def _recompile(self, reload: bool) -> None:
         skill = self.skill
         if reload or skill is None:
             try:
@@ -340,6 +354,9 @@ class WorkbenchApp(App[int]):
         if message.target == self.selected_target:
             self._refresh_gaps()
         self._status(f"compiled {message.target}")
+
+    def on_load_finished(self, message: LoadFinished) -> None:
+        self.loads_finished += 1
 
     def on_trace_event(self, message: TraceEvent) -> None:
         if message.event.type == "run_started":

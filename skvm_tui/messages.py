@@ -68,3 +68,7 @@ class WorkFailed(Message):
         super().__init__()
         self.title = title
         self.error = error
+
+
+class LoadFinished(Message):
+    """A load or recompile pass is over (all its results have been posted before this)."""

@@ -25,7 +25,9 @@ def scripted_target(tmp_path: Path, turns: list) -> tuple[str, dict]:
     }
 
 
-async def settle(app, pilot) -> None:
+async def settle(app, pilot, loads: int = 1) -> None:
+    """The first load has finished (an event), then every other worker too."""
+    await app.wait_loads(loads)
     await app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -51,7 +53,7 @@ async def test_compile_action_recompiles_all_targets(tmp_path):
         await settle(app, pilot)
         before = app.compiles
         await pilot.press("c")
-        await settle(app, pilot)
+        await settle(app, pilot, loads=2)
         assert app.compiles == before + 2
 
 
@@ -156,7 +158,7 @@ async def test_open_in_editor_runs_the_editor_and_recompiles(tmp_path, monkeypat
         await settle(app, pilot)
         before = app.compiles
         await pilot.press("e")
-        await settle(app, pilot)
+        await settle(app, pilot, loads=2)
         assert "Edited in the editor." in (app.skill_dir / "SKILL.md").read_text()
         assert app.compiles == before + 2
 
@@ -191,7 +193,8 @@ async def test_profile_action_profiles_and_refreshes(tmp_path):
         await settle(app, pilot)
         assert "WorkFailed" in app.kinds()  # no profile yet: said so, app keeps running
         await pilot.press("p")
-        await settle(app, pilot)
+        await app.workers.wait_for_complete()
+        await settle(app, pilot, loads=2)
         assert "ProfileProgress" in app.kinds()
         assert app.profiles[model] is not None and len(app.profiles[model].capabilities) == 26
         assert model in app.results

@@ -17,6 +17,7 @@ SIZE = (150, 46)
 
 
 async def _settled(pilot) -> None:
+    await pilot.app.wait_loads(1)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

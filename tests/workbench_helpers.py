@@ -22,18 +22,28 @@ class RecordingApp(WorkbenchApp):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.posted: list = []
-        self._compiled = asyncio.Event()
+        self._changed = asyncio.Event()
 
+    # Textual also runs the base class's handlers for these messages; signal after them.
     def on_compiled(self, message) -> None:
-        # Textual also runs the base class's handler for this message; signal after it.
-        self.call_later(self._compiled.set)
+        self.call_later(self._changed.set)
+
+    def on_load_finished(self, message) -> None:
+        self.call_later(self._changed.set)
+
+    async def _wait(self, condition, timeout: float) -> None:
+        async with asyncio.timeout(timeout):
+            while not condition():
+                self._changed.clear()
+                await self._changed.wait()
 
     async def wait_compiles(self, count: int, timeout: float = 60.0) -> None:
         """Wait (on events, not a clock) until `count` compiles have been shown."""
-        async with asyncio.timeout(timeout):
-            while self.compiles < count:
-                self._compiled.clear()
-                await self._compiled.wait()
+        await self._wait(lambda: self.compiles >= count, timeout)
+
+    async def wait_loads(self, count: int = 1, timeout: float = 60.0) -> None:
+        """Wait until `count` load/recompile passes have finished and been handled."""
+        await self._wait(lambda: self.loads_finished >= count, timeout)
 
     def post_message(self, message) -> bool:
         self.posted.append(message)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+import threading
 from pathlib import Path
 
 from skvm_core.compile.pipeline import CompileResult
@@ -33,10 +35,9 @@ def _json(value) -> str:
 def write_variant(result: CompileResult, out: Path) -> Path:
     """Write the variant folder (replacing an older one at the same place)."""
     skill = result.skill
-    staging = out.with_name(f".{out.name}.staging")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A private staging folder per writer: two runs may write the same variant at once.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     for bundle_file in skill.files:
         target = staging / bundle_file.path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +99,19 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         ]
     }
     (meta_dir / "build.json").write_text(_json(build), "utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(out)
+    with _lock_for(out):
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(retired / "variant")
+            shutil.rmtree(retired, ignore_errors=True)
+        staging.rename(out)
     return out
+
+
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(path.resolve(), threading.Lock())

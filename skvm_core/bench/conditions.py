@@ -1,0 +1,76 @@
+"""Bench conditions: which skill (if any) a run gets. A registry, so runtime conditions
+(solidified, recompiled) can be added later under their own names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skvm_core.bench.run import task_skill
+from skvm_core.bench.task import Task
+from skvm_core.errors import SkvmError
+from skvm_core.skill import Skill, load_skill
+from skvm_core.store.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ConditionContext:
+    workspace: Workspace
+    profile_for: Callable[[str], object]  # target → TCP (raises when missing)
+    passes: list[str] | None = None
+
+
+Resolver = Callable[[Task, str, ConditionContext], Skill | None]
+
+
+def _no_skill(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
+    return None
+
+
+def _original(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
+    skill = task_skill(task)
+    if skill is None:
+        raise SkvmError(
+            f"task {task.id} names no skill, so the original condition has nothing to run"
+        )
+    return skill
+
+
+def _compiled(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
+    from skvm_core.compile import compile_skill, variant_dir, write_variant
+
+    skill = _original(task, target, ctx)
+    result = compile_skill(
+        skill,
+        ctx.profile_for(target),
+        passes=ctx.passes,
+        cache_dir=ctx.workspace.root / "cache" / "compile",
+    )
+    if result.errors:
+        raise SkvmError(f"compiling {skill.name} for {target} failed: {result.errors[0].error}")
+    return load_skill(write_variant(result, variant_dir(ctx.workspace, result)))
+
+
+CONDITIONS: dict[str, Resolver] = {
+    "no-skill": _no_skill,
+    "original": _original,
+    "compiled": _compiled,
+}
+
+
+def resolve_condition(name: str) -> Resolver:
+    """A registered condition, or `custom:<label>=<skill dir>` for any skill folder."""
+    if name in CONDITIONS:
+        return CONDITIONS[name]
+    if name.startswith("custom:") and "=" in name:
+        folder = Path(name.split("=", 1)[1]).expanduser()
+        return lambda task, target, ctx: load_skill(folder)
+    raise SkvmError(
+        f"unknown condition {name!r}",
+        hint=f"use {', '.join(CONDITIONS)} or custom:<label>=<skill dir>",
+    )
+
+
+def condition_label(name: str) -> str:
+    return name.split("=", 1)[0] if name.startswith("custom:") else name

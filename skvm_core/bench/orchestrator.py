@@ -1,0 +1,185 @@
+"""The bench matrix: tasks × targets × conditions × repeats, resumable.
+
+Each finished run is written at once (atomically) under the session folder, so a killed
+bench resumes without repeating finished runs. Runs for one target share a queue (one
+worker per target by default, since a local model serves one request at a time); the
+targets run side by side up to the global concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from skvm_core.bench.conditions import ConditionContext, condition_label, resolve_condition
+from skvm_core.bench.run import run_task
+from skvm_core.bench.task import Task, load_task
+from skvm_core.errors import SkvmError
+from skvm_core.llm.types import Usage
+from skvm_core.profile.runner import slug
+from skvm_core.profile.store import load_profile
+from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.workspace import Workspace
+
+
+class BenchPlan(BaseModel):
+    session: str
+    tasks: list[str]  # task folders
+    targets: list[str]
+    conditions: list[str] = Field(default_factory=lambda: ["no-skill", "original", "compiled"])
+    runs: int = Field(default=1, ge=1, le=100)
+    concurrency: int = Field(default=2, ge=1, le=64)
+    per_target: int = Field(default=1, ge=1, le=64)
+    passes: list[str] | None = None
+
+
+class RunRecord(BaseModel):
+    task_id: str
+    target: str
+    condition: str
+    run: int
+    status: str
+    score: float = 0.0
+    passed: bool = False
+    skipped: bool = False  # every criterion was an infrastructure skip
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+    wall_ms: float = 0.0
+    model_ms: float = 0.0
+    trace: str | None = None
+    error: str | None = None
+
+    @property
+    def tainted(self) -> bool:
+        """Timed out, crashed or infrastructure error: listed, never averaged."""
+        return self.status != "ok" or self.error is not None
+
+
+ProgressFn = Callable[[RunRecord, int, int], None]
+
+
+def new_session_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+def session_dir(workspace: Workspace, session: str) -> Path:
+    return workspace.root / "bench" / session
+
+
+def record_path(folder: Path, task_id: str, target: str, condition: str, run: int) -> Path:
+    return (
+        folder
+        / "runs"
+        / task_id
+        / slug(target)
+        / condition_label(condition).replace(":", "_")
+        / f"run-{run}.json"
+    )
+
+
+class Bench:
+    def __init__(
+        self, plan: BenchPlan, workspace: Workspace, progress: ProgressFn | None = None
+    ) -> None:
+        self.plan = plan
+        self.workspace = workspace
+        self.progress = progress
+        self.folder = session_dir(workspace, plan.session)
+        self.executed = 0
+        self.reused = 0
+        self._done = 0
+        self.tasks: list[Task] = [load_task(path) for path in plan.tasks]
+        self.resolvers = {c: resolve_condition(c) for c in plan.conditions}
+        self._profiles: dict[str, object] = {}
+
+    def profile_for(self, target: str):
+        if target not in self._profiles:
+            self._profiles[target] = load_profile(target, self.workspace)
+        return self._profiles[target]
+
+    def cells(self) -> list[tuple[Task, str, str, int]]:
+        return [
+            (t, target, c, r)
+            for target in self.plan.targets
+            for t in self.tasks
+            for c in self.plan.conditions
+            for r in range(self.plan.runs)
+        ]
+
+    async def run(self) -> list[RunRecord]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.folder / "plan.json", self.plan.model_dump_json(indent=2))
+        cells = self.cells()
+        self._total = len(cells)
+        overall = asyncio.Semaphore(self.plan.concurrency)
+        per_target = {t: asyncio.Semaphore(self.plan.per_target) for t in self.plan.targets}
+        context = ConditionContext(
+            workspace=self.workspace, profile_for=self.profile_for, passes=self.plan.passes
+        )
+
+        async def one(task: Task, target: str, condition: str, index: int) -> RunRecord:
+            path = record_path(self.folder, task.id, target, condition, index)
+            if path.is_file():
+                record = RunRecord.model_validate_json(path.read_text("utf-8"))
+                self.reused += 1
+            else:
+                async with per_target[target], overall:
+                    record = await self._execute(task, target, condition, index, context)
+                atomic_write_text(path, record.model_dump_json(indent=2))
+                self.executed += 1
+            self._done += 1
+            if self.progress:
+                self.progress(record, self._done, self._total)
+            return record
+
+        return list(await asyncio.gather(*(one(*cell) for cell in cells)))
+
+    async def _execute(
+        self, task: Task, target: str, condition: str, index: int, context: ConditionContext
+    ) -> RunRecord:
+        base = RunRecord(
+            task_id=task.id,
+            target=target,
+            condition=condition_label(condition),
+            run=index,
+            status="crashed",
+        )
+        try:
+            skill = await asyncio.to_thread(self.resolvers[condition], task, target, context)
+            outcome = await run_task(
+                task,
+                target,
+                skill=skill,
+                use_task_skill=False,
+                workspace=self.workspace,
+                label=f"{task.id}-{condition_label(condition)}-{index}",
+            )
+        except SkvmError as exc:
+            base.error = str(exc)
+            return base
+        run, score = outcome.run, outcome.score
+        return base.model_copy(
+            update={
+                "status": run.status,
+                "score": score.score,
+                "passed": score.passed,
+                "skipped": score.skipped,
+                "usage": run.usage,
+                "cost_usd": run.cost_usd,
+                "wall_ms": run.wall_ms,
+                "model_ms": run.model_ms,
+                "trace": str(run.trace_path) if run.trace_path else None,
+            }
+        )
+
+
+def load_records(folder: Path) -> list[RunRecord]:
+    return [
+        RunRecord.model_validate_json(p.read_text("utf-8"))
+        for p in sorted((folder / "runs").rglob("run-*.json"))
+    ]

@@ -1,0 +1,231 @@
+"""Bench reports: per target × condition pass rate, mean score with a 95% interval, pass@k,
+tokens, cost and time; paired deltas between conditions. Tainted runs are listed, never
+averaged."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import defaultdict
+from math import comb
+
+from pydantic import BaseModel, Field
+
+from skvm_core.bench.orchestrator import RunRecord
+
+# Two-sided 95% Student t critical values by degrees of freedom (normal beyond 30).
+_T95 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    15: 2.131,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+}
+
+
+def t95(df: int) -> float:
+    if df <= 0:
+        return float("nan")
+    if df in _T95:
+        return _T95[df]
+    below = max(k for k in _T95 if k <= df) if df < 30 else None
+    return _T95[below] if below else 1.96
+
+
+def mean_interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95% t-interval (clamped to [0, 1])."""
+    if not values:
+        return float("nan"), float("nan"), float("nan")
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, 0.0, 1.0
+    half = t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k for one task with n runs of which c passed."""
+    if n < k:
+        return float("nan")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+class Cell(BaseModel):
+    target: str
+    condition: str
+    runs: int
+    graded: int
+    tainted: list[str] = Field(default_factory=list)
+    pass_rate: float
+    mean_score: float
+    score_low: float
+    score_high: float
+    pass_at_k: dict[str, float] = Field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = 0.0
+    wall_s: float = 0.0
+    model_s: float = 0.0
+
+
+class Delta(BaseModel):
+    target: str
+    base: str
+    other: str
+    tasks: int
+    mean_delta: float
+    low: float
+    high: float
+    wins: int
+    losses: int
+    ties: int
+    token_ratio: float | None = None
+
+
+class BenchReport(BaseModel):
+    session: str
+    cells: list[Cell]
+    deltas: list[Delta]
+
+
+def build_report(session: str, records: list[RunRecord]) -> BenchReport:
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for record in records:
+        groups[(record.target, record.condition)].append(record)
+    cells = []
+    for (target, condition), items in sorted(groups.items()):
+        graded = [r for r in items if not r.tainted and not r.skipped]
+        mean, low, high = mean_interval([r.score for r in graded])
+        per_task: dict[str, list[RunRecord]] = defaultdict(list)
+        for r in graded:
+            per_task[r.task_id].append(r)
+        runs_per_task = min((len(v) for v in per_task.values()), default=0)
+        at_k = {}
+        for k in sorted({1, runs_per_task} - {0}):
+            values = [pass_at_k(len(v), sum(r.passed for r in v), k) for v in per_task.values()]
+            at_k[f"pass@{k}"] = statistics.fmean(values) if values else float("nan")
+        costs = [r.cost_usd for r in graded]
+        cells.append(
+            Cell(
+                target=target,
+                condition=condition,
+                runs=len(items),
+                graded=len(graded),
+                tainted=[
+                    f"{r.task_id}#{r.run} {r.status}{': ' + r.error if r.error else ''}"
+                    for r in items
+                    if r.tainted
+                ],
+                pass_rate=statistics.fmean([r.passed for r in graded]) if graded else float("nan"),
+                mean_score=mean,
+                score_low=low,
+                score_high=high,
+                pass_at_k=at_k,
+                tokens_in=sum(r.usage.input for r in graded),
+                tokens_out=sum(r.usage.output for r in graded),
+                cost_usd=None if any(c is None for c in costs) else sum(costs),
+                wall_s=sum(r.wall_ms for r in graded) / 1000,
+                model_s=sum(r.model_ms for r in graded) / 1000,
+            )
+        )
+    deltas = []
+    for target in sorted({r.target for r in records}):
+        for base, other in (("no-skill", "original"), ("original", "compiled")):
+            delta = paired_delta(records, target, base, other)
+            if delta:
+                deltas.append(delta)
+    return BenchReport(session=session, cells=cells, deltas=deltas)
+
+
+def paired_delta(records: list[RunRecord], target: str, base: str, other: str) -> Delta | None:
+    """Per task: mean score under `other` minus under `base`, over tasks graded in both."""
+
+    def per_task(condition: str) -> dict[str, list[RunRecord]]:
+        found: dict[str, list[RunRecord]] = defaultdict(list)
+        for r in records:
+            if r.target == target and r.condition == condition and not r.tainted and not r.skipped:
+                found[r.task_id].append(r)
+        return found
+
+    a, b = per_task(base), per_task(other)
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return None
+    diffs = [
+        statistics.fmean(r.score for r in b[t]) - statistics.fmean(r.score for r in a[t])
+        for t in shared
+    ]
+    mean = statistics.fmean(diffs)
+    half = (
+        t95(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+        if len(diffs) > 1
+        else float("nan")
+    )
+    tokens_a = sum(r.usage.total for t in shared for r in a[t]) / max(
+        1, sum(len(a[t]) for t in shared)
+    )
+    tokens_b = sum(r.usage.total for t in shared for r in b[t]) / max(
+        1, sum(len(b[t]) for t in shared)
+    )
+    return Delta(
+        target=target, base=base, other=other, tasks=len(shared), mean_delta=mean, low=mean - half, high=mean + half,
+        wins=sum(d > 1e-9 for d in diffs), losses=sum(d < -1e-9 for d in diffs), ties=sum(abs(d) <= 1e-9 for d in diffs),
+        token_ratio=tokens_b / tokens_a if tokens_a else None,
+    )  # fmt: skip
+
+
+def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else pattern.format(value)
+    )
+
+
+def to_markdown(report: BenchReport) -> str:
+    lines = [
+        f"# Bench {report.session}",
+        "",
+        "| target | condition | runs | graded | pass rate | mean score (95% CI) | pass@k | tokens in/out | cost | wall s | model s | tainted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in report.cells:
+        at_k = ", ".join(f"{k} {_fmt(v)}" for k, v in c.pass_at_k.items())
+        lines.append(
+            f"| {c.target} | {c.condition} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
+            f"{c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
+        )
+    if report.deltas:
+        lines += [
+            "",
+            "## Paired deltas (mean score per task)",
+            "",
+            "| target | comparison | tasks | Δ mean (95% CI) | wins/losses/ties | token ratio |",
+            "|---|---|---|---|---|---|",
+        ]
+        for d in report.deltas:
+            lines.append(
+                f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
+            )
+    tainted = [(c.target, c.condition, t) for c in report.cells for t in c.tainted]
+    if tainted:
+        lines += ["", "## Tainted runs (excluded from averages)", ""] + [
+            f"- {t} · {c}: {item}" for t, c, item in tainted
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: BenchReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2, allow_nan=True) + "\n"

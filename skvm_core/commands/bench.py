@@ -1,0 +1,222 @@
+"""`skvm bench`, `skvm bench report`, `skvm bench compare`, `skvm check`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from skvm_core.cli import EXIT_FAIL, EXIT_OK
+
+console = Console(highlight=False)
+
+
+def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
+    from skvm_core.bench.task import discover_tasks
+    from skvm_core.errors import SkvmError
+
+    paths: list[str] = []
+    for item in spec.split(",") if spec else []:
+        path = Path(item.strip()).expanduser()
+        if (path / "task.json").is_file() or path.suffix == ".json":
+            paths.append(str(path))
+        elif path.is_dir():
+            paths += [str(t.task_dir) for t in discover_tasks(path)]
+        else:
+            raise SkvmError(
+                f"no task at {path}", hint="pass task folders, task.json files or folders of tasks"
+            )
+    if skill is not None and not spec:
+        for root in (skill.parent / "tasks", skill / "tasks"):
+            if root.is_dir():
+                paths += [
+                    str(t.task_dir)
+                    for t in discover_tasks(root)
+                    if skill.resolve() in [p.resolve() for p in t.skill_paths()]
+                ]
+    if not paths:
+        raise SkvmError("no tasks to run", hint="pass --tasks")
+    return paths
+
+
+def _run(plan) -> tuple[list, object]:
+    from skvm_core.bench.orchestrator import Bench
+    from skvm_core.store.workspace import Workspace
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task(f"bench {plan.session}", total=None, detail="")
+
+        def on_run(record, done: int, total: int) -> None:
+            mark = "✓" if record.passed else ("!" if record.tainted else "✗")
+            progress.update(
+                bar,
+                total=total,
+                completed=done,
+                detail=escape(f"{mark} {record.task_id} · {record.target} · {record.condition}"),
+            )
+
+        bench = Bench(plan, Workspace.default(), on_run)
+        records = asyncio.run(bench.run())
+    console.print(f"ran {bench.executed}, reused {bench.reused} (session {plan.session})")
+    return records, bench
+
+
+def report_table(report) -> Table:
+    table = Table(title=f"bench {report.session}")
+    for column in (
+        "target",
+        "condition",
+        "graded",
+        "pass rate",
+        "mean score (95% CI)",
+        "pass@k",
+        "tokens",
+        "cost",
+        "tainted",
+    ):
+        table.add_column(column)
+    for c in report.cells:
+        at_k = " ".join(f"{k}={v:.2f}" for k, v in c.pass_at_k.items())
+        cost = "n/a" if c.cost_usd is None else f"${c.cost_usd:.4f}"
+        table.add_row(
+            c.target,
+            c.condition,
+            f"{c.graded}/{c.runs}",
+            f"{c.pass_rate:.2f}",
+            f"{c.mean_score:.2f} ({c.score_low:.2f}–{c.score_high:.2f})",
+            at_k,
+            f"{c.tokens_in + c.tokens_out:,}",
+            cost,
+            str(len(c.tainted)),
+        )
+    return table
+
+
+def _write_reports(report, folder: Path) -> None:
+    from skvm_core.bench.report import to_json, to_markdown
+    from skvm_core.store.atomic import atomic_write_text
+
+    atomic_write_text(folder / "report.md", to_markdown(report))
+    atomic_write_text(folder / "report.json", to_json(report))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from skvm_core.bench.orchestrator import BenchPlan, new_session_id, session_dir
+    from skvm_core.bench.report import build_report
+    from skvm_core.store.workspace import Workspace
+
+    if args.resume:
+        plan = BenchPlan.model_validate_json(
+            (session_dir(Workspace.default(), args.resume) / "plan.json").read_text("utf-8")
+        )
+    else:
+        plan = BenchPlan(
+            session=new_session_id(),
+            tasks=_task_paths(args.tasks),
+            targets=[t.strip() for t in args.targets.split(",")],
+            conditions=[c.strip() for c in args.conditions.split(",")],
+            runs=args.runs,
+            concurrency=args.concurrency,
+        )
+    records, bench = _run(plan)
+    report = build_report(plan.session, records)
+    _write_reports(report, bench.folder)
+    console.print(report_table(report))
+    for delta in report.deltas:
+        console.print(
+            f"{delta.target}: {delta.other} − {delta.base} = {delta.mean_delta:+.3f} over {delta.tasks} tasks ({delta.wins} better, {delta.losses} worse)"
+        )
+    console.print(f"reports: {bench.folder / 'report.md'}")
+    return EXIT_OK
+
+
+def cmd_bench_report(args: argparse.Namespace) -> int:
+    from skvm_core.bench.orchestrator import load_records, session_dir
+    from skvm_core.bench.report import build_report, to_markdown
+    from skvm_core.store.workspace import Workspace
+
+    folder = session_dir(Workspace.default(), args.session)
+    report = build_report(args.session, load_records(folder))
+    _write_reports(report, folder)
+    if args.markdown:
+        print(to_markdown(report))
+    else:
+        console.print(report_table(report))
+    return EXIT_OK
+
+
+def cmd_bench_compare(args: argparse.Namespace) -> int:
+    from skvm_core.bench.orchestrator import load_records, session_dir
+    from skvm_core.bench.report import build_report
+    from skvm_core.store.workspace import Workspace
+
+    workspace = Workspace.default()
+    left = {
+        (c.target, c.condition): c
+        for c in build_report(args.a, load_records(session_dir(workspace, args.a))).cells
+    }
+    right = {
+        (c.target, c.condition): c
+        for c in build_report(args.b, load_records(session_dir(workspace, args.b))).cells
+    }
+    table = Table(title=f"{args.a} → {args.b}")
+    for column in ("target", "condition", "pass rate", "mean score", "tokens"):
+        table.add_column(column)
+    for key in sorted(set(left) & set(right)):
+        a, b = left[key], right[key]
+        table.add_row(
+            *key,
+            f"{a.pass_rate:.2f} → {b.pass_rate:.2f}",
+            f"{a.mean_score:.2f} → {b.mean_score:.2f} ({b.mean_score - a.mean_score:+.2f})",
+            f"{a.tokens_in + a.tokens_out:,} → {b.tokens_in + b.tokens_out:,}",
+        )
+    console.print(table)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from skvm_core.bench.orchestrator import BenchPlan, new_session_id
+    from skvm_core.bench.report import build_report
+
+    skill = Path(args.skill).expanduser().resolve()
+    plan = BenchPlan(
+        session=f"check-{new_session_id()}",
+        tasks=_task_paths(args.tasks, skill),
+        targets=[args.target],
+        conditions=[args.condition],
+        runs=args.runs,
+        concurrency=1,
+    )
+    records, _bench = _run(plan)
+    cell = build_report(plan.session, records).cells[0]
+    verdict = cell.graded > 0 and cell.pass_rate >= args.min_pass_rate
+    colour = "green" if verdict else "red"
+    console.print(
+        f"[{colour}]{skill.name} on {args.target} ({args.condition}): pass rate {cell.pass_rate:.2f} over {cell.graded} graded runs; bar {args.min_pass_rate:.2f}[/]"
+    )
+    if cell.tainted:
+        console.print(
+            f"[yellow]{len(cell.tainted)} tainted runs left out: {json.dumps(cell.tainted)[:300]}[/]"
+        )
+    return EXIT_OK if verdict else EXIT_FAIL
