@@ -378,3 +378,17 @@ def test_compile_explain_and_diff_cli(tmp_path):
         "compile", "--skill", "sample_skills/log-triage", "--target", "openrouter/nobody/none"
     )
     assert missing.returncode == 2 and "no profile" in missing.stderr
+
+
+def test_local_profiles_are_committed_and_ordered():
+    from skvm_core.catalog import level_index
+
+    small, large = (load_tcp(BUNDLED / "bare-agent" / name / "latest.json") for name in LOCAL)
+    assert small.model == "local/qwen2.5-coder-0.5b" and large.model == "local/qwen2.5-coder-1.5b"
+    assert small.capabilities != large.capabilities
+    assert len(small.capabilities) == len(large.capabilities) == 26
+    at_or_above = sum(
+        level_index(large.capabilities[p]) >= level_index(small.capabilities[p])
+        for p in small.capabilities
+    )
+    assert at_or_above > 13  # most primitives
