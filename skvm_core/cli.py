@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench_compare.add_argument("a")
     bench_compare.add_argument("b")
     bench_compare.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_compare"))
+    bench_import = bench_commands.add_parser(
+        "import", help="import PinchBench or SkillsBench tasks as native tasks"
+    )
+    bench_import.add_argument("path")
+    bench_import.add_argument(
+        "--out", help="folder for the imported tasks (default: <workspace>/imported-tasks)"
+    )
+    bench_import.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_import"))
 
     check = commands.add_parser(
         "check", help="CI gate: fail when a skill's pass rate on a target is below a bar"

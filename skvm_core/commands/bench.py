@@ -220,3 +220,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"[yellow]{len(cell.tainted)} tainted runs left out: {json.dumps(cell.tainted)[:300]}[/]"
         )
     return EXIT_OK if verdict else EXIT_FAIL
+
+
+def cmd_bench_import(args: argparse.Namespace) -> int:
+    from skvm_core.bench.importers import import_path
+    from skvm_core.store.workspace import Workspace
+
+    out = Path(args.out).expanduser() if args.out else Workspace.default().root / "imported-tasks"
+    results = import_path(Path(args.path), out)
+    for result in results:
+        if result.skipped:
+            console.print(f"[yellow]skipped[/] {escape(result.source)}: {escape(result.skipped)}")
+        else:
+            notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+            console.print(f"[green]imported[/] {result.task_id} → {result.task_dir}{escape(notes)}")
+    return EXIT_OK if any(r.task_dir for r in results) else EXIT_FAIL
