@@ -25,6 +25,7 @@ class Config(BaseModel):
 
     default_targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     compiler_model: str | None = None
+    judge_model: str | None = None  # grades llm-judge criteria
     # model-id prefix → API base URL, e.g. {"openai/my-vllm" = "http://127.0.0.1:8000/v1"}
     api_bases: dict[str, str] = Field(default_factory=dict)
     concurrency: int = Field(default=2, ge=1, le=256)

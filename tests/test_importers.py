@@ -100,3 +100,46 @@ async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(importe
     outcome = await run_task(task, "local/qwen2.5-coder-0.5b", workspace=Workspace(tmp_path / "ws"))
     assert outcome.run.steps and outcome.run.status in ("ok", "timeout")
     assert outcome.score.tainted or outcome.score.results
+
+
+async def test_llm_judge_scores_through_the_model_layer_and_reports_infra_errors(
+    imported, tmp_path
+):
+    from skvm_core.llm import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
+
+    task = load_task(imported["task_05_summary"].task_dir)
+    work = tmp_path / "w"
+    prepare_work_dir(task, work)
+    (work / "summary.md").write_text("A short summary.")
+    run = RunResult(
+        run_id="r", model="m", status="ok", work_dir=work, final_text="Wrote summary.md"
+    )
+    judge = register_scripted(
+        ScriptedModel(
+            [
+                ScriptedTurn(
+                    tool_calls=[
+                        ScriptedCall(
+                            name="submit_score",
+                            arguments={"score": 0.8, "reasoning": "covers the main points"},
+                        )
+                    ]
+                )
+            ]
+        )
+    )
+    scored = await evaluate(task, run, judge_model=judge)
+    (result,) = scored.results
+    assert (
+        result.score == pytest.approx(0.8) and result.passed and "main points" in result.details
+    ), result
+    assert result.judge_usage is not None and result.judge_usage.input > 0
+    down = register_scripted(ScriptedModel([ScriptedTurn(fault="server_error")] * 5))
+    from skvm_core.llm import client
+
+    original = client.CallOptions
+    skipped = await evaluate(task, run, judge_model=down)
+    assert skipped.skipped and "judge unavailable" in skipped.results[0].infra_error
+    assert original is client.CallOptions
+    unset = await evaluate(task, run)
+    assert unset.skipped and "no judge model" in unset.results[0].infra_error

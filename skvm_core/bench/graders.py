@@ -9,6 +9,7 @@ is left out of the score instead of counting as 0.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -27,6 +28,7 @@ from skvm_core.bench.task import (
     ScriptCriterion,
     Task,
 )
+from skvm_core.llm.types import Usage
 
 PASS_MARK = 0.5
 SCRIPT_OUTPUT_CAP = 1_000_000
@@ -48,6 +50,7 @@ class EvalResult(BaseModel):
     details: str = ""
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     infra_error: str | None = None
+    judge_usage: Usage | None = None  # the judge's own tokens, kept apart from the task's
 
 
 class Score(BaseModel):
@@ -93,7 +96,7 @@ def combine(results: list[EvalResult], grading_weights: dict[str, float] | None 
     return Score(score=score, passed=score >= PASS_MARK, results=results)
 
 
-async def evaluate(task: Task, run: RunResult) -> Score:
+async def evaluate(task: Task, run: RunResult, judge_model: str | None = None) -> Score:
     """Grade `run` against every criterion of `task`, in order."""
     if run.tainted:
         return Score(tainted=True)
@@ -101,7 +104,7 @@ async def evaluate(task: Task, run: RunResult) -> Score:
     for index, criterion in enumerate(task.eval):
         label = criterion.name or criterion.id or f"{criterion.method}#{index + 1}"
         try:
-            result = await _grade_one(criterion, task, run, label)
+            result = await _grade_one(criterion, task, run, label, judge_model)
         except Exception as exc:  # a broken grader scores 0 with its reason, never a crash
             result = EvalResult(
                 criterion=label,
@@ -113,7 +116,9 @@ async def evaluate(task: Task, run: RunResult) -> Score:
     return combine(results, task.grading_weights)
 
 
-async def _grade_one(criterion, task: Task, run: RunResult, label: str) -> EvalResult:
+async def _grade_one(
+    criterion, task: Task, run: RunResult, label: str, judge_model: str | None
+) -> EvalResult:
     if isinstance(criterion, ScriptCriterion):
         return await grade_script(criterion, run.work_dir, label)
     if isinstance(criterion, FileCheckCriterion):
@@ -135,10 +140,10 @@ async def _grade_one(criterion, task: Task, run: RunResult, label: str) -> EvalR
             details=f"unknown evaluator {criterion.evaluator_id!r}",
         )
     if isinstance(criterion, LlmJudgeCriterion):
-        return EvalResult(
-            criterion=label,
-            method="llm-judge",
-            infra_error="no judge model is configured for llm-judge criteria",
+        from skvm_core.bench.judge import grade_llm_judge
+
+        return await grade_llm_judge(
+            criterion, task.prompt, run, label, judge_model or os.environ.get("SKVM_JUDGE_MODEL")
         )
     return EvalResult(
         criterion=label,

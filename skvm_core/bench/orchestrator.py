@@ -36,6 +36,7 @@ class BenchPlan(BaseModel):
     concurrency: int = Field(default=2, ge=1, le=64)
     per_target: int = Field(default=1, ge=1, le=64)
     passes: list[str] | None = None
+    judge_model: str | None = None
 
 
 class RunRecord(BaseModel):
@@ -53,6 +54,7 @@ class RunRecord(BaseModel):
     model_ms: float = 0.0
     trace: str | None = None
     error: str | None = None
+    judge_usage: Usage = Field(default_factory=Usage)  # counted apart from the task's tokens
 
     @property
     def tainted(self) -> bool:
@@ -174,6 +176,9 @@ class Bench:
                 "wall_ms": run.wall_ms,
                 "model_ms": run.model_ms,
                 "trace": str(run.trace_path) if run.trace_path else None,
+                "judge_usage": sum(
+                    (r.judge_usage for r in score.results if r.judge_usage), Usage()
+                ),
             }
         )
 

@@ -79,6 +79,7 @@ async def run_task(
     workspace: Workspace | None = None,
     subscribers: list[Subscriber] | None = None,
     label: str | None = None,
+    judge_model: str | None = None,
 ) -> TaskRun:
     if not task.host_ready:
         raise TaskError(
@@ -109,7 +110,7 @@ async def run_task(
         run_id=run_id,
         trace_path=run_dir / "trace.jsonl",
     )
-    score = await evaluate(task, result)
+    score = await evaluate(task, result, judge_model=judge_model)
     outcome = TaskRun(
         task_id=task.id, run=result, score=score, run_dir=run_dir, setup_note=setup_note
     )

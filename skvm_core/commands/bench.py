@@ -124,6 +124,7 @@ def _write_reports(report, folder: Path) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from skvm_core.bench.orchestrator import BenchPlan, new_session_id, session_dir
     from skvm_core.bench.report import build_report
+    from skvm_core.config import load_config
     from skvm_core.store.workspace import Workspace
 
     if args.resume:
@@ -138,6 +139,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             conditions=[c.strip() for c in args.conditions.split(",")],
             runs=args.runs,
             concurrency=args.concurrency,
+            judge_model=load_config().judge_model,
         )
     records, bench = _run(plan)
     report = build_report(plan.session, records)

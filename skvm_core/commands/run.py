@@ -105,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from skvm_core.agent.bare import BareAgent, limits_for
     from skvm_core.bench.run import run_task
     from skvm_core.bench.task import load_task
+    from skvm_core.config import load_config
     from skvm_core.llm.models import check_model_ready
     from skvm_core.skill import load_skill
     from skvm_core.store.workspace import Workspace
@@ -128,6 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 skill_mode=args.skill_mode,
                 keep=args.keep,
                 subscribers=[render_event],
+                judge_model=load_config().judge_model,
             )
         )
         console.print(score_table(outcome.score))
