@@ -110,25 +110,9 @@ class PythonGenerator(Generator):
             return checks.result()
         expected = instance.expected
         if instance.level == "L1":
-            got = (read(work_dir, "result.txt") or "").strip()
-            checks.add(
-                "count_correct",
-                got == str(expected["count"]),
-                f"got {got!r}, expected {expected['count']}",
-            )
+            _check_count(checks, work_dir, expected)
         elif instance.level == "L2":
-            data = _json_file(work_dir, "result.json")
-            if checks.add("result_json", isinstance(data, dict), "result.json is a JSON object"):
-                checks.add(
-                    "average",
-                    close(_num(data.get("average_score")), expected["average_score"], 0.006),
-                    f"average_score {data.get('average_score')}",
-                )
-                checks.add(
-                    "total",
-                    data.get("total_employees") == expected["total_employees"],
-                    f"total_employees {data.get('total_employees')}",
-                )
+            _check_average(checks, work_dir, expected)
         else:
             rows = list(csv.DictReader(io.StringIO(read(work_dir, "result.csv") or "")))
             got = {r.get("department"): _num(r.get("total")) for r in rows}
@@ -160,6 +144,27 @@ class PythonGenerator(Generator):
         }[instance.level]
         write(work_dir, "solution.py", code)
         return "done"
+
+
+def _check_count(checks: Checks, work_dir: Path, expected: dict[str, Any]) -> None:
+    got = (read(work_dir, "result.txt") or "").strip()
+    checks.add(
+        "count_correct", got == str(expected["count"]), f"got {got!r}, expected {expected['count']}"
+    )
+
+
+def _check_average(checks: Checks, work_dir: Path, expected: dict[str, Any]) -> None:
+    """The shared L2 task of the Python and JavaScript generators: CSV average into JSON."""
+    data = _json_file(work_dir, "result.json")
+    if checks.add("result_json", isinstance(data, dict), "result.json is a JSON object"):
+        average = data.get("average_score")
+        checks.add(
+            "average",
+            close(_num(average), expected["average_score"], 0.006),
+            f"average_score {average}",
+        )
+        total = data.get("total_employees")
+        checks.add("total", total == expected["total_employees"], f"total_employees {total}")
 
 
 def _num(value: Any) -> float | None:
@@ -216,25 +221,9 @@ class JavascriptGenerator(Generator):
             return checks.result()
         expected = instance.expected
         if instance.level == "L1":
-            got = (read(work_dir, "result.txt") or "").strip()
-            checks.add(
-                "count_correct",
-                got == str(expected["count"]),
-                f"got {got!r}, expected {expected['count']}",
-            )
+            _check_count(checks, work_dir, expected)
         elif instance.level == "L2":
-            data = _json_file(work_dir, "result.json")
-            if checks.add("result_json", isinstance(data, dict), "result.json is an object"):
-                checks.add(
-                    "average",
-                    close(_num(data.get("average_score")), expected["average_score"], 0.006),
-                    f"average_score {data.get('average_score')}",
-                )
-                checks.add(
-                    "total",
-                    data.get("total_employees") == expected["total_employees"],
-                    f"total_employees {data.get('total_employees')}",
-                )
+            _check_average(checks, work_dir, expected)
         else:
             data = _json_file(work_dir, "result.json")
             if checks.add("result_json", isinstance(data, list), "result.json is an array"):
