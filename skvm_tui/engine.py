@@ -44,10 +44,10 @@ class Engine:
         return compile_skill(skill, tcp, cache_dir=self.workspace.root / "cache" / "compile")
 
     def variant_skill(self, result: CompileResult) -> Skill:
-        from skvm_core.compile import variant_dir, write_variant
+        from skvm_core.compile import materialize_variant
         from skvm_core.skill import load_skill
 
-        folder = write_variant(result, variant_dir(self.workspace, result))
+        folder = materialize_variant(result, self.workspace)
         return load_skill(folder)
 
     def tasks_for(self, skill: Skill) -> list[Task]:

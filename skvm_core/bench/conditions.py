@@ -38,7 +38,7 @@ def _original(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
 
 
 def _compiled(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
-    from skvm_core.compile import compile_skill, variant_dir, write_variant
+    from skvm_core.compile import compile_skill, materialize_variant
 
     skill = _original(task, target, ctx)
     result = compile_skill(
@@ -49,7 +49,7 @@ def _compiled(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
     )
     if result.errors:
         raise SkvmError(f"compiling {skill.name} for {target} failed: {result.errors[0].error}")
-    return load_skill(write_variant(result, variant_dir(ctx.workspace, result)))
+    return load_skill(materialize_variant(result, ctx.workspace))
 
 
 CONDITIONS: dict[str, Resolver] = {

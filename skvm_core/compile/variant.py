@@ -108,10 +108,24 @@ def write_variant(result: CompileResult, out: Path) -> Path:
     return out
 
 
-_locks: dict[Path, threading.Lock] = {}
+def materialize_variant(result: CompileResult, workspace: Workspace) -> Path:
+    """The variant's folder in the workspace, written once and then reused as is.
+
+    The folder is keyed by skill content and profile version, so an existing one already
+    holds this variant; leaving it in place means a run reading it is never disturbed by
+    another run that needs the same variant.
+    """
+    out = variant_dir(workspace, result)
+    with _lock_for(out):
+        if (out / ARTIFACTS / "meta.json").is_file():
+            return out
+        return write_variant(result, out)
+
+
+_locks: dict[Path, threading.RLock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(path: Path) -> threading.Lock:
+def _lock_for(path: Path) -> threading.RLock:
     with _locks_guard:
-        return _locks.setdefault(path.resolve(), threading.Lock())
+        return _locks.setdefault(path.resolve(), threading.RLock())

@@ -35,10 +35,12 @@ class Heatmap(DataTable):
         self.targets = targets
         colours = self.level_colours()
         self.clear(columns=True)
-        self.add_column("primitive", key="primitive")
-        self.add_column("needs", key="needs")
+        # Fixed widths: the layout must not depend on when the table measures its content.
+        self.add_column("primitive", key="primitive", width=max(len(p) for p in self.primitives))
+        self.add_column("needs", key="needs", width=5)
         for target in targets:
-            self.add_column(target.split("/")[-1][:22], key=target)
+            label = target.split("/")[-1][:22]
+            self.add_column(label, key=target, width=max(len(label), 6))
         for primitive in self.primitives:
             need = required.get(primitive)
             cells: list[Text] = [
