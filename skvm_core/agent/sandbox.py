@@ -28,6 +28,7 @@ ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 MEMORY_LIMIT_KB = 4 * 1024 * 1024
 FILE_SIZE_LIMIT_KB = 256 * 1024
+PROCESS_LIMIT = 2048  # counts all of the user's processes, so not too tight
 # Output past this multiple of the cap is a flood: the command is stopped early.
 FLOOD_FACTOR = 16
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
@@ -168,8 +169,10 @@ async def run_command(
     mode = mode or sandbox_mode()
     work_dir = work_dir.resolve()
     (work_dir / ".tmp").mkdir(parents=True, exist_ok=True)
+    # -u only binds non-root users; as root, bubblewrap's PID namespace is what ends a bomb.
     limited = (
-        f'ulimit -S -v {MEMORY_LIMIT_KB} -f {FILE_SIZE_LIMIT_KB} 2>/dev/null; exec bash -c "$1"'
+        f"ulimit -S -v {MEMORY_LIMIT_KB} -f {FILE_SIZE_LIMIT_KB} 2>/dev/null; "
+        f'ulimit -S -u {PROCESS_LIMIT} 2>/dev/null; exec bash -c "$1"'
     )
     inner = ["bash", "-c", limited, "skvm-command", command]
     if mode.kind == "bubblewrap" and mode.bwrap:
