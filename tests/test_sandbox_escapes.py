@@ -1,6 +1,7 @@
 """Escape attempts against the agent's tools and the command sandbox: all must be contained."""
 
 import os
+import random
 import uuid
 from pathlib import Path
 
@@ -119,9 +120,14 @@ async def test_fork_bomb_is_bounded_by_the_timeout(work):
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_endless_command_is_killed_at_the_timeout_with_its_children(work, mode):
-    result = await run_command("sleep 300 & sleep 300; echo never", work, timeout_s=1, mode=mode)
+    # A duration no other process on the machine is likely to use, so pgrep sees only ours.
+    seconds = f"{random.randint(4000, 9000)}.{random.randint(100, 999)}"
+    result = await run_command(
+        f"sleep {seconds} & sleep {seconds}; echo never", work, timeout_s=1, mode=mode
+    )
     assert result.timed_out and "never" not in result.stdout
-    assert os.popen("pgrep -f 'sleep 30[0]' || true").read().strip() == ""
+    pattern = f"sleep {seconds[:-1]}[{seconds[-1]}]"
+    assert os.popen(f"pgrep -f '{pattern}' || true").read().strip() == ""
 
 
 @pytest.mark.parametrize("mode", MODES)
