@@ -486,12 +486,6 @@ class WorkbenchApp(App[int]):
         self.push_screen(HelpScreen(rows))
 
 
-def discover_skills(root: Path) -> list[Path]:
-    if (root / "SKILL.md").is_file():
-        return [root]
-    return sorted(p for p in root.iterdir() if (p / "SKILL.md").is_file()) if root.is_dir() else []
-
-
 def run_workbench(skill: str | None, targets: list[str] | None) -> int:
     from skvm_core.config import load_config
 

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class ToolContext:
     skill_body: str | None = None  # delivered by load_skill in discover mode
     skill_name: str | None = None
     skill_loaded: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def confine(work_dir: Path, raw: Any) -> Path:

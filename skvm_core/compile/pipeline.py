@@ -17,7 +17,6 @@ from skvm_core.compile.manager import Pass, PassContext, PassManager, PassRecord
 from skvm_core.compile.model import SCR, Gap, SourceMapEntry
 from skvm_core.compile.parallel import Workflow, concurrency_notes, extract_workflow
 from skvm_core.compile.rewrite import Insertion, apply_insertions, guard, plan_insertions
-from skvm_core.errors import SkvmError
 from skvm_core.profile.tcp import TCP
 from skvm_core.skill import Skill
 
@@ -283,16 +282,7 @@ def compile_skill(
         },
     )
     manager = PassManager(PASSES, cache_dir)
-    selected = passes
-    if selected:
-        selected = list(dict.fromkeys([*selected, "emit"])) if "emit" not in selected else selected
-        unknown = [s for s in selected if s not in manager.passes]
-        if unknown:
-            raise SkvmError(
-                f"unknown passes: {', '.join(unknown)}",
-                hint=f"passes are: {', '.join(manager.order)}",
-            )
-    artifacts, records = manager.run(context, _selected_with_optional(manager, selected))
+    artifacts, records = manager.run(context, _selected_with_optional(manager, passes))
     return CompileResult(
         skill=skill, tcp=tcp, artifacts=artifacts, records=records, options=options
     )

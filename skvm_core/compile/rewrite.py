@@ -54,8 +54,6 @@ class RewriteResult:
     text: str
     source_map: list[SourceMapEntry] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # gap labels compensated
-    compiler: str = "static"
-    violations: list[str] = field(default_factory=list)
 
 
 def guidance_for(gap: Gap) -> tuple[str, str]:
@@ -179,10 +177,6 @@ def apply_insertions(
     return RewriteResult(
         text=text, source_map=source_map, applied=[i.gap.label for i in insertions]
     )
-
-
-def rewrite_static(skill: Skill, scr: SCR, gaps: list[Gap]) -> RewriteResult:
-    return apply_insertions(skill, plan_insertions(skill, scr, gaps))
 
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
