@@ -66,9 +66,16 @@ class WorkbenchApp(App[int]):
         Binding("w", "toggle_watch", "Watch", id="workbench.toggle_watch"),
         Binding("d", "toggle_diff", "Diff/plain", id="workbench.toggle_diff"),
         Binding("e", "open_editor", "Edit", id="workbench.open_editor"),
+        Binding("b", "bench", "Bench", id="workbench.bench"),
         Binding("f1", "help", "Help", id="workbench.help"),
         Binding("q", "quit", "Quit", id="workbench.quit"),
     ]
+
+    # Actions that act on the main view: off (and out of the footer) while another screen is up.
+    MAIN_VIEW_ACTIONS = frozenset(
+        {"compile", "run_task", "run_all", "profile_target", "choose_task", "toggle_watch",
+         "toggle_diff", "open_editor", "bench"}
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -129,6 +136,9 @@ class WorkbenchApp(App[int]):
         if self.settings.watch:
             self.start_watch()
         self._status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.MAIN_VIEW_ACTIONS and len(self.screen_stack) > 1)
 
     # --- helpers --------------------------------------------------------------------
     @property
@@ -480,6 +490,21 @@ class WorkbenchApp(App[int]):
             subprocess.run(command, check=False, stdin=subprocess.DEVNULL, capture_output=True)
         if self._watch_stop is None:
             self.recompile(reload=True)
+
+    def action_bench(self) -> None:
+        # Installed once and kept, so a bench started there runs on while this view is shown.
+        from skvm_tui.screens.bench import BenchScreen
+
+        if not self.is_screen_installed("bench"):
+            self.install_screen(
+                BenchScreen(
+                    self.engine,
+                    self.targets,
+                    lambda: self.engine.tasks_for(self.skill) if self.skill else [],
+                ),
+                name="bench",
+            )
+        self.push_screen("bench")
 
     def action_help(self) -> None:
         rows = [(b.key, b.description, b.id or "") for b in self.BINDINGS if isinstance(b, Binding)]

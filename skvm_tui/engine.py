@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING
 from skvm_core.store.workspace import Workspace
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from skvm_core.agent.trace import Subscriber
+    from skvm_core.bench.orchestrator import BenchPlan, RunRecord
     from skvm_core.bench.run import TaskRun
+    from skvm_core.bench.sessions import SessionData, SessionSummary
     from skvm_core.bench.task import Task
     from skvm_core.compile import CompileResult
     from skvm_core.profile.tcp import TCP
@@ -32,6 +36,7 @@ class Engine:
         return load_skill(folder)
 
     def profile(self, target: str) -> TCP | None:
+        """The target's profile, or None when it has none."""
         from skvm_core.profile.store import find_profile
         from skvm_core.profile.tcp import load_tcp
 
@@ -80,3 +85,48 @@ class Engine:
             subscribers=[subscriber],
             label=f"{task.id}",
         )
+
+    # --- bench ----------------------------------------------------------------------
+    def bench_sessions(self) -> list[SessionSummary]:
+        from skvm_core.bench.sessions import list_sessions
+
+        return list_sessions(self.workspace)
+
+    def bench_session(self, session: str) -> SessionData:
+        from skvm_core.bench.sessions import load_session
+
+        return load_session(self.workspace, session)
+
+    def bench_plan(self, tasks: list[Task], targets: list[str], runs: int = 1) -> BenchPlan:
+        from skvm_core.bench.orchestrator import BenchPlan, new_session_id
+
+        return BenchPlan(
+            session=new_session_id(),
+            tasks=[str(task.task_dir) for task in tasks],
+            targets=targets,
+            runs=runs,
+            concurrency=max(1, len(targets)),
+        )
+
+    async def run_bench(
+        self, plan: BenchPlan, progress: Callable[[RunRecord, int, int], None]
+    ) -> list[RunRecord]:
+        from skvm_core.bench.orchestrator import Bench
+        from skvm_core.llm import preload
+        from skvm_core.profile.store import load_profile
+        from skvm_core.profile.tcp import load_tcp
+
+        await asyncio.to_thread(preload)
+
+        def profile_for(target: str) -> TCP:
+            pinned = self.profile_overrides.get(target)
+            return load_tcp(pinned) if pinned else load_profile(target, self.workspace)
+
+        bench = await asyncio.to_thread(Bench, plan, self.workspace, progress, profile_for)
+        return await bench.run()
+
+    def run_trace(self, record: RunRecord) -> list:
+        from skvm_core.agent.trace import read_trace
+        from skvm_core.bench.sessions import trace_of
+
+        return read_trace(trace_of(record))

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from skvm_core.bench.orchestrator import RunRecord
     from skvm_core.bench.run import TaskRun
+    from skvm_core.bench.sessions import SessionData, SessionSummary
     from skvm_core.compile import CompileResult
     from skvm_core.profile.tcp import TCP
     from skvm_core.skill import Skill
@@ -72,3 +74,40 @@ class WorkFailed(Message):
 
 class LoadFinished(Message):
     """A load or recompile pass is over (all its results have been posted before this)."""
+
+
+class BenchSessionsListed(Message):
+    def __init__(self, sessions: list[SessionSummary]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+
+class BenchLoaded(Message):
+    def __init__(self, session: str, data: SessionData) -> None:
+        super().__init__()
+        self.session = session
+        self.data = data
+
+
+class BenchRecorded(Message):
+    """One run of a live bench finished (or was found already finished)."""
+
+    def __init__(self, session: str, record: RunRecord, done: int, total: int) -> None:
+        super().__init__()
+        self.session = session
+        self.record = record
+        self.done = done
+        self.total = total
+
+
+class BenchFinished(Message):
+    def __init__(self, session: str, error: str | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.error = error
+
+
+class RunTraceLoaded(Message):
+    def __init__(self, events: list[Any]) -> None:
+        super().__init__()
+        self.events = events

@@ -32,6 +32,11 @@ COMMANDS = [
     ),
     ("Workbench: Toggle diff view", "toggle_diff", "compiled view as a diff or as plain text"),
     ("Workbench: Open SKILL.md in editor", "open_editor", "edit the skill in $EDITOR"),
+    (
+        "Workbench: Bench",
+        "bench",
+        "bench sessions as targets × conditions; bench this skill's tasks",
+    ),
     ("Workbench: Help", "help", "keys and their binding ids"),
 ]
 

@@ -45,6 +45,19 @@ async def test_calls_of_one_turn_run_concurrently_and_results_keep_their_order(t
     assert tool_ids == [c["id"] for c in model.requests[-1][2]["tool_calls"]]
 
 
+async def test_identical_calls_within_one_turn_run_once(tmp_path):
+    append = call("execute_command", command="echo line >> log.txt")
+    result, model = await scripted_run(
+        tmp_path, turn(append, call("read_file", path="log.txt"), append), turn(text="done")
+    )
+    tools = result.steps[0].tools
+    assert len(tools) == 3 and (tmp_path / "log.txt").read_text() == "line\n"
+    assert tools[2].output.startswith(f"not run: same as call {tools[0].call.id}")
+    # every call still gets an answer, in order, so the conversation stays well formed
+    answered = [m["tool_call_id"] for m in model.requests[-1] if m["role"] == "tool"]
+    assert answered == [t.call.id for t in tools]
+
+
 async def test_same_action_three_times_in_a_row_is_stopped(tmp_path):
     same = turn(call("list_directory", path="."))
     result, _ = await scripted_run(tmp_path, same, same, same, turn(text="never reached"))

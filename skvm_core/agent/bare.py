@@ -388,7 +388,27 @@ class _Run:
                 )
             )
         # Calls of one turn run concurrently; results are kept in the order they were asked.
-        outcomes = await asyncio.gather(*(self._run_tool(call) for call in calls))
+        # A call identical to an earlier one of the same turn is not run again (weak models
+        # repeat whole batches; appending the same line twice is never what they meant).
+        keys = [json.dumps([c.name, c.arguments], sort_keys=True) for c in calls]
+        first: dict[str, int] = {}
+        for index, key in enumerate(keys):
+            first.setdefault(key, index)
+        unique = sorted(set(first.values()))
+        ran = dict(
+            zip(
+                unique,
+                await asyncio.gather(*(self._run_tool(calls[i]) for i in unique)),
+                strict=True,
+            )
+        )
+        outcomes = [
+            ran.get(index)
+            or ToolOutcome(
+                f"not run: same as call {calls[first[key]].id} of this turn (result above)"
+            )
+            for index, key in enumerate(keys)
+        ]
         for call, outcome in zip(calls, outcomes, strict=True):
             self.emit(
                 ToolResultEvent(

@@ -86,7 +86,11 @@ def record_path(folder: Path, task_id: str, target: str, condition: str, run: in
 
 class Bench:
     def __init__(
-        self, plan: BenchPlan, workspace: Workspace, progress: ProgressFn | None = None
+        self,
+        plan: BenchPlan,
+        workspace: Workspace,
+        progress: ProgressFn | None = None,
+        profile_loader: Callable[[str], object] | None = None,
     ) -> None:
         self.plan = plan
         self.workspace = workspace
@@ -98,10 +102,12 @@ class Bench:
         self.tasks: list[Task] = [load_task(path) for path in plan.tasks]
         self.resolvers = {c: resolve_condition(c) for c in plan.conditions}
         self._profiles: dict[str, object] = {}
+        # The workbench passes its own loader (it may pin a profile file per target).
+        self._load_profile = profile_loader or (lambda target: load_profile(target, workspace))
 
     def profile_for(self, target: str):
         if target not in self._profiles:
-            self._profiles[target] = load_profile(target, self.workspace)
+            self._profiles[target] = self._load_profile(target)
         return self._profiles[target]
 
     def cells(self) -> list[tuple[Task, str, str, int]]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from skvm_core.errors import ModelError
+from skvm_core.llm.repetition import repetition_cut
 from skvm_core.llm.types import Message
 from skvm_core.llm.weights import resolve_local_weights
 
@@ -109,6 +110,11 @@ def _text(content: Any) -> str:
     if isinstance(content, list):  # OpenAI content parts
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return str(content)
+
+
+# Tokens between loop checks: often enough to save most of a degenerate generation, rare
+# enough that the check (well under a millisecond) never shows next to decoding.
+REPETITION_CHECK_EVERY = 8
 
 
 class LocalWorker:
@@ -204,6 +210,12 @@ class LocalWorker:
                 pieces.append(delta)
                 if job.on_text:
                     job.on_text(delta)
+                if completion_tokens % REPETITION_CHECK_EVERY == 0:
+                    cut = repetition_cut("".join(pieces))
+                    if cut is not None:
+                        pieces = ["".join(pieces)[:cut]]
+                        finish = "stop"  # the kept text is complete; litellm knows no other reason
+                        break
             if choice.get("finish_reason"):
                 finish = choice["finish_reason"]
         return Generation(
