@@ -155,9 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resume", metavar="SESSION", help="continue an interrupted bench session")
     bench.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench"))
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="ACTION")
-    bench_report = bench_commands.add_parser("report", help="rebuild and print a session's report")
-    bench_report.add_argument("session")
+    bench_report = bench_commands.add_parser(
+        "report", help="rebuild and print a session's report (several sessions: one merged report)"
+    )
+    bench_report.add_argument("session", nargs="+")
     bench_report.add_argument("--markdown", action="store_true")
+    bench_report.add_argument(
+        "--out", help="write report.md and report.json here (default: the session folder)"
+    )
     bench_report.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_report"))
     bench_compare = bench_commands.add_parser("compare", help="compare two bench sessions")
     bench_compare.add_argument("a")

@@ -183,3 +183,32 @@ def test_check_gate_exit_codes(tmp_path):
     passing, failing = check(good), check(bad)
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert failing.returncode == 1 and "pass rate 0.00" in failing.stdout
+
+
+async def test_report_merges_sessions_and_names_unreadable_records(tmp_path):
+    home = Path(os.environ["SKVM_HOME"])
+    workspace = Workspace(home)
+    for name, session in (("bench-merge-a", "sa"), ("bench-merge-b", "sb")):
+        target = register_scripted(ScriptedModel(by_skill), name=name)
+        plan = BenchPlan(
+            session=session, tasks=[TASKS[0]], targets=[target], conditions=["no-skill", "original"]
+        )
+        await Bench(plan, workspace).run()
+    broken = next((home / "bench" / "sb" / "runs").rglob("run-0.json"))
+    broken.write_text("{")
+    out = tmp_path / "sample"
+    result = subprocess.run(
+        [sys.executable, "-m", "skvm_core.cli", "bench", "report", "sa", "sb", "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "unreadable run record left out" in result.stdout
+    markdown = (out / "report.md").read_text()
+    assert markdown.startswith("# Bench sa + sb")
+    assert "scripted/bench-merge-a | original" in markdown
+    assert (
+        "scripted/bench-merge-b | no-skill" in markdown
+        or "scripted/bench-merge-b | original" in markdown
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert sum(c["runs"] for c in report["cells"]) == 3

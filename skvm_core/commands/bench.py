@@ -154,13 +154,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_report(args: argparse.Namespace) -> int:
-    from skvm_core.bench.orchestrator import load_records, session_dir
     from skvm_core.bench.report import build_report, to_markdown
+    from skvm_core.bench.sessions import load_session
     from skvm_core.store.workspace import Workspace
 
-    folder = session_dir(Workspace.default(), args.session)
-    report = build_report(args.session, load_records(folder))
-    _write_reports(report, folder)
+    workspace = Workspace.default()
+    records, problems = [], []
+    for session in args.session:
+        data = load_session(workspace, session)
+        records += data.records
+        problems += [f"{session}: {p}" for p in data.problems]
+    name = " + ".join(args.session)
+    report = build_report(name, records)
+    out = Path(args.out).expanduser() if args.out else None
+    if out is None and len(args.session) == 1:
+        from skvm_core.bench.orchestrator import session_dir
+
+        out = session_dir(workspace, args.session[0])
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_reports(report, out)
+    for problem in problems:
+        console.print(f"[yellow]unreadable run record left out:[/] {escape(problem)}")
     if args.markdown:
         print(to_markdown(report))
     else:
