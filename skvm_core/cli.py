@@ -152,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--runs", type=int, default=1)
     bench.add_argument("--concurrency", type=int, default=2)
+    bench.add_argument(
+        "--temperature",
+        type=float,
+        default=0.7,
+        help="sampling temperature of the runs (each repeat is seeded by its index)",
+    )
     bench.add_argument("--resume", metavar="SESSION", help="continue an interrupted bench session")
     bench.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench"))
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="ACTION")

@@ -212,3 +212,48 @@ async def test_report_merges_sessions_and_names_unreadable_records(tmp_path):
     )
     report = json.loads((out / "report.json").read_text())
     assert sum(c["runs"] for c in report["cells"]) == 3
+
+
+async def test_plan_judge_model_and_seeded_sampling_reach_every_run(tmp_path):
+    """The plan's judge scores llm-judge criteria (usage kept apart); each repeat gets its
+    own seed at the plan's temperature, so repeats can differ and re-runs reproduce."""
+    task_dir = tmp_path / "judged"
+    task_dir.mkdir()
+    (task_dir / "task.json").write_text(
+        json.dumps(
+            {
+                "id": "judged",
+                "prompt": "Write a haiku to poem.txt",
+                "eval": [{"method": "llm-judge", "rubric": "Is it a haiku?"}],
+            }
+        )
+    )
+    judge = register_scripted(
+        ScriptedModel(
+            lambda m, t: ScriptedTurn(
+                tool_calls=[
+                    ScriptedCall(name="submit_score", arguments={"score": 1.0, "reasoning": "ok"})
+                ]
+            )
+        ),
+        name="bench-judge",
+    )
+    target = register_scripted(
+        ScriptedModel(lambda m, t: ScriptedTurn(text="done")), name="bench-seeded"
+    )
+    plan = BenchPlan(
+        session="j", tasks=[str(task_dir)], targets=[target], conditions=["no-skill"], runs=2,
+        judge_model=judge, temperature=0.5,
+    )  # fmt: skip
+    records = await Bench(plan, Workspace(tmp_path / "ws")).run()
+    assert all(r.passed and r.judge_usage.input > 0 for r in records)
+    assert all(r.usage.input > 0 and r.usage.input != r.judge_usage.input for r in records)
+    from skvm_core.agent.trace import read_trace
+
+    sampling = sorted(
+        (e.limits["temperature"], e.limits["seed"])
+        for r in records
+        for e in read_trace(r.trace)
+        if e.type == "run_started"
+    )
+    assert sampling == [(0.5, 0), (0.5, 1)]

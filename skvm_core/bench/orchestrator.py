@@ -37,6 +37,9 @@ class BenchPlan(BaseModel):
     per_target: int = Field(default=1, ge=1, le=64)
     passes: list[str] | None = None
     judge_model: str | None = None
+    # Repeats must be able to differ: sampled at this temperature, with the run index as
+    # the seed, so the bench is reproducible and pass@k means something.
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
 
 
 class RunRecord(BaseModel):
@@ -166,6 +169,8 @@ class Bench:
                 use_task_skill=False,
                 workspace=self.workspace,
                 label=f"{task.id}-{condition_label(condition)}-{index}",
+                judge_model=self.plan.judge_model,
+                sampling={"temperature": self.plan.temperature, "seed": index},
             )
         except SkvmError as exc:
             base.error = str(exc)

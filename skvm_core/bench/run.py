@@ -80,7 +80,9 @@ async def run_task(
     subscribers: list[Subscriber] | None = None,
     label: str | None = None,
     judge_model: str | None = None,
+    sampling: dict | None = None,
 ) -> TaskRun:
+    """`sampling` overrides the target's default temperature/seed (the bench sets both)."""
     if not task.host_ready:
         raise TaskError(
             f"task {task.id} needs an environment this host does not provide (hostReady is false)"
@@ -99,6 +101,7 @@ async def run_task(
         max_steps=task.max_steps,
         timeout_s=task.timeout_ms / 1000,
         **({"allowed_hosts": tuple(task.allowed_hosts)} if task.allowed_hosts else {}),
+        **(sampling or {}),
     )
     agent = BareAgent(model, subscribers=subscribers)
     result = await agent.run(

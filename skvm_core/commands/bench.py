@@ -139,6 +139,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             conditions=[c.strip() for c in args.conditions.split(",")],
             runs=args.runs,
             concurrency=args.concurrency,
+            temperature=args.temperature,
             judge_model=load_config().judge_model,
         )
     records, bench = _run(plan)
