@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="write report.md and report.json here (default: the session folder)"
     )
     bench_report.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_report"))
+    bench_list = bench_commands.add_parser("list", help="bench sessions in the workspace")
+    bench_list.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_list"))
     bench_compare = bench_commands.add_parser("compare", help="compare two bench sessions")
     bench_compare.add_argument("a")
     bench_compare.add_argument("b")

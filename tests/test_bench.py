@@ -257,3 +257,18 @@ async def test_plan_judge_model_and_seeded_sampling_reach_every_run(tmp_path):
         if e.type == "run_started"
     )
     assert sampling == [(0.5, 0), (0.5, 1)]
+
+
+def test_bench_list_shows_sessions_with_progress(tmp_path):
+    home = Path(os.environ["SKVM_HOME"])
+    folder = home / "bench" / "s-listed"
+    folder.mkdir(parents=True)
+    plan = BenchPlan(
+        session="s-listed", tasks=TASKS, targets=["m"], conditions=["no-skill"], runs=2
+    )
+    (folder / "plan.json").write_text(plan.model_dump_json())
+    listed = subprocess.run(
+        [sys.executable, "-m", "skvm_core.cli", "bench", "list"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "160"}, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0 and "s-listed" in listed.stdout and "0/6 …" in listed.stdout

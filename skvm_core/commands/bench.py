@@ -184,6 +184,32 @@ def cmd_bench_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_bench_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from skvm_core.bench.sessions import list_sessions
+    from skvm_core.store.workspace import Workspace
+
+    sessions = list_sessions(Workspace.default())
+    if not sessions:
+        console.print("no bench sessions yet; start one with `skvm bench --tasks DIR --targets ID`")
+        return EXIT_OK
+    table = Table(title="bench sessions")
+    for column in ("session", "runs", "targets", "conditions", "last run"):
+        table.add_column(column, no_wrap=column in ("session", "runs"))
+    for s in sessions:
+        done = f"{s.finished}/{s.expected}" + ("" if s.complete else " …")
+        table.add_row(
+            s.session,
+            done,
+            escape(", ".join(s.targets)),
+            escape(", ".join(s.conditions)),
+            datetime.fromtimestamp(s.updated).strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+    return EXIT_OK
+
+
 def cmd_bench_compare(args: argparse.Namespace) -> int:
     from skvm_core.bench.orchestrator import load_records, session_dir
     from skvm_core.bench.report import build_report
