@@ -4,6 +4,7 @@ a live bench started from the screen, damaged sessions reported without a crash.
 import json
 
 from textual.widgets import DataTable, OptionList
+from textual.worker import WorkerState
 
 from skvm_core.bench.orchestrator import Bench, BenchPlan
 from skvm_core.bench.sessions import list_sessions, load_session
@@ -52,11 +53,19 @@ async def stored_session(app, targets) -> str:
     return plan.session
 
 
+async def drain(app, pilot) -> None:
+    """Until no worker is left: a handler may start the next worker (bench → list)."""
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+            return
+
+
 async def open_bench(app, pilot) -> BenchScreen:
     await app.wait_loads(1)
     await pilot.press("b")
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await drain(app, pilot)
     screen = app.screen
     assert isinstance(screen, BenchScreen)
     return screen
@@ -88,8 +97,7 @@ async def test_stored_session_fills_the_matrix_and_drills_down_to_a_trace(tmp_pa
         assert screen.selected == (targets[1], "original") and runs.row_count == 2
         assert app.focused is runs
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await drain(app, pilot)
         trace_screen = app.screen
         assert isinstance(trace_screen, RunTraceScreen)
         assert trace_screen.record.target == targets[1] and trace_screen.events_shown > 3
@@ -108,11 +116,9 @@ async def test_new_bench_runs_the_skills_tasks_live_and_is_listed(tmp_path):
         screen = await open_bench(app, pilot)
         assert "no bench sessions yet" in str(screen.query_one("#bench-title").render())
         await pilot.press("n")
-        live = screen.live
-        assert live is not None
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert screen.live is None and screen.session_id == live
+        await drain(app, pilot)
+        live = screen.session_id
+        assert live is not None and screen.live is None
         # csv-report has three tasks; two targets × three conditions × one run each
         assert len(screen.records) == 3 * 2 * 3
         assert all(r.status == "ok" for r in screen.records.values())
@@ -145,8 +151,7 @@ async def test_damaged_record_and_missing_trace_are_notified_not_fatal(tmp_path)
         key = f"{first_good['task_id']}|{first_good['target']}|{first_good['condition']}|{first_good['run']}"
         runs.move_cursor(row=runs.get_row_index(key))
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await drain(app, pilot)
         assert isinstance(app.screen, RunTraceScreen) and app.screen.events_shown == 0
         assert any("trace" in n.message and "gone" in n.message for n in app._notifications)
 

@@ -188,6 +188,7 @@ PASSES = [
         ("skill", "analyze", "gaps", "options"),
         RewriteOutput,
         _rewrite,
+        version="2",  # one note per primitive; catalog guidance is not an input, so bump on edits
         description="compensation notes at the lines that carry each gap",
     ),
     Pass(

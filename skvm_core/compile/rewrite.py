@@ -96,13 +96,14 @@ def plan_insertions(skill: Skill, scr: SCR, gaps: list[Gap]) -> list[Insertion]:
     code_spans = [(b.span.start, b.span.end) for b in skill.ir.code_blocks]
     list_spans = [(lst.span.start, lst.span.end) for lst in skill.ir.lists]
     insertions: dict[int, list[Insertion]] = {}
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for gap in sorted(gaps, key=lambda g: (-(g.severity), g.primitive_id)):
-        if gap.gap_type == "unknown" or (gap.purpose_id, gap.primitive_id) in seen:
+        if gap.gap_type == "unknown" or gap.primitive_id in seen:
             continue
-        # One note per primitive per purpose; the reference drops single-level weak gaps,
-        # but weak targets need help there too, so we keep them.
-        seen.add((gap.purpose_id, gap.primitive_id))
+        # One note per primitive, at its most severe gap: a weak model reads the same advice
+        # twice as noise. The reference drops single-level weak gaps; weak targets need help
+        # there too, so we keep them.
+        seen.add(gap.primitive_id)
         anchor = gap.lines[1] if gap.lines else len(lines)
         anchor = _end_of_paragraph(lines, _after_block(anchor, code_spans + list_spans))
         text, rule = guidance_for(gap)

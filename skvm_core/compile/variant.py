@@ -9,6 +9,7 @@ keyed by skill content hash and profile version.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -24,7 +25,10 @@ ARTIFACTS = ".skvm"
 
 
 def variant_dir(workspace: Workspace, result: CompileResult) -> Path:
-    key = f"{result.skill.content_hash[:12]}-{result.tcp.version_key[:12]}"
+    # Keyed by the passes' cache keys (pass ids and versions, skill, profile and options), so
+    # another pass set or a newer compiler never reuses a variant written by the old one.
+    build = hashlib.sha256("|".join(r.key for r in result.records).encode()).hexdigest()
+    key = f"{result.skill.content_hash[:12]}-{build[:12]}"
     return workspace.root / "variants" / result.skill.name / slug(result.tcp.model) / key
 
 
