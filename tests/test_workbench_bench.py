@@ -177,3 +177,29 @@ def test_sessions_listing_skips_foreign_folders_and_reports_a_broken_plan(tmp_pa
         assert "no bench session" in str(exc)
     else:
         raise AssertionError("an unknown session must raise")
+
+
+async def test_a_session_filled_in_by_another_process_is_followed(tmp_path):
+    targets, overrides = scripted_pair()
+    app = make_app(tmp_path, skill="csv-report", targets=targets, overrides=overrides)
+    async with app.run_test(size=SIZE) as pilot:
+        session = await stored_session(app, targets)
+        record = sorted(
+            (app.engine.workspace.root / "bench" / session / "runs").rglob("run-*.json")
+        )[-1]
+        kept = record.read_text()
+        record.unlink()  # not written yet, as if `skvm bench` were still running
+        screen = await open_bench(app, pilot)
+        assert len(screen.records) == 11 and "11/12 done" in str(
+            screen.query_one("#bench-title").render()
+        )
+        record.write_text(kept)
+        screen._follow()  # the interval timer's callback
+        await drain(app, pilot)
+        assert len(screen.records) == 12 and "12/12 done" in str(
+            screen.query_one("#bench-title").render()
+        )
+        screen._follow()  # complete now: nothing more to load
+        assert not any(
+            w.state == WorkerState.RUNNING for w in app.workers if w.group == "bench-load"
+        )

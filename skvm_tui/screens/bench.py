@@ -41,6 +41,15 @@ if TYPE_CHECKING:
     from skvm_tui.engine import Engine
 
 
+FOLLOW_INTERVAL_S = 5.0
+
+
+def expected_total(plan: BenchPlan) -> int:
+    from skvm_core.bench.sessions import expected_runs
+
+    return expected_runs(plan)
+
+
 def _num(value: float, pattern: str = "{:.2f}") -> str:
     return "—" if value is None or math.isnan(value) else pattern.format(value)
 
@@ -143,7 +152,7 @@ class RunTraceScreen(ModalScreen[None]):
 class BenchScreen(Screen[None]):
     DEFAULT_CSS = """
     BenchScreen #bench-body { height: 1fr; }
-    BenchScreen #bench-sessions { width: 34; border: round $secondary; }
+    BenchScreen #bench-sessions { width: 34; height: 1fr; border: round $secondary; }
     BenchScreen #bench-main { width: 1fr; }
     BenchScreen #bench-title { height: auto; padding: 0 1; background: $panel; }
     BenchScreen #bench-matrix { height: auto; max-height: 16; border: round $primary; }
@@ -188,6 +197,18 @@ class BenchScreen(Screen[None]):
             "task", "run", "verdict", "score", "tokens", "wall s", "error"
         )
         self.list_sessions()
+        # A session another process is running (`skvm bench`) fills in on disk: follow it.
+        self.set_interval(FOLLOW_INTERVAL_S, self._follow)
+
+    def _follow(self) -> None:
+        if (
+            self.is_current
+            and self.session_id is not None
+            and self.live != self.session_id
+            and self.plan is not None
+            and len(self.records) < expected_total(self.plan)
+        ):
+            self.load_session(self.session_id)
 
     # --- workers ------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="bench-list")
@@ -253,12 +274,7 @@ class BenchScreen(Screen[None]):
     def _title(self, extra: str = "") -> None:
         if self.session_id is None or self.plan is None:
             return
-        total = (
-            len(self.plan.tasks)
-            * len(self.plan.targets)
-            * len(self.plan.conditions)
-            * self.plan.runs
-        )
+        total = expected_total(self.plan)
         live = " · running" if self.live == self.session_id else ""
         text = f"{self.session_id} · {len(self.plan.tasks)} tasks × {self.plan.runs} runs · {len(self.records)}/{total} done{live}"
         self.query_one("#bench-title", Static).update(text + (f" · {extra}" if extra else ""))
