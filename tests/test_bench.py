@@ -110,6 +110,10 @@ async def test_matrix_conditions_and_paired_deltas(tmp_path):
     assert delta.mean_delta > 0.5 and delta.wins == 1
     markdown = to_markdown(report)
     assert "| compiled |" in markdown and "Paired deltas" in markdown
+    assert f"## Per task · {target}" in markdown
+    assert "| csv-count-status | 0.00 (0/2) | 1.00 (2/2) | 1.00 (2/2) |" in markdown
+    (row,) = report.tasks
+    assert row.scores == {"no-skill": 0.0, "original": 1.0, "compiled": 1.0}
 
 
 async def test_tainted_runs_are_listed_not_averaged(tmp_path):

@@ -94,10 +94,28 @@ class Delta(BaseModel):
     token_ratio: float | None = None
 
 
+class TaskRow(BaseModel):
+    """One task on one target: per condition the mean score and passes over graded runs."""
+
+    target: str
+    task_id: str
+    scores: dict[str, float] = Field(default_factory=dict)
+    passes: dict[str, str] = Field(default_factory=dict)  # condition → "passed/graded"
+
+
 class BenchReport(BaseModel):
     session: str
     cells: list[Cell]
     deltas: list[Delta]
+    tasks: list[TaskRow] = Field(default_factory=list)
+
+
+_CONDITION_ORDER = {"no-skill": 0, "original": 1, "compiled": 2}
+
+
+def _order(target: str, condition: str) -> tuple:
+    """Targets alphabetically; conditions in reading order (baseline first), others after."""
+    return (target, _CONDITION_ORDER.get(condition, len(_CONDITION_ORDER)), condition)
 
 
 def build_report(session: str, records: list[RunRecord]) -> BenchReport:
@@ -105,7 +123,7 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
     for record in records:
         groups[(record.target, record.condition)].append(record)
     cells = []
-    for (target, condition), items in sorted(groups.items()):
+    for (target, condition), items in sorted(groups.items(), key=lambda kv: _order(*kv[0])):
         graded = [r for r in items if not r.tainted and not r.skipped]
         mean, low, high = mean_interval([r.score for r in graded])
         per_task: dict[str, list[RunRecord]] = defaultdict(list)
@@ -146,7 +164,36 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
             delta = paired_delta(records, target, base, other)
             if delta:
                 deltas.append(delta)
-    return BenchReport(session=session, cells=cells, deltas=deltas)
+    return BenchReport(session=session, cells=cells, deltas=deltas, tasks=task_rows(records))
+
+
+def task_rows(records: list[RunRecord]) -> list[TaskRow]:
+    graded: dict[tuple[str, str], dict[str, list[RunRecord]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for r in records:
+        row = graded[(r.target, r.task_id)]
+        if not r.tainted and not r.skipped:
+            row[r.condition].append(r)
+        else:
+            row.setdefault(r.condition, [])
+    rows = []
+    for (target, task_id), by_condition in sorted(graded.items()):
+        rows.append(
+            TaskRow(
+                target=target,
+                task_id=task_id,
+                scores={
+                    c: statistics.fmean(r.score for r in runs) if runs else float("nan")
+                    for c, runs in by_condition.items()
+                },
+                passes={
+                    c: f"{sum(r.passed for r in runs)}/{len(runs)}"
+                    for c, runs in by_condition.items()
+                },
+            )
+        )
+    return rows
 
 
 def paired_delta(records: list[RunRecord], target: str, base: str, other: str) -> Delta | None:
@@ -219,12 +266,37 @@ def to_markdown(report: BenchReport) -> str:
             lines.append(
                 f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
             )
+    lines += _task_tables(report)
     tainted = [(c.target, c.condition, t) for c in report.cells for t in c.tainted]
     if tainted:
         lines += ["", "## Tainted runs (excluded from averages)", ""] + [
             f"- {t} · {c}: {item}" for t, c, item in tainted
         ]
     return "\n".join(lines) + "\n"
+
+
+def _task_tables(report: BenchReport) -> list[str]:
+    """Per target, tasks × conditions: mean score and passed/graded runs."""
+    lines: list[str] = []
+    for target in sorted({row.target for row in report.tasks}):
+        rows = [row for row in report.tasks if row.target == target]
+        conditions = [c.condition for c in report.cells if c.target == target]
+        lines += [
+            "",
+            f"## Per task · {target} (mean score, passed/graded runs)",
+            "",
+            "| task | " + " | ".join(conditions) + " |",
+            "|---|" + "---|" * len(conditions),
+        ]
+        for row in rows:
+            cells = [
+                f"{_fmt(row.scores.get(c))} ({row.passes.get(c, '0/0')})"
+                if c in row.scores
+                else "—"
+                for c in conditions
+            ]
+            lines.append(f"| {row.task_id} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def to_json(report: BenchReport) -> str:
