@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from skvm_core.agent.cgroup import PIDS_MAX, pids_base
 from skvm_core.agent.sandbox import SandboxMode, run_command, sandbox_mode
 from skvm_core.agent.tools import (
     ToolContext,
@@ -104,18 +105,55 @@ async def test_home_is_inside_the_work_dir(work, mode):
     assert result.stdout.strip() == str(work.resolve())
 
 
-# Only under bubblewrap: its PID namespace dies with the command. With process isolation
-# alone, a root process has no process-count limit, and a bomb would starve the whole host
-# (CI included) until the timeout.
-@pytest.mark.skipif(sandbox_mode().kind != "bubblewrap", reason="needs bubblewrap's PID namespace")
-async def test_fork_bomb_is_bounded_by_the_timeout(work):
-    mode = sandbox_mode()
+CONTAINED = sandbox_mode().kind == "bubblewrap" or pids_base() is not None
+
+
+# A bomb needs something that caps processes: bubblewrap's PID namespace (it dies with the
+# command) or a pids cgroup. With neither, a root process has no process-count limit and a
+# bomb would starve the whole host (CI included) until the timeout.
+@pytest.mark.skipif(not CONTAINED, reason="needs bubblewrap or a writable pids cgroup")
+@pytest.mark.parametrize("mode", MODES)
+async def test_fork_bomb_is_bounded_by_the_timeout(work, mode):
+    if mode.kind == "process" and pids_base() is None:
+        pytest.skip("process mode contains a bomb only with a pids cgroup")
     marker = f"bomb{uuid.uuid4().hex[:12]}"
     result = await run_command(f": {marker}; :(){{ :|:& }};:", work, timeout_s=2, mode=mode)
     assert result.duration_ms < 30_000
     # The marker is in every forked shell's command line; none may survive.
     leftover = os.popen(f"pgrep -c -f '{marker[:-1]}[{marker[-1]}]' || true").read().strip()
     assert leftover in ("", "0")
+
+
+@pytest.mark.skipif(pids_base() is None, reason="no writable pids cgroup here")
+@pytest.mark.parametrize("mode", MODES)
+async def test_process_cap_and_setsid_escapees(work, mode):
+    # More processes than the cap: forks beyond it fail inside the command.
+    capped = await run_command(
+        f"for i in $(seq {PIDS_MAX + 50}); do sleep 3 & done 2>&1; wait",
+        work,
+        timeout_s=30,
+        mode=mode,
+    )
+    assert (
+        "fork" in capped.stdout + capped.stderr
+        or "Resource temporarily" in capped.stdout + capped.stderr
+    )
+    # A child that leaves the process group (setsid) and keeps the output pipe open would
+    # outlive the command and hold the run; the cgroup ends it with the command.
+    seconds = f"{random.randint(4000, 9000)}.{random.randint(100, 999)}"
+    result = await run_command(
+        f"setsid sleep {seconds} & echo started", work, timeout_s=10, mode=mode
+    )
+    assert result.stdout.strip() == "started" and result.duration_ms < 10_000
+    pattern = f"sleep {seconds[:-1]}[{seconds[-1]}]"
+    assert os.popen(f"pgrep -f '{pattern}' || true").read().strip() == ""
+    assert not [
+        p
+        for p in pids_base().iterdir()
+        if p.is_dir()
+        and p.name.startswith(f"cmd-{os.getpid()}-")
+        and (p / "cgroup.procs").read_text().strip()
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -210,3 +248,17 @@ async def test_web_fetch_to_an_allowed_extra_host(work):
             await web_fetch(ctx, {"url": url})  # 127.0.0.1 is not in this task's list
         outcome = await web_fetch(ctx, {"url": url.replace("127.0.0.1", "localhost")})
     assert "named host" in outcome.output
+
+
+async def test_without_a_cgroup_a_pipe_holder_cannot_hold_the_command(work, monkeypatch):
+    import skvm_core.agent.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "new_group", lambda: None)
+    seconds = f"{random.randint(4000, 9000)}.{random.randint(100, 999)}"
+    result = await run_command(
+        f"setsid sleep {seconds} & echo started", work, timeout_s=30, mode=SandboxMode("process")
+    )
+    # Ends right after the grace period, not at the timeout nor when the sleeper ends.
+    assert result.stdout.strip() == "started" and not result.timed_out
+    assert result.duration_ms < sandbox.PIPE_GRACE_S * 1000 + 5_000
+    os.system(f"pkill -f 'sleep {seconds}'")

@@ -24,11 +24,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from skvm_core.agent.cgroup import new_group
+
 ENV_ALLOWLIST = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
 MEMORY_LIMIT_KB = 4 * 1024 * 1024
 FILE_SIZE_LIMIT_KB = 256 * 1024
 PROCESS_LIMIT = 2048  # counts all of the user's processes, so not too tight
+# After the command ends, how long its output pipes may stay open (held by a child that
+# escaped every kill) before we stop reading them.
+PIPE_GRACE_S = 2.0
 # Output past this multiple of the cap is a flood: the command is stopped early.
 FLOOD_FACTOR = 16
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
@@ -179,6 +184,9 @@ async def run_command(
         argv, env = [*_bwrap_argv(mode.bwrap, work_dir, network), *inner], {"PATH": SAFE_PATH}
     else:
         argv, env = inner, scrubbed_env(work_dir)
+    group = new_group()
+    if group is not None:
+        argv = group.wrap(argv)
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
         *argv,
@@ -195,21 +203,34 @@ async def run_command(
     readers = asyncio.gather(out.drain(process.stdout), err.drain(process.stderr))
     timed_out = False
     try:
-        waiter = asyncio.ensure_future(process.wait())
+        # The command's own exit, not its pipes closing: a background child may hold them.
+        waiter = asyncio.ensure_future(_exited(process))
         flooded = asyncio.ensure_future(flood.wait())
         done, _ = await asyncio.wait(
             {waiter, flooded}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
         )
-        if waiter not in done:
-            timed_out = flooded not in done
-            _kill_group(process.pid)
-            await process.wait()
+        timed_out = waiter not in done and flooded not in done
+        waiter.cancel()
         flooded.cancel()
         _kill_group(process.pid)  # background children left behind die with the command
-        await readers
+        if group is not None:
+            group.kill_all()  # and so do those that left the process group (setsid)
+        try:
+            async with asyncio.timeout(PIPE_GRACE_S):
+                await readers
+        except TimeoutError:
+            # A holder out of reach (setsid, no cgroup): stop listening rather than hang.
+            readers.cancel()
+            process._transport.close()  # closes our ends of the pipes; asyncio has no public way
+        await process.wait()
     except asyncio.CancelledError:
         _kill_group(process.pid)
+        if group is not None:
+            group.kill_all()
         raise
+    finally:
+        if group is not None:
+            group.remove()
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),
@@ -220,6 +241,23 @@ async def run_command(
         duration_ms=(time.perf_counter() - started) * 1000,
         sandbox=mode.kind,
     )
+
+
+async def _exited(process: asyncio.subprocess.Process) -> None:
+    """Returns when the process itself has exited (a pidfd), whoever still holds its pipes."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # no pidfd (old kernel): wait on the process as asyncio does
+        await process.wait()
+        return
+    loop = asyncio.get_running_loop()
+    exited = asyncio.Event()
+    loop.add_reader(pidfd, exited.set)
+    try:
+        await exited.wait()
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
 
 
 def _kill_group(pid: int) -> None:

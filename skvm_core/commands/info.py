@@ -90,6 +90,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     )
     mode = sandbox_mode()
     row("sandbox", None, mode.describe())
+    from skvm_core.agent.cgroup import describe as describe_cgroup
+
+    row("process cap", None, describe_cgroup())
     console.print(table)
     return EXIT_OK if ok else EXIT_FAIL
 
