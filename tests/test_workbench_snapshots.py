@@ -152,3 +152,50 @@ def test_gap_inspector(snap_compare, tmp_path):
     assert snap_compare(
         make_app(tmp_path, skill="log-triage"), terminal_size=SIZE, run_before=show_gaps
     )
+
+
+def _fixed_session(workspace_root) -> None:
+    """A stored bench session with fixed numbers (no clock, no model): 2 tasks × 2 runs."""
+    from skvm_core.bench.orchestrator import BenchPlan, RunRecord, record_path
+
+    folder = workspace_root / "bench" / "sample"
+    plan = BenchPlan(
+        session="sample",
+        tasks=["tasks/csv-count-status", "tasks/csv-mean-score"],
+        targets=["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"],
+        runs=2,
+    )
+    folder.mkdir(parents=True)
+    (folder / "plan.json").write_text(plan.model_dump_json())
+    scores = {"no-skill": (0.0, 0.3), "original": (0.7, 1.0), "compiled": (1.0, 1.0)}
+    for t_index, target in enumerate(plan.targets):
+        for task in ("csv-count-status", "csv-mean-score"):
+            for condition, (low, high) in scores.items():
+                for run in range(2):
+                    score = high if (run + t_index) % 2 else low
+                    record = RunRecord(
+                        task_id=task, target=target, condition=condition, run=run,
+                        status="ok" if (task, run, condition) != ("csv-mean-score", 1, "no-skill") else "timeout",
+                        score=score, passed=score >= 1.0,
+                        usage=Usage(input=1200 + 300 * run, output=80), wall_ms=9000 + 1000 * run,
+                    )  # fmt: skip
+                    path = record_path(folder, task, target, condition, run)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(record.model_dump_json())
+
+
+def test_bench_screen(snap_compare, tmp_path):
+    app = make_app(tmp_path)
+    _fixed_session(app.engine.workspace.root)
+
+    async def open_bench(pilot) -> None:
+        await _settled(pilot)
+        await pilot.press("b")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        matrix = pilot.app.screen.query_one("#bench-matrix")
+        matrix.focus()
+        matrix.move_cursor(row=0, column=1)  # the 0.5B without the skill: one timed-out run
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_bench)

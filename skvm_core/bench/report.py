@@ -227,7 +227,8 @@ def paired_delta(records: list[RunRecord], target: str, base: str, other: str) -
         1, sum(len(b[t]) for t in shared)
     )
     return Delta(
-        target=target, base=base, other=other, tasks=len(shared), mean_delta=mean, low=mean - half, high=mean + half,
+        target=target, base=base, other=other, tasks=len(shared), mean_delta=mean,
+        low=max(-1.0, mean - half), high=min(1.0, mean + half),  # scores lie in [0, 1]
         wins=sum(d > 1e-9 for d in diffs), losses=sum(d < -1e-9 for d in diffs), ties=sum(abs(d) <= 1e-9 for d in diffs),
         token_ratio=tokens_b / tokens_a if tokens_a else None,
     )  # fmt: skip

@@ -57,7 +57,7 @@ def _num(value: float, pattern: str = "{:.2f}") -> str:
 def cell_text(cell: Cell | None, expected: int) -> Text:
     """One matrix cell: pass rate, mean score with its interval, runs done."""
     if cell is None:
-        return Text(f"—\n0/{expected} runs", style="dim")
+        return Text(f"—\n\n0/{expected} runs", style="dim")
     style = (
         "dim"
         if cell.graded == 0
@@ -70,11 +70,13 @@ def cell_text(cell: Cell | None, expected: int) -> Text:
         )
     )
     text = Text(f"pass {_num(cell.pass_rate)}", style=style)
-    text.append(
-        f" · score {_num(cell.mean_score)} ({_num(cell.score_low)}–{_num(cell.score_high)})"
-    )
+    text.append(f" · mean {_num(cell.mean_score)}")
     per_run = (cell.tokens_in + cell.tokens_out) / cell.graded if cell.graded else 0
-    text.append(f"\n{cell.runs}/{expected} runs · {per_run / 1000:.1f}k tok/run", style="dim")
+    text.append(
+        f"\nCI {_num(cell.score_low)}–{_num(cell.score_high)} · {per_run / 1000:.1f}k tok",
+        style="dim",
+    )
+    text.append(f"\n{cell.runs}/{expected} runs", style="dim")
     if cell.tainted:
         text.append(f" · {len(cell.tainted)} tainted", style="bold magenta")
     return text
@@ -152,10 +154,10 @@ class RunTraceScreen(ModalScreen[None]):
 class BenchScreen(Screen[None]):
     DEFAULT_CSS = """
     BenchScreen #bench-body { height: 1fr; }
-    BenchScreen #bench-sessions { width: 34; height: 1fr; border: round $secondary; }
+    BenchScreen #bench-sessions { width: 30; height: 1fr; border: round $secondary; }
     BenchScreen #bench-main { width: 1fr; }
     BenchScreen #bench-title { height: auto; padding: 0 1; background: $panel; }
-    BenchScreen #bench-matrix { height: auto; max-height: 16; border: round $primary; }
+    BenchScreen #bench-matrix { height: auto; max-height: 20; border: round $primary; }
     BenchScreen #bench-deltas { height: auto; padding: 0 1; }
     BenchScreen #bench-runs { height: 1fr; border: round $secondary; }
     """
@@ -191,7 +193,11 @@ class BenchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#bench-sessions").border_title = "sessions"
-        self.query_one("#bench-matrix").border_title = "targets × conditions (enter: runs)"
+        self.query_one(
+            "#bench-matrix"
+        ).border_title = (
+            "targets × conditions: pass rate, mean score, its 95% CI, tokens per run (enter: runs)"
+        )
         self.query_one("#bench-runs").border_title = "runs (enter: trace)"
         self.query_one("#bench-runs", DataTable).add_columns(
             "task", "run", "verdict", "score", "tokens", "wall s", "error"
@@ -256,7 +262,7 @@ class BenchScreen(Screen[None]):
                 target,
                 *[cell_text(cells.get((target, c)), per_cell) for c in self.plan.conditions],
                 key=target,
-                height=2,
+                height=3,
             )
         deltas = Text()
         for d in self.report.deltas:
