@@ -75,8 +75,9 @@ def _usable_root() -> Path | None:
         return None
     candidates = [_V1_ROOT] if (_V1_ROOT / "cgroup.procs").is_file() else []
     for root in _V2_ROOTS:
+        # Only where the controller is already handed down: enabling it is a system change.
         try:
-            if "pids" in (root / "cgroup.controllers").read_text().split():
+            if "pids" in (root / "cgroup.subtree_control").read_text().split():
                 candidates.append(root)
         except OSError:
             continue
@@ -85,8 +86,7 @@ def _usable_root() -> Path | None:
         probe = base / f"probe-{secrets.token_hex(4)}"
         try:
             base.mkdir(exist_ok=True)
-            if root != _V1_ROOT:  # v2: children of `skvm` need the controller enabled
-                (root / "cgroup.subtree_control").write_text("+pids")
+            if root != _V1_ROOT:  # v2: our own children need the controller enabled
                 (base / "cgroup.subtree_control").write_text("+pids")
             probe.mkdir()
             (probe / "pids.max").write_text(str(PIDS_MAX))
