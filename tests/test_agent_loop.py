@@ -356,3 +356,33 @@ async def test_cancelling_a_run_still_writes_run_finished(tmp_path):
     with pytest.raises(asyncio.CancelledError):
         await task
     assert events[-1].type == "run_finished" and events[-1].detail == "cancelled"
+
+
+async def test_a_text_answer_right_after_failed_calls_is_sent_back_once(tmp_path):
+    failing = turn(call("execute_command", command="cat missing/out.txt"))
+    result, model = await scripted_run(
+        tmp_path,
+        failing,
+        turn(text="You need to create the folder first."),  # describes the fix instead
+        turn(call("execute_command", command="mkdir -p missing && echo x > missing/out.txt")),
+        failing,
+        turn(text="It failed again, giving up."),  # no second reminder for this case
+        turn(text="never asked"),
+        limits=RunLimits(),
+    )
+    assert result.final_text == "It failed again, giving up."
+    assert "all failed" in model.requests[2][-1]["content"]
+    reminders = [
+        m for m in model.requests[-1] if m["role"] == "user" and "all failed" in m["content"]
+    ]
+    assert len(reminders) == 1 and (tmp_path / "missing" / "out.txt").read_text() == "x\n"
+
+
+async def test_a_final_answer_after_a_successful_step_is_not_questioned(tmp_path):
+    result, model = await scripted_run(
+        tmp_path,
+        turn(call("write_file", path="a.txt", content="1")),
+        turn(text="done"),
+        limits=RunLimits(),
+    )
+    assert result.final_text == "done" and len(model.requests) == 2

@@ -42,6 +42,12 @@ NUDGE = (
     "execute_command), then give your final answer."
 )
 
+RETRY_NUDGE = (
+    "Your last tool calls all failed (see the errors above), so the task is not done yet. "
+    "Fix the cause and do it through tool calls; answer without a tool call only once the "
+    "task is done."
+)
+
 SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
 every path you use is relative to it. You cannot see its files until you read them with a \
 tool, and writing an answer in text does not create a file: create files with write_file \
@@ -276,6 +282,7 @@ class _Run:
         last_signature, repeats = "", 0
         last_text = ""
         nudged = not self.limits.nudge_without_tools
+        retry_nudged = nudged
         for step_number in range(1, self.limits.max_steps + 1):
             self.step = step_number
             response = await self._ask(model, messages)
@@ -289,17 +296,29 @@ class _Run:
             )
             self.steps.append(step)
             if not response.tool_calls:
-                if nudged or any(s.tools for s in self.steps) or self.step == self.limits.max_steps:
+                # Weak models stop at the first text answer: before anything was done, or
+                # right after their commands failed (they describe the fix instead of doing
+                # it). Each case gets one reminder per run.
+                acted = [s for s in self.steps if s.tools]
+                failed_last = bool(acted) and not any(t.ok for t in acted[-1].tools)
+                if self.step == self.limits.max_steps:
                     return response.text, ""
-                nudged = True
-                messages.append({"role": "user", "content": NUDGE})
-                self.emit(
-                    HookEvent(
-                        run_id=self.recorder.run_id,
-                        hook="nudge",
-                        detail="answered without tools; reminded once to act through tools",
+                if not acted and not nudged:
+                    nudged = True
+                    reminder, detail = (
+                        NUDGE,
+                        "answered without tools; reminded once to act through tools",
                     )
-                )
+                elif failed_last and not retry_nudged:
+                    retry_nudged = True
+                    reminder, detail = (
+                        RETRY_NUDGE,
+                        "stopped after failed tool calls; reminded once to fix and retry",
+                    )
+                else:
+                    return response.text, ""
+                messages.append({"role": "user", "content": reminder})
+                self.emit(HookEvent(run_id=self.recorder.run_id, hook="nudge", detail=detail))
                 continue
             signature = json.dumps(
                 [(c.name, c.arguments) for c in response.tool_calls], sort_keys=True
