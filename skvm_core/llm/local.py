@@ -165,10 +165,14 @@ class LocalWorker:
             ) from exc
         from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+        threads = int(os.environ.get("SKVM_LOCAL_THREADS") or max(1, os.cpu_count() or 1))
         llm = Llama(
             model_path=str(self.weights),
             n_ctx=self.context,
-            n_threads=int(os.environ.get("SKVM_LOCAL_THREADS") or max(1, os.cpu_count() or 1)),
+            n_threads=threads,
+            # Prompt processing would otherwise use every core whatever was asked; ggml's
+            # threads spin, so two models side by side would each slow the other down.
+            n_threads_batch=threads,
             verbose=False,
         )
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML
