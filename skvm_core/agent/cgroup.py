@@ -109,11 +109,23 @@ def pids_base() -> Path | None:
 
 
 def _remove_stale(base: Path) -> None:
-    """Empty groups left by earlier processes (rmdir only succeeds on empty ones)."""
+    """Groups left by processes that are gone (another live skvm may have just made one
+    that is still empty, so only dead owners' groups are touched; rmdir needs them empty)."""
     for child in base.iterdir():
-        if child.is_dir():
+        owner = child.name.split("-")[1] if child.name.startswith("cmd-") else ""
+        if child.is_dir() and owner.isdigit() and not _alive(int(owner)):
             with contextlib.suppress(OSError):
                 child.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def new_group(limit: int = PIDS_MAX) -> PidsGroup | None:
