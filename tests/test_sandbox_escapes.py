@@ -262,3 +262,21 @@ async def test_without_a_cgroup_a_pipe_holder_cannot_hold_the_command(work, monk
     assert result.stdout.strip() == "started" and not result.timed_out
     assert result.duration_ms < sandbox.PIPE_GRACE_S * 1000 + 5_000
     os.system(f"pkill -f 'sleep {seconds}'")
+
+
+@pytest.mark.skipif(pids_base() is None, reason="no writable pids cgroup here")
+def test_stale_group_cleanup_spares_groups_of_live_processes():
+    from skvm_core.agent.cgroup import _remove_stale
+
+    base = pids_base()
+    dead = base / f"cmd-{2**22 + random.randint(1, 1000)}-test"  # above pid_max: never alive
+    live = base / f"cmd-{os.getpid()}-test{random.randint(0, 10**6)}"
+    dead.mkdir()
+    live.mkdir()
+    try:
+        _remove_stale(base)
+        assert not dead.exists() and live.exists()
+    finally:
+        for path in (dead, live):
+            if path.exists():
+                path.rmdir()
