@@ -1,26 +1,40 @@
 """Keep the conversation inside a token budget without losing the model's own work.
 
 Old tool outputs are cut to a short head with a marker; assistant messages (which carry the
-model's code and tool arguments) and the newest tool results are never touched.
+model's code and tool arguments) are never touched, and the newest tool result only when
+nothing else is left to cut.
 """
 
 from __future__ import annotations
 
 import json
+import string
 
 from skvm_core.llm.types import Message
+
+# Digits and punctuation cost about a token each (Qwen tokenizers split numbers into single
+# digits), so logs, CSV and JSON run at 1-2 characters per token, not the 4 of prose.
+_SPARSE = str.maketrans("", "", string.ascii_letters + " ")  # a newline is a token too
+_MARGIN = 1.05
 
 KEEP_RECENT_TOOL_RESULTS = 4
 HEAD_CHARS = 300
 MARKER = "\n[older output truncated to save context: {removed:,} characters removed]"
 
 
+def text_tokens(text: str) -> int:
+    """A cautious token estimate: words at 4 characters a token, other characters at 1,
+    plus a margin (checked against the real tokenizer on logs, CSV, JSON and prose)."""
+    dense = len(text.translate(_SPARSE))
+    return int(((len(text) - dense) / 4 + dense) * _MARGIN) + 1
+
+
 def estimate_tokens(message: Message) -> int:
     content = message.get("content") or ""
-    size = len(content) if isinstance(content, str) else len(json.dumps(content))
+    tokens = text_tokens(content if isinstance(content, str) else json.dumps(content))
     for call in message.get("tool_calls") or []:
-        size += len(json.dumps(call))
-    return size // 4 + 4
+        tokens += text_tokens(json.dumps(call))
+    return tokens + 4
 
 
 def fit_history(messages: list[Message], budget: int) -> tuple[list[Message], int]:
@@ -36,8 +50,9 @@ def fit_history(messages: list[Message], budget: int) -> tuple[list[Message], in
         else []
     )
     cuts = 0
-    # Oldest first, then, if still too large, the recent ones too (never the last one).
-    for positions in (candidates, tool_positions[:-1]):
+    # Oldest first, then the recent ones, and the newest last: a prompt over the model's
+    # context fails the whole run, a cut output only costs the model a re-read.
+    for positions in (candidates, tool_positions[:-1], tool_positions[-1:]):
         for index in positions:
             if total <= budget:
                 return fitted, cuts
