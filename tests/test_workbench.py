@@ -248,3 +248,31 @@ async def test_running_a_sample_task_on_the_small_local_model(tmp_path):
         assert trace.events_drawn > 3
         assert target in app.last_runs
         assert 0.0 <= app.last_runs[target].score.score <= 1.0
+
+
+async def test_trace_leaves_are_made_when_a_call_is_first_opened(tmp_path):
+    from skvm_core.agent.trace import ToolCallEvent, ToolResultEvent
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        pane = app.query_one(TracePane)
+        pane.add(
+            ToolCallEvent(
+                run_id="r", step=1, call_id="c", name="read_file", arguments={"path": "a.txt"}
+            )
+        )
+        pane.add(
+            ToolResultEvent(run_id="r", step=1, call_id="c", name="read_file", output="one\ntwo")
+        )
+        pane.flush(everything=True)
+        node = pane.calls["r:c:1"]
+        assert [str(c.label) for c in node.children] == ["← ok · 0 ms"]  # arguments not made yet
+        node.expand()
+        await pilot.pause()
+        labels = [str(c.label) for c in node.children]
+        assert labels == ["path = a.txt", "← ok · 0 ms"]
+        result = node.children[1]
+        result.expand()
+        await pilot.pause()
+        assert [str(c.label) for c in result.children] == ["one", "two"]

@@ -19,6 +19,16 @@ MAX_PER_FLUSH = 250
 MAX_TEXT = 400
 
 
+def _populate(node: TreeNode) -> None:
+    """Children of a collapsed node are made when it is first opened: most tool calls are
+    never opened, and making their leaves up front was most of the cost of a fast stream."""
+    leaves, node.data = node.data, None
+    if isinstance(leaves, list):
+        # Before any child added since (a call's result), so the order is as if made at once.
+        for index, leaf in enumerate(leaves):
+            node.add_leaf(leaf, before=index if index < len(node.children) else None)
+
+
 def _short(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", "⏎ ")
@@ -78,6 +88,9 @@ class TracePane(Vertical):
         self.events_drawn += len(batch)
         self._totals()
 
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        _populate(event.node)
+
     def _totals(self) -> None:
         t = self.totals
         text = f"{t['status']} · {t['steps']} steps · {t['calls']} tool calls · {t['input']:,}→{t['output']:,} tokens · ${t['cost']:.4f}"
@@ -126,10 +139,14 @@ class TracePane(Vertical):
         elif kind == "tool_call":
             t["calls"] += 1
             node = self._step(event).add(
-                Text(f"→ {event.name}({_short(event.arguments, 60)})", style="blue")
+                Text(f"→ {event.name}({_short(event.arguments, 60)})", style="blue"),
+                data=[
+                    Text(f"{k} = {_short(v, MAX_TEXT)}", style="dim")
+                    for k, v in event.arguments.items()
+                ]
+                if event.arguments
+                else None,
             )
-            for key, value in event.arguments.items():
-                node.add_leaf(Text(f"{key} = {_short(value, MAX_TEXT)}", style="dim"))
             self.calls[f"{event.run_id}:{event.call_id}:{event.step}"] = node
         elif kind == "tool_result":
             node = self.calls.get(f"{event.run_id}:{event.call_id}:{event.step}") or self._step(
@@ -137,16 +154,16 @@ class TracePane(Vertical):
             )
             style = "green" if event.ok else "bold red"
             code = f" exit {event.exit_code}" if event.exit_code is not None else ""
-            result = node.add(
+            node.add(
                 Text(
                     f"← {'ok' if event.ok else 'failed'}{code} · {event.duration_ms:,.0f} ms{' · truncated' if event.truncated else ''}",
                     style=style,
-                )
+                ),
+                data=[Text(line[:200]) for line in event.output.splitlines()[:30]] or None,
             )
-            for line in event.output.splitlines()[:30]:
-                result.add_leaf(Text(line[:200]))
             if not event.ok:
                 t["errors"] += 1
+                _populate(node)
                 node.expand()
         elif kind == "hook":
             self._step(event).add_leaf(Text(f"hook {event.hook}: {event.detail}", style="magenta"))
