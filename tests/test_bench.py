@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from skvm_core.bench.orchestrator import Bench, BenchPlan, RunRecord, load_records
+from skvm_core.bench.orchestrator import Bench, BenchPlan, RunRecord
 from skvm_core.bench.report import build_report, mean_interval, pass_at_k, to_markdown
+from skvm_core.bench.sessions import load_session
 from skvm_core.llm import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
 from skvm_core.llm.types import Usage
 from skvm_core.profile.runner import store_tcp
@@ -46,14 +47,14 @@ def test_bench_killed_mid_way_resumes_without_repeating_runs(tmp_path):
             victim.send_signal(signal.SIGKILL)
             break
     victim.wait(timeout=60)
-    stored = len(load_records(tmp_path / "ws" / "bench" / "s1"))
+    stored = len(load_session(Workspace(tmp_path / "ws"), "s1").records)
     assert 5 <= stored < total
     resumed = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=600
     )
     assert resumed.returncode == 0, resumed.stderr
     assert f"executed {total - stored} reused {stored}" in resumed.stdout
-    assert len(load_records(tmp_path / "ws" / "bench" / "s1")) == total
+    assert len(load_session(Workspace(tmp_path / "ws"), "s1").records) == total
 
 
 def by_skill(messages, tools):
@@ -276,3 +277,12 @@ def test_bench_list_shows_sessions_with_progress(tmp_path):
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "160"}, timeout=60,
     )  # fmt: skip
     assert listed.returncode == 0 and "s-listed" in listed.stdout and "0/6 …" in listed.stdout
+
+
+def test_resuming_an_unknown_session_is_a_clear_error():
+    resumed = subprocess.run(
+        [sys.executable, "-m", "skvm_core.cli", "bench", "--resume", "no-such-session"],
+        capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=60,
+    )  # fmt: skip
+    assert resumed.returncode == 2 and "no bench session 'no-such-session'" in resumed.stderr
+    assert "Traceback" not in resumed.stderr

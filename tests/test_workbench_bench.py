@@ -3,6 +3,7 @@ a live bench started from the screen, damaged sessions reported without a crash.
 
 import json
 
+import pytest
 from textual.widgets import DataTable, OptionList
 from textual.worker import WorkerState
 
@@ -165,18 +166,10 @@ def test_sessions_listing_skips_foreign_folders_and_reports_a_broken_plan(tmp_pa
     broken.mkdir()
     (broken / "plan.json").write_text("{}")
     assert list_sessions(workspace) == []
-    try:
+    with pytest.raises(SkvmError, match="plan.json is damaged"):
         load_session(workspace, "broken")
-    except SkvmError as exc:
-        assert "plan.json is damaged" in str(exc)
-    else:
-        raise AssertionError("a broken plan must raise")
-    try:
+    with pytest.raises(SkvmError, match="no bench session"):
         load_session(workspace, "nope")
-    except SkvmError as exc:
-        assert "no bench session" in str(exc)
-    else:
-        raise AssertionError("an unknown session must raise")
 
 
 async def test_a_session_filled_in_by_another_process_is_followed(tmp_path):

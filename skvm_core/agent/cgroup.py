@@ -135,7 +135,6 @@ def new_group(limit: int = PIDS_MAX) -> PidsGroup | None:
     for stale in list(_finished):
         with contextlib.suppress(OSError):
             stale.rmdir()
-            _finished.discard(stale)
         if not stale.exists():
             _finished.discard(stale)
     path = base / f"cmd-{os.getpid()}-{secrets.token_hex(6)}"

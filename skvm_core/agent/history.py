@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import string
+from functools import lru_cache
 
 from skvm_core.llm.types import Message
 
@@ -22,6 +23,9 @@ HEAD_CHARS = 300
 MARKER = "\n[older output truncated to save context: {removed:,} characters removed]"
 
 
+# Every step re-estimates the whole history (and the trace sums it again); messages do not
+# change once sent, so each text is counted once.
+@lru_cache(maxsize=4096)
 def text_tokens(text: str) -> int:
     """A cautious token estimate: words at 4 characters a token, other characters at 1,
     plus a margin (checked against the real tokenizer on logs, CSV, JSON and prose)."""

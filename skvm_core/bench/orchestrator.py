@@ -192,10 +192,3 @@ class Bench:
                 ),
             }
         )
-
-
-def load_records(folder: Path) -> list[RunRecord]:
-    return [
-        RunRecord.model_validate_json(p.read_text("utf-8"))
-        for p in sorted((folder / "runs").rglob("run-*.json"))
-    ]

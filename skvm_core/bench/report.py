@@ -172,11 +172,9 @@ def task_rows(records: list[RunRecord]) -> list[TaskRow]:
         lambda: defaultdict(list)
     )
     for r in records:
-        row = graded[(r.target, r.task_id)]
+        runs = graded[(r.target, r.task_id)][r.condition]  # listed even when every run is tainted
         if not r.tainted and not r.skipped:
-            row[r.condition].append(r)
-        else:
-            row.setdefault(r.condition, [])
+            runs.append(r)
     rows = []
     for (target, task_id), by_condition in sorted(graded.items()):
         rows.append(

@@ -83,13 +83,16 @@ def list_sessions(workspace: Workspace) -> list[SessionSummary]:
     return sorted(found, key=lambda s: s.updated, reverse=True)
 
 
-def load_session(workspace: Workspace, session: str) -> SessionData:
+def load_plan(workspace: Workspace, session: str) -> BenchPlan:
     folder = session_dir(workspace, session)
     if not folder.is_dir():
-        raise SkvmError(
-            f"no bench session {session!r}", hint="`skvm bench` lists none yet? run one"
-        )
-    plan = _plan(folder)
+        raise SkvmError(f"no bench session {session!r}", hint="`skvm bench list` shows them")
+    return _plan(folder)
+
+
+def load_session(workspace: Workspace, session: str) -> SessionData:
+    plan = load_plan(workspace, session)
+    folder = session_dir(workspace, session)
     records: list[RunRecord] = []
     problems: list[str] = []
     for path in sorted((folder / "runs").rglob("run-*.json")):

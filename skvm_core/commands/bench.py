@@ -122,15 +122,14 @@ def _write_reports(report, folder: Path) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from skvm_core.bench.orchestrator import BenchPlan, new_session_id, session_dir
+    from skvm_core.bench.orchestrator import BenchPlan, new_session_id
     from skvm_core.bench.report import build_report
+    from skvm_core.bench.sessions import load_plan
     from skvm_core.config import load_config
     from skvm_core.store.workspace import Workspace
 
     if args.resume:
-        plan = BenchPlan.model_validate_json(
-            (session_dir(Workspace.default(), args.resume) / "plan.json").read_text("utf-8")
-        )
+        plan = load_plan(Workspace.default(), args.resume)
     else:
         plan = BenchPlan(
             session=new_session_id(),
@@ -211,19 +210,18 @@ def cmd_bench_list(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_compare(args: argparse.Namespace) -> int:
-    from skvm_core.bench.orchestrator import load_records, session_dir
     from skvm_core.bench.report import build_report
+    from skvm_core.bench.sessions import load_session
     from skvm_core.store.workspace import Workspace
 
     workspace = Workspace.default()
-    left = {
-        (c.target, c.condition): c
-        for c in build_report(args.a, load_records(session_dir(workspace, args.a))).cells
-    }
-    right = {
-        (c.target, c.condition): c
-        for c in build_report(args.b, load_records(session_dir(workspace, args.b))).cells
-    }
+    left, right = (
+        {
+            (c.target, c.condition): c
+            for c in build_report(name, load_session(workspace, name).records).cells
+        }
+        for name in (args.a, args.b)
+    )
     table = Table(title=f"{args.a} → {args.b}")
     for column in ("target", "condition", "pass rate", "mean score", "tokens"):
         table.add_column(column)

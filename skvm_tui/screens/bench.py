@@ -178,7 +178,6 @@ class BenchScreen(Screen[None]):
         self.report: BenchReport | None = None
         self.selected: tuple[str, str] | None = None
         self.live: str | None = None  # session being run from here
-        self.session_ids_listed = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -304,7 +303,6 @@ class BenchScreen(Screen[None]):
 
     # --- message handlers -------------------------------------------------------------------
     def on_bench_sessions_listed(self, message: BenchSessionsListed) -> None:
-        self.session_ids_listed += 1
         options = self.query_one("#bench-sessions", OptionList)
         options.clear_options()
         for s in message.sessions:
