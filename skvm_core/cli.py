@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skill-mode", choices=("inject", "discover"), default="inject")
     run.add_argument("--no-skill", action="store_true", help="run the task without any skill")
     run.add_argument("--keep", action="store_true", help="keep the work folder after the run")
+    _protocol_argument(run)
     run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
 
     trace = commands.add_parser("trace", help="stored traces")
@@ -148,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--conditions",
         default="no-skill,original,compiled",
-        help="no-skill, original, compiled, custom:<label>=<dir>",
+        help="no-skill, original, compiled, custom:<label>=<dir>; any may end in @<protocol>",
     )
     bench.add_argument("--runs", type=int, default=1)
+    _protocol_argument(bench)
     bench.add_argument("--concurrency", type=int, default=2)
     bench.add_argument(
         "--temperature",
@@ -205,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     workbench.add_argument("--targets", help="comma-separated model ids")
     workbench.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_workbench"))
     return parser
+
+
+def _protocol_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--protocol",
+        choices=("auto", "native", "constrained", "code-act"),
+        default="auto",
+        help="how the model acts: auto picks from its profile (see README, Protocols)",
+    )
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:

@@ -24,13 +24,17 @@ async def scripted_run(
     limits: RunLimits | None = None,
     trace: Path | None = None,
     events: list | None = None,
+    protocol: str = "auto",
+    prompt: str = "do the task",
     **kwargs: Any,
 ) -> tuple[RunResult, ScriptedModel]:
     model = ScriptedModel(list(turns))
     model_id = register_scripted(model)
-    agent = BareAgent(model_id, subscribers=[events.append] if events is not None else None)
+    agent = BareAgent(
+        model_id, subscribers=[events.append] if events is not None else None, protocol=protocol
+    )
     result = await agent.run(
-        "do the task",
+        prompt,
         work_dir,
         limits=limits or RunLimits(nudge_without_tools=False),
         trace_path=trace,

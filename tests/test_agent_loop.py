@@ -33,16 +33,31 @@ async def test_tool_calls_run_and_the_final_answer_ends_the_run(tmp_path):
     assert result.usage.input > 0 and result.cost_usd == 0.0
 
 
-async def test_calls_of_one_turn_run_concurrently_and_results_keep_their_order(tmp_path):
-    commands = [call("execute_command", command=f"sleep 0.6; echo {i}") for i in range(4)]
-    result, model = await scripted_run(tmp_path, turn(*commands), turn(text="done"))
-    outputs = [t.output.splitlines()[0] for t in result.steps[0].tools]
-    assert outputs == ["0", "1", "2", "3"]
-    durations = sum(t.duration_ms for t in result.steps[0].tools)
-    # Run one after another they would need at least 2.4 s of wall time in the step.
-    assert result.wall_ms < durations
+async def test_calls_of_one_turn_run_in_order_so_a_read_sees_what_a_command_wrote(tmp_path):
+    result, model = await scripted_run(
+        tmp_path,
+        turn(
+            call("execute_command", command="echo first > made.txt"),
+            call("read_file", path="made.txt"),
+            call("execute_command", command="echo second >> made.txt"),
+            call("read_file", path="made.txt"),
+        ),
+        turn(text="done"),
+    )
+    outputs = [t.output for t in result.steps[0].tools]
+    assert outputs[1].strip() == "first"
+    assert outputs[3].split() == ["first", "second"]
     tool_ids = [m["tool_call_id"] for m in model.requests[-1] if m["role"] == "tool"]
     assert tool_ids == [c["id"] for c in model.requests[-1][2]["tool_calls"]]
+
+
+def test_neighbouring_reads_share_a_batch_and_writes_run_alone():
+    from skvm_core.agent.bare import _ordered_batches
+    from skvm_core.llm.types import ToolCall
+
+    names = ["read_file", "list_directory", "execute_command", "read_file", "write_file", "read_file", "read_file"]
+    calls = [ToolCall(id=str(i), name=n) for i, n in enumerate(names)]
+    assert _ordered_batches(calls, list(range(len(calls)))) == [[0, 1], [2], [3], [4], [5, 6]]
 
 
 async def test_identical_calls_within_one_turn_run_once(tmp_path):

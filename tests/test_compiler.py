@@ -48,6 +48,7 @@ def added_lines(source: str, variant: str) -> set[int]:
     return added
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("skill_name", SKILLS)
 def test_every_sample_skill_compiles_deterministically_guarded_and_mapped(skill_name, tmp_path):
     skill = load_skill(SAMPLE_SKILLS / skill_name)
@@ -97,6 +98,7 @@ def compensation_lines(tcp: TCP) -> int:
     return total
 
 
+@pytest.mark.shared_fixtures
 def test_weaker_targets_receive_more_compensation():
     found = profiles()
     weak, strong = (
@@ -143,6 +145,7 @@ def test_ordinary_procedures_stay_sequential():
     assert not [g for g in workflow.groups if g.kind != "DLP"]
 
 
+@pytest.mark.shared_fixtures
 def test_compiled_variant_tells_the_harness_to_batch_independent_steps():
     skill = load_skill(SAMPLE_SKILLS / "release-notes")
     result = compile_skill(skill, profiles()["openai--gpt-5.4"])
@@ -202,6 +205,7 @@ def test_env_binding_names_distributions_and_tools_and_is_idempotent_in_the_sand
     assert "pandas" in first.stdout + first.stderr
 
 
+@pytest.mark.shared_fixtures
 def test_compile_never_runs_env_setup_on_the_host(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
@@ -210,6 +214,7 @@ def test_compile_never_runs_env_setup_on_the_host(tmp_path, monkeypatch):
     assert calls == []
 
 
+@pytest.mark.shared_fixtures
 def test_pass_cache_keys_follow_declared_inputs(tmp_path):
     source = (SAMPLE_SKILLS / "csv-report" / "SKILL.md").read_text()
     folder = tmp_path / "csv-report"
@@ -236,6 +241,7 @@ def test_pass_cache_keys_follow_declared_inputs(tmp_path):
     assert {r.id: r.cached for r in other.records}["analyze"] is True
 
 
+@pytest.mark.shared_fixtures
 def test_passes_selection_resolves_dependencies(tmp_path):
     skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
     result = compile_skill(skill, profiles()["qwen--qwen3.5-9b"], passes=["bind_env"])
@@ -279,6 +285,7 @@ def test_guard_catches_removed_code_headings_and_front_matter():
     assert any("budget" in v for v in guard(skill, skill.source + "x" * 20000))
 
 
+@pytest.mark.shared_fixtures
 def test_llm_rewrite_is_held_to_the_guard_and_replaced_when_it_fails():
     from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
 
@@ -303,6 +310,7 @@ def test_llm_rewrite_is_held_to_the_guard_and_replaced_when_it_fails():
     assert "gen.code.cobol" not in json.dumps(result.artifacts["analyze"].model_dump(by_alias=True))
 
 
+@pytest.mark.shared_fixtures
 def test_llm_rewrite_that_satisfies_the_guard_is_used():
     from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
 
@@ -325,6 +333,7 @@ def test_llm_rewrite_that_satisfies_the_guard_is_used():
     assert "llm" in result.artifacts["analyze"].analyzer
 
 
+@pytest.mark.shared_fixtures
 def test_compile_explain_and_diff_cli(tmp_path):
     import os
     import sys

@@ -20,6 +20,7 @@ def imported(tmp_path) -> dict:
     }
 
 
+@pytest.mark.shared_fixtures
 def test_all_fixture_tasks_import(imported):
     assert set(imported) == {
         "task_05_summary",
@@ -37,6 +38,7 @@ def test_all_fixture_tasks_import(imported):
     )
 
 
+@pytest.mark.shared_fixtures
 def test_pinchbench_fields_map_onto_the_task_format(imported):
     task12 = load_task(imported["task_12_skill_search"].task_dir)
     assert task12.timeout_ms == 180_000 and task12.category == "file_ops"
@@ -54,6 +56,7 @@ def test_pinchbench_fields_map_onto_the_task_format(imported):
     assert [c.method for c in task05.eval] == ["llm-judge"]
 
 
+@pytest.mark.shared_fixtures
 def test_skillsbench_skill_and_environment_are_laid_out(imported):
     task = load_task(imported["dialogue-parser"].task_dir)
     (skill,) = task.skill_paths()
@@ -62,6 +65,7 @@ def test_skillsbench_skill_and_environment_are_laid_out(imported):
     assert task.eval == [] and "not scored" in (task.origin or {}).get("notes", "")
 
 
+@pytest.mark.shared_fixtures
 async def test_imported_pinchbench_grader_scores_a_correct_and_an_untouched_workspace(
     imported, tmp_path
 ):
@@ -90,6 +94,7 @@ async def test_imported_pinchbench_grader_scores_a_correct_and_an_untouched_work
     }
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.local_model
 async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(imported, tmp_path):
     from skvm_core.bench.run import run_task
@@ -102,6 +107,7 @@ async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(importe
     assert outcome.score.tainted or outcome.score.results
 
 
+@pytest.mark.shared_fixtures
 async def test_llm_judge_scores_through_the_model_layer_and_reports_infra_errors(
     imported, tmp_path
 ):

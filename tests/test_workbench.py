@@ -12,6 +12,9 @@ from skvm_tui.widgets.variant_view import VariantView
 from tests.conftest import fixtures_dir
 from tests.workbench_helpers import STRONG, WEAK, make_app
 
+# Every workbench here loads the published reference profiles as its targets' profiles.
+pytestmark = pytest.mark.shared_fixtures
+
 SIZE = (150, 46)
 
 

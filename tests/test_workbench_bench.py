@@ -16,6 +16,9 @@ from skvm_tui.widgets.trace_pane import TracePane
 from tests.conftest import SAMPLE_SKILLS, fixtures_dir
 from tests.workbench_helpers import make_app
 
+# Every workbench here loads the published reference profiles as its targets' profiles.
+pytestmark = pytest.mark.shared_fixtures
+
 SIZE = (170, 46)
 PROFILE = fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
 

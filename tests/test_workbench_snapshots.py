@@ -1,5 +1,6 @@
 """SVG snapshots of the workbench at a fixed size (pytest-textual-snapshot)."""
 
+import pytest
 from skvm_core.agent.trace import (
     ErrorEvent,
     LlmRequest,
@@ -12,6 +13,9 @@ from skvm_core.agent.trace import (
 from skvm_core.llm.types import ToolCall, Usage
 from skvm_tui.widgets.trace_pane import TracePane
 from tests.workbench_helpers import make_app
+
+# Every workbench here loads the published reference profiles as its targets' profiles.
+pytestmark = pytest.mark.shared_fixtures
 
 SIZE = (150, 46)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 import time
@@ -10,11 +11,28 @@ import traceback
 from pathlib import Path
 from typing import Protocol
 
-from skvm_core.agent.history import estimate_tokens, fit_history
+from skvm_core.agent.history import estimate_tokens, fit_history, text_tokens
 from skvm_core.agent.hooks import RuntimeHooks
+from skvm_core.agent.protocols import (
+    ActionProtocol,
+    ProtocolDecision,
+    Turn,
+    first_action,
+    grammar_capable,
+    protocol_named,
+    resolve_protocol,
+)
 from skvm_core.agent.result import AgentStep, RunLimits, RunResult, SkillMode, ToolStep
 from skvm_core.agent.sandbox import sandbox_mode
-from skvm_core.agent.tools import LOAD_SKILL, TOOLS, ToolContext, ToolOutcome, call_tool
+from skvm_core.agent.tools import (
+    LOAD_SKILL,
+    READ_ONLY_TOOLS,
+    TOOLS,
+    ToolContext,
+    ToolOutcome,
+    call_tool,
+)
+from skvm_core.agent.toolset import select_tools
 from skvm_core.agent.trace import (
     ErrorEvent,
     HookEvent,
@@ -36,23 +54,15 @@ from skvm_core.llm.types import LLMResponse, Message, ToolCall, Usage
 from skvm_core.skill import Skill
 
 TRACE_OUTPUT_CHARS = 20_000
-NUDGE = (
-    "You answered without using any tool, so nothing in the work folder has changed. "
-    "Do the task now through tool calls (for example list_directory, read_file, write_file, "
-    "execute_command), then give your final answer."
-)
 
 RETRY_NUDGE = (
-    "Your last tool calls all failed (see the errors above), so the task is not done yet. "
-    "Fix the cause and do it through tool calls; answer without a tool call only once the "
-    "task is done."
+    "Your last actions all failed (see the errors above), so the task is not done yet. "
+    "Fix the cause and act again; give the final answer only once the task is done."
 )
 
 SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
-every path you use is relative to it. You cannot see its files until you read them with a \
-tool, and writing an answer in text does not create a file: create files with write_file \
-or with a command. Act through the tools, one step at a time. When the task is done and \
-checked, reply with a short final answer and no tool call."""
+every path you use is relative to it. You cannot see its files until you read them, and \
+writing an answer in text does not create a file: create files with a tool or a command."""
 
 
 class Harness(Protocol):
@@ -75,7 +85,9 @@ def limits_for(model: str, **overrides) -> RunLimits:
     """Defaults that fit the target: the embedded models have an 8k-token context."""
     base: dict = {}
     if provider_of(model) == "local":
-        base = {"history_token_budget": 5_000, "max_output_tokens": 512}
+        # 5k of history + 1k of reply fit the 8k context; a whole file written in one call
+        # needs the 1k.
+        base = {"history_token_budget": 5_000, "max_output_tokens": 1024}
     return RunLimits(**{**base, **overrides})
 
 
@@ -92,8 +104,10 @@ def lay_bundle(skill: Skill, work_dir: Path) -> list[str]:
     return laid
 
 
-def system_prompt(skill: Skill | None, mode: SkillMode, bundle: list[str]) -> str:
-    prompt = SYSTEM_PROMPT
+def system_prompt(
+    skill: Skill | None, mode: SkillMode, bundle: list[str], acting: str = ""
+) -> str:
+    prompt = SYSTEM_PROMPT + (f"\n\n{acting}" if acting else "")
     if skill is None:
         return prompt
     files = ""
@@ -117,10 +131,18 @@ class BareAgent:
         *,
         options: CallOptions | None = None,
         subscribers: list[Subscriber] | None = None,
+        protocol: str | ProtocolDecision = "auto",
+        capabilities: dict[str, str] | None = None,
     ) -> None:
         self.model = model
         self.options = options
         self.subscribers = list(subscribers or [])
+        # How the target acts; `auto` reads the target's profile (see protocols/auto.py).
+        self.protocol = (
+            protocol
+            if isinstance(protocol, ProtocolDecision)
+            else resolve_protocol(protocol, model, capabilities)
+        )
 
     async def run(
         self,
@@ -186,10 +208,22 @@ class _Run:
             skill_name=skill.name if skill else None,
             skill_loaded=skill is not None and skill_mode == "inject",
         )
-        self.tools = dict(TOOLS)
+        self.protocol: ActionProtocol = protocol_named(agent.protocol.protocol)
+        self.selection = select_tools(
+            skill.source if skill else None, prompt, tuple(limits.allowed_hosts)
+        )
+        self.tools = {name: TOOLS[name] for name in self.selection.names}
         if skill is not None and skill_mode == "discover":
             self.tools["load_skill"] = LOAD_SKILL
-        self.schemas = [schema for schema, _ in self.tools.values()]
+        available = [schema for schema, _ in self.tools.values()]
+        self.schemas = self.protocol.offered_tools(available)
+        decoding = self.protocol.decoding(
+            available, grammar_capable=grammar_capable(agent.model)
+        )
+        self.options = dataclasses.replace(self.options, decoding=decoding)
+        self.example = first_action(skill.body if skill else None, prompt, work_dir)
+        self.acting = self.protocol.instructions(self.schemas, self.example)
+        self.parse_failures = 0
 
     def emit(self, event) -> None:
         event.t_ms = (time.perf_counter() - self.started) * 1000
@@ -203,7 +237,10 @@ class _Run:
         model = session_model_id(self.agent.model)
         bundle = lay_bundle(self.skill, self.work_dir) if self.skill else []
         messages: list[Message] = [
-            {"role": "system", "content": system_prompt(self.skill, self.mode, bundle)},
+            {
+                "role": "system",
+                "content": system_prompt(self.skill, self.mode, bundle, self.acting),
+            },
             {"role": "user", "content": self.prompt},
         ]
         self.emit(
@@ -216,6 +253,16 @@ class _Run:
                 skill_mode=self.mode if self.skill else None,
                 sandbox=self.ctx.sandbox.kind if self.ctx.sandbox else "",
                 limits=self.limits.model_dump(mode="json"),
+                protocol=self.protocol.name,
+                protocol_reason=self.agent.protocol.describe(),
+                tools=[schema.name for schema in self.schemas],
+                tools_reason=self.selection.reason,
+                example={
+                    "tool": self.example.tool,
+                    "arguments": self.example.arguments,
+                    "source": self.example.source,
+                    "tokens": text_tokens(self.acting),
+                },
             )
         )
         try:
@@ -276,6 +323,8 @@ class _Run:
             trace_path=self.recorder.path,
             skill_loaded=self.ctx.skill_loaded if self.skill else None,
             format_repairs=self.repairs,
+            protocol=self.protocol.name,
+            parse_failures=self.parse_failures,
         )
 
     async def _loop(self, model: str, messages: list[Message]) -> tuple[str, str]:
@@ -286,8 +335,9 @@ class _Run:
         for step_number in range(1, self.limits.max_steps + 1):
             self.step = step_number
             response = await self._ask(model, messages)
-            last_text = response.text
-            messages.append(response.assistant_message())
+            turn = self.protocol.interpret(response)
+            last_text = turn.final if turn.final is not None else response.text
+            messages.append(self.protocol.assistant_message(response, turn))
             step = AgentStep(
                 index=self.step,
                 text=response.text,
@@ -295,41 +345,49 @@ class _Run:
                 latency_ms=response.latency_ms,
             )
             self.steps.append(step)
-            if not response.tool_calls:
+            self.parse_failures += sum(1 for c in turn.calls if c.arguments_error)
+            if turn.problem is not None:
+                # Neither an action nor an answer (a reply cut off inside its call): say
+                # what was wrong and ask again; it costs a step, so it cannot loop forever.
+                self.parse_failures += 1
+                messages.append({"role": "user", "content": f"Your reply could not be run: {turn.problem}. Reply again with one complete action."})
+                self.emit(HookEvent(run_id=self.recorder.run_id, hook="reask", detail=turn.problem))
+                continue
+            if not turn.calls:
                 # Weak models stop at the first text answer: before anything was done, or
                 # right after their commands failed (they describe the fix instead of doing
                 # it). Each case gets one reminder per run.
+                final = turn.final or ""
                 acted = [s for s in self.steps if s.tools]
                 failed_last = bool(acted) and not any(t.ok for t in acted[-1].tools)
                 if self.step == self.limits.max_steps:
-                    return response.text, ""
+                    return final, ""
                 if not acted and not nudged:
                     nudged = True
                     reminder, detail = (
-                        NUDGE,
-                        "answered without tools; reminded once to act through tools",
+                        self.protocol.no_action_reminder(),
+                        "answered without acting; reminded once to act",
                     )
                 elif failed_last and not retry_nudged:
                     retry_nudged = True
                     reminder, detail = (
                         RETRY_NUDGE,
-                        "stopped after failed tool calls; reminded once to fix and retry",
+                        "stopped after failed actions; reminded once to fix and retry",
                     )
                 else:
-                    return response.text, ""
+                    return final, ""
                 messages.append({"role": "user", "content": reminder})
                 self.emit(HookEvent(run_id=self.recorder.run_id, hook="nudge", detail=detail))
                 continue
-            signature = json.dumps(
-                [(c.name, c.arguments) for c in response.tool_calls], sort_keys=True
-            )
+            signature = json.dumps([(c.name, c.arguments) for c in turn.calls], sort_keys=True)
             repeats = repeats + 1 if signature == last_signature else 1
             last_signature = signature
             if repeats >= self.limits.loop_threshold:
                 message = f"stopped: the same action was repeated {repeats} times in a row"
                 self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="loop", message=message))
-                return response.text, message
-            await self._run_tools(response.tool_calls, messages, step)
+                return last_text, message
+            outcomes = await self._run_tools(turn.calls, step)
+            messages.extend(self.protocol.result_messages(turn.calls, outcomes))
         return last_text, f"stopped: reached the step limit ({self.limits.max_steps})"
 
     async def _ask(self, model: str, messages: list[Message]) -> LLMResponse:
@@ -385,6 +443,7 @@ class _Run:
                 cost_usd=response.cost_usd,
                 latency_ms=response.latency_ms,
                 format_repairs=list(response.format_repairs),
+                raw_text=response.raw_text,
                 retries=response.retries,
                 finish_reason=response.finish_reason,
                 source=source,
@@ -394,9 +453,7 @@ class _Run:
             await self._hook("after_llm", self.hooks.after_llm(self.step, response))
         return response
 
-    async def _run_tools(
-        self, calls: list[ToolCall], messages: list[Message], step: AgentStep
-    ) -> None:
+    async def _run_tools(self, calls: list[ToolCall], step: AgentStep) -> list[ToolOutcome]:
         for call in calls:
             self.emit(
                 ToolCallEvent(
@@ -406,21 +463,21 @@ class _Run:
                     arguments=call.arguments,
                 )
             )
-        # Calls of one turn run concurrently; results are kept in the order they were asked.
         # A call identical to an earlier one of the same turn is not run again (weak models
         # repeat whole batches; appending the same line twice is never what they meant).
-        keys = [json.dumps([c.name, c.arguments], sort_keys=True) for c in calls]
+        # A read repeated after a change in the same turn is a new read, not a repeat.
+        keys, changes = [], 0
+        for c in calls:
+            read_only = c.name in READ_ONLY_TOOLS
+            keys.append(json.dumps([c.name, c.arguments, changes if read_only else -1], sort_keys=True))
+            changes += not read_only
         first: dict[str, int] = {}
         for index, key in enumerate(keys):
             first.setdefault(key, index)
-        unique = sorted(set(first.values()))
-        ran = dict(
-            zip(
-                unique,
-                await asyncio.gather(*(self._run_tool(calls[i]) for i in unique)),
-                strict=True,
-            )
-        )
+        ran: dict[int, ToolOutcome] = {}
+        for batch in _ordered_batches(calls, sorted(set(first.values()))):
+            outcomes = await asyncio.gather(*(self._run_tool(calls[i]) for i in batch))
+            ran.update(zip(batch, outcomes, strict=True))
         outcomes = [
             ran.get(index)
             or ToolOutcome(
@@ -442,14 +499,6 @@ class _Run:
                     error=outcome.error,
                 )
             )
-            messages.append(
-                {
-                    "role": "tool",
-                    "tool_call_id": call.id,
-                    "name": call.name,
-                    "content": outcome.output,
-                }
-            )
             step.tools.append(
                 ToolStep(
                     call=call,
@@ -462,6 +511,7 @@ class _Run:
             )
             if self.hooks is not None:
                 await self._hook("after_tool", self.hooks.after_tool(self.step, call, outcome))
+        return outcomes
 
     async def _run_tool(self, call: ToolCall) -> ToolOutcome:
         if call.arguments_error:
@@ -485,3 +535,17 @@ class _Run:
                 )
             )
             return None
+
+
+def _ordered_batches(calls: list[ToolCall], indices: list[int]) -> list[list[int]]:
+    """Calls of one turn in the order they were asked. A call that changes the folder
+    (a command, a write) runs alone, after everything before it; neighbouring reads run
+    together. So a command writing a file and a read of that file see the new content."""
+    batches: list[list[int]] = []
+    for index in indices:
+        read_only = calls[index].name in READ_ONLY_TOOLS
+        if read_only and batches and all(calls[i].name in READ_ONLY_TOOLS for i in batches[-1]):
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches

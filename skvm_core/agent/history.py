@@ -20,6 +20,9 @@ _MARGIN = 1.05
 
 KEEP_RECENT_TOOL_RESULTS = 4
 HEAD_CHARS = 300
+# Code-act results go back as user turns that start with this line; they are tool output
+# all the same, and cut like it.
+OBSERVATION_PREFIX = "Observation (output of your code):"
 MARKER = "\n[older output truncated to save context: {removed:,} characters removed]"
 
 
@@ -47,7 +50,7 @@ def fit_history(messages: list[Message], budget: int) -> tuple[list[Message], in
     if total <= budget:
         return messages, 0
     fitted = [dict(m) for m in messages]
-    tool_positions = [i for i, m in enumerate(fitted) if m.get("role") == "tool"]
+    tool_positions = [i for i, m in enumerate(fitted) if _is_tool_output(m)]
     candidates = (
         tool_positions[:-KEEP_RECENT_TOOL_RESULTS]
         if len(tool_positions) > KEEP_RECENT_TOOL_RESULTS
@@ -70,3 +73,14 @@ def fit_history(messages: list[Message], budget: int) -> tuple[list[Message], in
             total -= before - estimate_tokens(fitted[index])
             cuts += 1
     return fitted, cuts
+
+
+def _is_tool_output(message: Message) -> bool:
+    if message.get("role") == "tool":
+        return True
+    content = message.get("content")
+    return (
+        message.get("role") == "user"
+        and isinstance(content, str)
+        and content.startswith(OBSERVATION_PREFIX)
+    )

@@ -62,6 +62,10 @@ class RunResult(BaseModel):
     trace_path: Path | None = None
     skill_loaded: bool | None = None
     format_repairs: int = 0
+    protocol: str = ""
+    # Turns that were neither a readable action nor an answer, plus calls with unreadable
+    # arguments.
+    parse_failures: int = 0
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @property

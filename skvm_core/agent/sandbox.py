@@ -38,6 +38,9 @@ PIPE_GRACE_S = 2.0
 FLOOD_FACTOR = 16
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt")
 _HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/sudoers")
+# Where command aliases the host lacks (`python` where only `python3` exists) appear inside
+# the sandbox; skills and models alike write `python script.py`.
+SHIM_DIR_IN_SANDBOX = "/run/skvm/bin"
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,45 @@ def sandbox_mode() -> SandboxMode:
     return SandboxMode("bubblewrap", bwrap=bwrap)
 
 
-def scrubbed_env(work_dir: Path) -> dict[str, str]:
+@cache
+def shim_dir() -> Path | None:
+    """A folder with `python` → python3, when the system has python3 but no `python`.
+    Made once per user, owned by us and not writable by others (it is put on PATH)."""
+    python3 = shutil.which("python3", path=SAFE_PATH)
+    if python3 is None or shutil.which("python", path=SAFE_PATH):
+        return None
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / f"skvm-shims-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o755, exist_ok=True)
+        info = folder.lstat()
+        if folder.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o022:
+            folder = Path(tempfile.mkdtemp(prefix="skvm-shims-"))
+            folder.chmod(0o755)
+        link = folder / "python"
+        if not link.is_symlink() or os.readlink(link) != python3:
+            temporary = folder / f".python-{os.getpid()}"
+            temporary.unlink(missing_ok=True)
+            temporary.symlink_to(python3)
+            temporary.replace(link)
+    except OSError:
+        return None
+    return folder
+
+
+def sandbox_path(in_bubblewrap: bool) -> str:
+    shims = shim_dir()
+    if shims is None:
+        return SAFE_PATH
+    return f"{SAFE_PATH}:{SHIM_DIR_IN_SANDBOX if in_bubblewrap else shims}"
+
+
+def scrubbed_env(work_dir: Path, *, in_bubblewrap: bool = False) -> dict[str, str]:
     """Only harmless variables pass; nothing like *_API_KEY, tokens or cloud credentials."""
     env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
     env.update(
-        PATH=SAFE_PATH,
+        PATH=sandbox_path(in_bubblewrap),
         HOME=str(work_dir),
         TMPDIR=str(work_dir / ".tmp"),
         PYTHONDONTWRITEBYTECODE="1",
@@ -155,8 +192,11 @@ def _bwrap_argv(bwrap: str, work_dir: Path, network: bool) -> list[str]:
         if Path(hidden).exists():
             argv += ["--ro-bind", "/dev/null", hidden]
     argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    shims = shim_dir()
+    if shims is not None:
+        argv += ["--ro-bind", str(shims), SHIM_DIR_IN_SANDBOX]
     argv += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir), "--clearenv"]
-    for key, value in scrubbed_env(work_dir).items():
+    for key, value in scrubbed_env(work_dir, in_bubblewrap=True).items():
         argv += ["--setenv", key, value]
     return argv
 

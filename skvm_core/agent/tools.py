@@ -295,6 +295,8 @@ TOOLS: dict[str, tuple[ToolSchema, ToolFn]] = {
         web_fetch,
     ),
 }
+# Tools that change nothing in the work folder: several of them may run at once.
+READ_ONLY_TOOLS = frozenset({"read_file", "list_directory", "web_fetch", "load_skill"})
 LOAD_SKILL = (
     ToolSchema(
         name="load_skill",

@@ -35,6 +35,12 @@ class RunStarted(_Event):
     skill_mode: str | None = None
     sandbox: str = ""
     limits: dict[str, Any] = Field(default_factory=dict)
+    # How the target acts in this run, and why (traces from before protocols lack them).
+    protocol: str = ""
+    protocol_reason: str = ""
+    tools: list[str] = Field(default_factory=list)
+    tools_reason: str = ""
+    example: dict[str, Any] = Field(default_factory=dict)
 
 
 class LlmRequest(_Event):
@@ -52,6 +58,8 @@ class LlmResponse(_Event):
     cost_usd: float | None = None
     latency_ms: float = 0.0
     format_repairs: list[str] = Field(default_factory=list)
+    # The model's own text, kept whenever a call had to be recovered or was rejected.
+    raw_text: str | None = None
     retries: int = 0
     finish_reason: str | None = None
     source: Literal["model", "hook"] = "model"

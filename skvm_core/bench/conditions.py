@@ -59,8 +59,26 @@ CONDITIONS: dict[str, Resolver] = {
 }
 
 
+def split_protocol(name: str) -> tuple[str, str | None]:
+    """`original@native` → (`original`, `native`): a condition run under a named action
+    protocol instead of the plan's; the label keeps the suffix, so both show side by side."""
+    from skvm_core.agent.protocols import PROTOCOL_CHOICES
+
+    base, sep, protocol = name.rpartition("@")
+    if not sep or name.startswith("custom:") and "=" in base:
+        return name, None
+    if protocol not in PROTOCOL_CHOICES:
+        raise SkvmError(
+            f"unknown protocol {protocol!r} in condition {name!r}",
+            hint=f"use one of: {', '.join(PROTOCOL_CHOICES)}",
+        )
+    return base, protocol
+
+
 def resolve_condition(name: str) -> Resolver:
-    """A registered condition, or `custom:<label>=<skill dir>` for any skill folder."""
+    """A registered condition, or `custom:<label>=<skill dir>` for any skill folder; either
+    may end in `@<protocol>`."""
+    name, _ = split_protocol(name)
     if name in CONDITIONS:
         return CONDITIONS[name]
     if name.startswith("custom:") and "=" in name:

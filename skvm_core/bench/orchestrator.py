@@ -16,7 +16,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from skvm_core.bench.conditions import ConditionContext, condition_label, resolve_condition
+from skvm_core.bench.conditions import (
+    ConditionContext,
+    condition_label,
+    resolve_condition,
+    split_protocol,
+)
 from skvm_core.bench.run import run_task
 from skvm_core.bench.task import Task, load_task
 from skvm_core.errors import SkvmError
@@ -40,6 +45,8 @@ class BenchPlan(BaseModel):
     # Repeats must be able to differ: sampled at this temperature, with the run index as
     # the seed, so the bench is reproducible and pass@k means something.
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    # How targets act (see agent/protocols); a condition may override it with `@<protocol>`.
+    protocol: str = "auto"
 
 
 class RunRecord(BaseModel):
@@ -58,6 +65,12 @@ class RunRecord(BaseModel):
     trace: str | None = None
     error: str | None = None
     judge_usage: Usage = Field(default_factory=Usage)  # counted apart from the task's tokens
+    protocol: str = ""
+    parse_failures: int = 0
+    format_repairs: int = 0
+    # Files the run created or changed in its work folder; a run that ends with an answer
+    # and wrote nothing ended in prose.
+    files_written: int = 0
 
     @property
     def tainted(self) -> bool:
@@ -162,6 +175,7 @@ class Bench:
         )
         try:
             skill = await asyncio.to_thread(self.resolvers[condition], task, target, context)
+            _, protocol = split_protocol(condition)
             outcome = await run_task(
                 task,
                 target,
@@ -171,6 +185,7 @@ class Bench:
                 label=f"{task.id}-{condition_label(condition)}-{index}",
                 judge_model=self.plan.judge_model,
                 sampling={"temperature": self.plan.temperature, "seed": index},
+                protocol=protocol or self.plan.protocol,
             )
         except SkvmError as exc:
             base.error = str(exc)
@@ -190,5 +205,9 @@ class Bench:
                 "judge_usage": sum(
                     (r.judge_usage for r in score.results if r.judge_usage), Usage()
                 ),
+                "protocol": run.protocol,
+                "parse_failures": run.parse_failures,
+                "format_repairs": run.format_repairs,
+                "files_written": outcome.files_written,
             }
         )

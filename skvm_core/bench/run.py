@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.protocols import ProtocolDecision
 from skvm_core.agent.result import RunResult, SkillMode
 from skvm_core.agent.sandbox import run_command
 from skvm_core.agent.tools import ToolError, confine
@@ -30,6 +32,7 @@ class TaskRun(BaseModel):
     score: Score
     run_dir: Path
     setup_note: str = ""
+    files_written: int = 0  # files created or changed by the run in its work folder
 
 
 def prepare_work_dir(task: Task, work_dir: Path) -> None:
@@ -63,6 +66,22 @@ async def run_setup_script(task: Task, work_dir: Path) -> str:
     return f"{SETUP_SCRIPT} failed (exit {result.exit_code}{', timed out' if result.timed_out else ''}): {result.stderr.strip()[-300:]}"
 
 
+def folder_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of every regular file (links not followed), to see what a run wrote."""
+    state: dict[str, tuple[int, int]] = {}
+    for path in folder.rglob("*"):
+        if ".tmp" in path.relative_to(folder).parts:
+            continue
+        info = path.lstat()
+        if path.is_file() and not path.is_symlink():
+            state[path.relative_to(folder).as_posix()] = (info.st_size, info.st_mtime_ns)
+    return state
+
+
+def changed_files(before: dict, after: dict) -> list[str]:
+    return sorted(name for name, stamp in after.items() if before.get(name) != stamp)
+
+
 def task_skill(task: Task) -> Skill | None:
     paths = task.skill_paths()
     return load_skill(paths[0]) if paths else None
@@ -81,6 +100,7 @@ async def run_task(
     label: str | None = None,
     judge_model: str | None = None,
     sampling: dict | None = None,
+    protocol: str | ProtocolDecision = "auto",
 ) -> TaskRun:
     """`sampling` overrides the target's default temperature/seed (the bench sets both)."""
     if not task.host_ready:
@@ -103,7 +123,12 @@ async def run_task(
         **({"allowed_hosts": tuple(task.allowed_hosts)} if task.allowed_hosts else {}),
         **(sampling or {}),
     )
-    agent = BareAgent(model, subscribers=subscribers)
+    if isinstance(protocol, str):
+        from skvm_core.profile.store import target_protocol
+
+        protocol = target_protocol(model, protocol, workspace)
+    agent = BareAgent(model, subscribers=subscribers, protocol=protocol)
+    before = folder_state(work_dir)
     result = await agent.run(
         task.prompt,
         work_dir,
@@ -113,9 +138,23 @@ async def run_task(
         run_id=run_id,
         trace_path=run_dir / "trace.jsonl",
     )
+    written = changed_files(before, folder_state(work_dir))
+    if skill is not None:  # the skill's own files, laid out by the harness, are not output
+        laid = {f.path for f in skill.files}
+        written = [
+            name
+            for name in written
+            if name not in laid
+            or not filecmp.cmp(work_dir / name, skill.root / name, shallow=False)
+        ]
     score = await evaluate(task, result, judge_model=judge_model)
     outcome = TaskRun(
-        task_id=task.id, run=result, score=score, run_dir=run_dir, setup_note=setup_note
+        task_id=task.id,
+        run=result,
+        score=score,
+        run_dir=run_dir,
+        setup_note=setup_note,
+        files_written=len(written),
     )
     atomic_write_text(
         run_dir / "result.json", json.dumps(outcome.model_dump(mode="json"), indent=2)

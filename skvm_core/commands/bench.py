@@ -140,6 +140,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             temperature=args.temperature,
             judge_model=load_config().judge_model,
+            protocol=args.protocol,
         )
     records, bench = _run(plan)
     report = build_report(plan.session, records)

@@ -32,6 +32,10 @@ def render_event(event: Any) -> None:
         console.print(
             f"[bold]▶ {escape(event.model)}[/]{escape(skill)} · sandbox {event.sandbox} · {event.work_dir}"
         )
+        if event.protocol:
+            console.print(
+                f"[dim]  protocol {escape(event.protocol_reason or event.protocol)} · tools {', '.join(event.tools) or 'none (code)'}[/]"
+            )
     elif kind == "llm_request":
         cut = f", {event.truncated_outputs} old outputs cut" if event.truncated_outputs else ""
         console.print(
@@ -130,6 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 keep=args.keep,
                 subscribers=[render_event],
                 judge_model=load_config().judge_model,
+                protocol=args.protocol,
             )
         )
         console.print(score_table(outcome.score))
@@ -146,7 +151,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = workspace.new_run_id("prompt")
     run_dir = workspace.run_dir(run_id)
     work_dir = run_dir / "work" if args.keep else Path(tempfile.mkdtemp(prefix="skvm-run-"))
-    agent = BareAgent(args.model, subscribers=[render_event])
+    from skvm_core.profile.store import target_protocol
+
+    decision = target_protocol(args.model, args.protocol, workspace)
+    agent = BareAgent(args.model, subscribers=[render_event], protocol=decision)
     result = asyncio.run(
         agent.run(
             args.prompt,

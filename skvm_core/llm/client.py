@@ -18,7 +18,15 @@ from skvm_core.errors import InfraError, ModelError, SkvmError
 from skvm_core.llm._bridge import litellm
 from skvm_core.llm.models import KEYLESS_PROVIDERS, check_model_ready, provider_of
 from skvm_core.llm.toolparse import decode_native_arguments, parse_tool_calls
-from skvm_core.llm.types import FormatRepair, LLMResponse, Message, ToolCall, ToolSchema, Usage
+from skvm_core.llm.types import (
+    Decoding,
+    FormatRepair,
+    LLMResponse,
+    Message,
+    ToolCall,
+    ToolSchema,
+    Usage,
+)
 
 RetryObserver = Callable[[int, BaseException, float], None]
 
@@ -33,6 +41,7 @@ class CallOptions:
     max_tokens: int | None = 1024
     seed: int | None = None
     api_base: str | None = None
+    decoding: Decoding | None = None
 
 
 class ModelClient:
@@ -114,6 +123,8 @@ async def _call(lib, model: str, messages: list[Message], tools, options: CallOp
         kwargs["seed"] = options.seed
     if options.api_base:
         kwargs["api_base"] = options.api_base
+    if options.decoding is not None and options.decoding.grammar:
+        kwargs["grammar"] = options.decoding.grammar  # our in-process providers read it
     if on_text is None:
         return await lib.acompletion(**kwargs), None
     kwargs["stream"] = True
@@ -149,9 +160,11 @@ def _to_response(
         )
         if error and "invalid_arguments" not in repairs:
             repairs.append("invalid_arguments")
+    raw_text = None
     if not calls and tools:
         parsed = parse_tool_calls(text, [tool.name for tool in tools])
         if parsed.calls:
+            raw_text = text
             text, calls, repairs = parsed.text, parsed.calls, parsed.repairs
     return LLMResponse(
         model=model,
@@ -162,6 +175,7 @@ def _to_response(
         latency_ms=latency_ms,
         finish_reason=choice.finish_reason,
         format_repairs=repairs,
+        raw_text=raw_text if raw_text is not None else (text if repairs else None),
     )
 
 

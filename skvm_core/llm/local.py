@@ -24,6 +24,8 @@ from skvm_core.llm.types import Message
 from skvm_core.llm.weights import resolve_local_weights
 
 DEFAULT_CONTEXT = int(os.environ.get("SKVM_LOCAL_CONTEXT", "8192"))
+# Memory for saved prompt states per loaded model (a 0.5B state is ~12 KB per token).
+STATE_CACHE_MB = int(os.environ.get("SKVM_LOCAL_STATE_CACHE_MB", "1024"))
 _CHATML = (
     "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
@@ -37,6 +39,8 @@ class Generation:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    # Time until the first generated token: prompt processing, which prefix reuse cuts.
+    prompt_ms: float = 0.0
 
 
 @dataclass
@@ -47,6 +51,7 @@ class _Job:
     temperature: float
     seed: int | None
     on_text: Callable[[str], None] | None
+    grammar: str | None = None  # GBNF: every generated token must keep the text inside it
     cancelled: threading.Event = field(default_factory=threading.Event)
     result: Future = field(default_factory=Future)
 
@@ -104,6 +109,34 @@ def to_plain_chat(messages: list[Message], tools: list[dict[str, Any]]) -> list[
     return plain
 
 
+def to_template_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as chat templates expect them: string content, tool-call arguments as
+    objects (templates serialise them themselves)."""
+    shaped: list[dict[str, Any]] = []
+    for message in messages:
+        item: dict[str, Any] = {
+            "role": message.get("role"),
+            "content": _text(message.get("content")),
+        }
+        calls = []
+        for call in message.get("tool_calls") or []:
+            function = dict(call.get("function", {}))
+            arguments = function.get("arguments", "{}")
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments) if arguments.strip() else {}
+                except json.JSONDecodeError:
+                    arguments = {}
+            calls.append({"type": "function", "function": {**function, "arguments": arguments}})
+        if calls:
+            item["tool_calls"] = calls
+        if message.get("role") == "tool":
+            item["name"] = message.get("name", "")
+            item["tool_call_id"] = message.get("tool_call_id", "")
+        shaped.append(item)
+    return shaped
+
+
 def _text(content: Any) -> str:
     if content is None:
         return ""
@@ -141,6 +174,7 @@ class LocalWorker:
     def _serve(self) -> None:
         llm = None
         template = None
+        grammars: dict[str, Any] = {}
         while True:
             job = self._jobs.get()
             if job is None:
@@ -150,7 +184,7 @@ class LocalWorker:
             try:
                 if llm is None:
                     llm, template = self._load()
-                job.result.set_result(self._generate(llm, template, job))
+                job.result.set_result(self._generate(llm, template, job, grammars))
             except BaseException as exc:  # handed to the caller, never lost in the thread
                 if not job.result.done():
                     job.result.set_exception(exc)
@@ -175,15 +209,52 @@ class LocalWorker:
             n_threads_batch=threads,
             verbose=False,
         )
+        # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
+        # longest stored prefix (the system prompt, skill and tools shared by every run of a
+        # skill), even when other jobs ran in between. Bounded; least recently used go first.
+        from llama_cpp import LlamaRAMCache
+
+        llm.set_cache(LlamaRAMCache(capacity_bytes=STATE_CACHE_MB * 1024 * 1024))
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise_template_error
-        return llm, env.from_string(source)
+        # Templates serialise tool calls with tojson; Jinja's own escapes <, > and & as
+        # \u003c…, which the model would then copy into its code.
+        env.filters["tojson"] = lambda value, indent=None: json.dumps(
+            value, ensure_ascii=False, indent=indent
+        )
+        template = env.from_string(source)
+        template.skvm_tools = "tools" in source  # the model was trained with a tool format
+        return llm, template
 
-    def _generate(self, llm, template, job: _Job) -> Generation:
-        prompt = template.render(
+    def render_prompt(self, template, job: _Job) -> str:
+        if job.tools and getattr(template, "skvm_tools", False):
+            return template.render(
+                messages=to_template_messages(job.messages),
+                tools=job.tools,
+                add_generation_prompt=True,
+            )
+        # A template that knows no tools: our own rendering in the Qwen tag format.
+        return template.render(
             messages=to_plain_chat(job.messages, job.tools), add_generation_prompt=True, tools=None
         )
+
+    def _grammar(self, grammars: dict[str, Any], text: str):
+        from llama_cpp import LlamaGrammar
+
+        if text not in grammars:
+            if len(grammars) > 32:
+                grammars.clear()
+            try:
+                grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"the decoding grammar does not parse: {exc}") from exc
+        return grammars[text]
+
+    def _generate(self, llm, template, job: _Job, grammars: dict[str, Any]) -> Generation:
+        import time
+
+        prompt = self.render_prompt(template, job)
         prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         room = self.context - len(prompt_tokens)
         if room < 16:
@@ -196,14 +267,19 @@ class LocalWorker:
         pieces: list[str] = []
         completion_tokens = 0
         finish = "stop"
+        started = time.perf_counter()
+        prompt_ms = 0.0
         stream = llm.create_completion(
             prompt_tokens,
             max_tokens=min(job.max_tokens, room),
             temperature=job.temperature,
             stop=_STOP,
             stream=True,
+            grammar=self._grammar(grammars, job.grammar) if job.grammar else None,
         )
         for chunk in stream:
+            if not prompt_ms:
+                prompt_ms = (time.perf_counter() - started) * 1000
             if job.cancelled.is_set():
                 finish = "cancelled"
                 break
@@ -227,6 +303,7 @@ class LocalWorker:
             prompt_tokens=len(prompt_tokens),
             completion_tokens=completion_tokens,
             finish_reason=finish,
+            prompt_ms=prompt_ms,
         )
 
 
@@ -256,6 +333,7 @@ async def generate(
     temperature: float = 0.0,
     seed: int | None = None,
     on_text: Callable[[str], None] | None = None,
+    grammar: str | None = None,
 ) -> Generation:
     import asyncio
 
@@ -267,6 +345,7 @@ async def generate(
         temperature=temperature,
         seed=seed,
         on_text=on_text,
+        grammar=grammar,
     )
     try:
         return await asyncio.wrap_future(worker.submit(job))

@@ -75,6 +75,7 @@ class LocalProvider(CustomLLM):
                 max_tokens=int(params.get("max_tokens") or 1024),
                 temperature=float(params.get("temperature") or 0.0),
                 seed=params.get("seed"),
+                grammar=_grammar(kwargs),
             )
         except SkvmError:
             raise
@@ -106,6 +107,7 @@ class LocalProvider(CustomLLM):
                 temperature=float(params.get("temperature") or 0.0),
                 seed=params.get("seed"),
                 on_text=on_text,
+                grammar=_grammar(kwargs),
             )
         )
         task.add_done_callback(lambda _t: loop.call_soon_threadsafe(pieces.put_nowait, None))
@@ -130,6 +132,7 @@ class ScriptedProvider(CustomLLM):
         """The next turn as (text, native tool calls, prompt tokens, completion tokens)."""
         params = kwargs.get("optional_params") or {}
         scripted = scripted_model(model)
+        scripted.grammars.append(_grammar(kwargs))
         turn = scripted.next_turn(messages, params.get("tools") or [])
         delay = turn.latency_s or scripted.latency_s
         if turn.fault == "hang":
@@ -189,6 +192,15 @@ class ScriptedProvider(CustomLLM):
                 "total_tokens": usage.total_tokens,
             },
         )
+
+
+def _grammar(kwargs: dict) -> str | None:
+    """The decoding grammar the caller sent (litellm hands unknown parameters on)."""
+    for source in (kwargs.get("optional_params") or {}, kwargs.get("litellm_params") or {}, kwargs):
+        if isinstance(source, dict) and isinstance(source.get("grammar"), str):
+            return source["grammar"]
+    extra = (kwargs.get("optional_params") or {}).get("extra_body") or {}
+    return extra.get("grammar") if isinstance(extra, dict) else None
 
 
 def _arguments(turn: ScriptedTurn, call: ScriptedCall) -> str:

@@ -56,6 +56,7 @@ class ScriptedModel:
         self._lock = threading.Lock()
         self.latency_s = latency_s
         self.requests: list[list[Message]] = []
+        self.grammars: list[str | None] = []  # the decoding grammar of each request
 
     def next_turn(self, messages: list[Message], tools: list[dict[str, Any]]) -> ScriptedTurn:
         with self._lock:

@@ -31,6 +31,15 @@ class ToolSchema(BaseModel):
         }
 
 
+class Decoding(BaseModel):
+    """How an in-process (llama.cpp) model decodes a turn; other providers ignore it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # GBNF grammar every generated token must stay inside (constrained protocols).
+    grammar: str | None = None
+
+
 class ToolCall(BaseModel):
     id: str
     name: str
@@ -93,6 +102,9 @@ class LLMResponse(BaseModel):
     # How tool calls were recovered from text, when the model did not use native calls.
     format_repairs: list[FormatRepair] = Field(default_factory=list)
     retries: int = 0
+    # The model's text before tool calls were taken out of it; kept whenever the parser
+    # had to recover, repair or reject a call, so a trace shows what the model wrote.
+    raw_text: str | None = None
 
     def assistant_message(self) -> Message:
         """The message to append to the history for this turn."""

@@ -46,6 +46,9 @@ class ProfileOptions(BaseModel):
     fast: bool = False
     timeout_s: float = 300.0
     max_steps: int = PROFILE_MAX_STEPS
+    # How the target acts while measured (a concrete protocol; `auto` is resolved before
+    # a session starts). Profiles are kept per model × protocol.
+    protocol: str = "native"
 
 
 class InstanceRecord(BaseModel):
@@ -78,11 +81,20 @@ def slug(model: str) -> str:
     return model.replace("/", "--").replace(":", "_")
 
 
+def profile_folder(root: Path, harness: str, model: str, protocol: str | None) -> Path:
+    """Where a model's profiles under one protocol live. `native` (and profiles made before
+    protocols existed, which used the model's own tool-call format) sit at the model's
+    folder; other protocols in a subfolder of it."""
+    folder = root / harness / slug(model)
+    return folder if protocol in (None, "", "native") else folder / protocol
+
+
 def session_dir(workspace: Workspace, options: ProfileOptions) -> Path:
     name = (
         f"seed{options.seed}-n{options.instances}-{options.policy}{'-fast' if options.fast else ''}"
     )
-    return workspace.root / "profiles" / HARNESS / slug(options.model) / "sessions" / name
+    folder = profile_folder(workspace.root / "profiles", HARNESS, options.model, options.protocol)
+    return folder / "sessions" / name
 
 
 def record_path(session: Path, primitive: str, level: str, index: int) -> Path:
@@ -326,6 +338,7 @@ class Profiler:
             maxSteps=self.options.max_steps,
             modelTimeMs=sum(r.model_ms for r in self.records.values()),
             sessionWallMs=round(duration_ms, 1),
+            protocol=self.options.protocol,
         )
         return tcp
 
@@ -368,7 +381,7 @@ async def run_instance(
         timeout_s=options.timeout_s,
         nudge_without_tools=generator.writes_files,
     )
-    agent = BareAgent(options.model)
+    agent = BareAgent(options.model, protocol=options.protocol)
     if instance.routes:
         with serve_routes(instance.routes) as base_url:
             run = await agent.run(
@@ -415,7 +428,7 @@ async def run_instance(
 
 def store_tcp(tcp: TCP, workspace: Workspace) -> Path:
     """Write `v_<timestamp>.json` and point `latest.json` at the same content."""
-    folder = workspace.root / "profiles" / tcp.harness / slug(tcp.model)
+    folder = profile_folder(workspace.root / "profiles", tcp.harness, tcp.model, tcp.protocol)
     stamp = tcp.profiled_at.replace("-", "").replace(":", "").split(".")[0] + "Z"
     version = folder / f"v_{stamp}.json"
     atomic_write_text(version, tcp.to_json())

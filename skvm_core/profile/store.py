@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skvm_core.profile.runner import HARNESS, slug
+from skvm_core.agent.protocols import ProtocolDecision, resolve_protocol
+from skvm_core.profile.runner import HARNESS, profile_folder
 from skvm_core.profile.tcp import TCP, ProfileError, load_tcp
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
@@ -16,11 +17,17 @@ def profile_roots(workspace: Workspace) -> list[Path]:
     return [workspace.root / "profiles", BUNDLED]
 
 
-def find_profile(model: str, workspace: Workspace, harness: str = HARNESS) -> Path | None:
-    for root in profile_roots(workspace):
-        path = root / harness / slug(model) / "latest.json"
-        if path.is_file():
-            return path
+def find_profile(
+    model: str, workspace: Workspace, harness: str = HARNESS, protocol: str | None = None
+) -> Path | None:
+    """The latest profile of `model` under `protocol`, falling back to its native profile
+    (what the model does with its own tool-call format) when none was measured under it."""
+    wanted = [protocol, "native"] if protocol not in (None, "", "native") else ["native"]
+    for chosen in wanted:
+        for root in profile_roots(workspace):
+            path = profile_folder(root, harness, model, chosen) / "latest.json"
+            if path.is_file():
+                return path
     return None
 
 
@@ -40,7 +47,7 @@ def load_profile(model_or_path: str, workspace: Workspace) -> TCP:
 
 def import_profile(path: str | Path, workspace: Workspace) -> Path:
     tcp = load_tcp(path)
-    folder = workspace.root / "profiles" / tcp.harness / slug(tcp.model)
+    folder = profile_folder(workspace.root / "profiles", tcp.harness, tcp.model, tcp.protocol)
     target = (
         folder / Path(path).name if Path(path).name.startswith("v_") else folder / "imported.json"
     )
@@ -53,9 +60,25 @@ def import_profile(path: str | Path, workspace: Workspace) -> Path:
 def list_profiles(workspace: Workspace) -> list[tuple[Path, TCP]]:
     found = []
     for root in profile_roots(workspace):
-        for path in sorted(root.glob("*/*/latest.json")):
+        paths = sorted([*root.glob("*/*/latest.json"), *root.glob("*/*/*/latest.json")])
+        for path in paths:
             try:
                 found.append((path, load_tcp(path)))
             except ProfileError:
                 continue
     return found
+
+
+def target_protocol(model: str, requested: str, workspace: Workspace) -> ProtocolDecision:
+    """The protocol a run of `model` uses: `auto` reads the model's native profile (what it
+    does unaided), a named protocol is taken as asked."""
+    if requested != "auto":
+        return resolve_protocol(requested, model, None)
+    found = find_profile(model, workspace)
+    capabilities = None
+    if found is not None:
+        try:
+            capabilities = dict(load_tcp(found).capabilities)
+        except ProfileError:
+            capabilities = None
+    return resolve_protocol("auto", model, capabilities)

@@ -85,6 +85,13 @@ class TCP(_Camel):
     cost: ProfileCost = Field(default_factory=ProfileCost)
     is_partial: bool = Field(default=False, alias="isPartial")
 
+    @property
+    def protocol(self) -> str:
+        """The action protocol the profile was measured under (our extension field);
+        published and older profiles used the model's own tool-call format: native."""
+        value = (self.__pydantic_extra__ or {}).get("protocol")
+        return value if isinstance(value, str) and value else "native"
+
     @field_validator("capabilities")
     @classmethod
     def _known_levels(cls, value: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,266 @@
+"""Action protocols: the constrained grammar, code-act turns, the auto rule, the tool subset,
+the worked example, raw model text in the trace, and profiles kept per protocol."""
+
+import json
+import string
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skvm_core.agent.protocols import choose_protocol, first_action
+from skvm_core.agent.protocols.code_act import python_command
+from skvm_core.agent.protocols.constrained import FINISH, ConstrainedProtocol, render_call
+from skvm_core.agent.result import RunLimits
+from skvm_core.agent.tools import TOOLS
+from skvm_core.agent.toolset import select_tools
+from skvm_core.agent.trace import read_trace
+from skvm_core.llm.grammar import code_act_grammar, tool_call_grammar
+from skvm_core.llm.types import LLMResponse
+from skvm_core.profile.runner import profile_folder
+from skvm_core.profile.runner import store_tcp
+from skvm_core.profile.store import BUNDLED, find_profile, load_tcp
+from skvm_core.profile.tcp import TCP
+from skvm_core.store.workspace import Workspace
+from tests.harness_helpers import call, scripted_run, turn
+
+SCHEMAS = [schema for schema, _ in TOOLS.values()] + [FINISH]
+GRAMMAR = tool_call_grammar([s.openai() for s in SCHEMAS], thought_chars=200)
+THOUGHT = st.text(
+    alphabet=st.characters(blacklist_characters="<{`\n", blacklist_categories=("Cs",)),
+    max_size=200,
+)
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+def value_for(schema: dict):
+    kind = schema.get("type")
+    if kind == "string":
+        return ANY_TEXT
+    if kind == "integer":
+        return st.integers(min_value=-(10**9), max_value=10**9)
+    if kind == "number":
+        return st.one_of(
+            st.integers(min_value=0, max_value=10**6),
+            st.floats(min_value=0.001, max_value=1e6, allow_nan=False).map(lambda f: round(f, 3)),
+        )
+    if kind == "boolean":
+        return st.booleans()
+    raise AssertionError(kind)
+
+
+@st.composite
+def valid_call(draw):
+    schema = draw(st.sampled_from(SCHEMAS))
+    properties = schema.parameters.get("properties", {})
+    required = set(schema.parameters.get("required", []))
+    arguments = {}
+    for name, spec in properties.items():  # schema order, as the grammar lays them out
+        if name in required or draw(st.booleans()):
+            arguments[name] = draw(value_for(spec))
+    return schema.name, arguments
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(valid_call(), THOUGHT, st.booleans())
+def test_the_grammar_accepts_every_valid_call_of_every_tool(found, thought, newline):
+    name, arguments = found
+    text = (thought + ("\n" if newline else "")) + render_call(name, arguments)
+    assert GRAMMAR.matches(text), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_the_grammar_rejects_prose_without_a_call(text):
+    assert not GRAMMAR.matches(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '<tool_call>\n{"name": "rm_rf", "arguments": {}}\n</tool_call>',  # no such tool
+        '<tool_call>\n{"name": "read_file", "arguments": {}}\n</tool_call>',  # path required
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": 3}}\n</tool_call>',
+        '<tool_call>\n{"name": "write_file", "arguments": {"path": "a", "content": "x\ny"}}\n</tool_call>',  # raw newline in a string
+        'I will read it {"name": "read_file"}<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>',
+        '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call> and more',
+        'one\ntwo\n<tool_call>\n{"name": "finish", "arguments": {"answer": "x"}}\n</tool_call>',
+    ],
+)
+def test_the_grammar_rejects_malformed_calls(text):
+    assert not GRAMMAR.matches(text)
+
+
+def test_the_gbnf_parses_in_llama_cpp():
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    for grammar in (GRAMMAR, code_act_grammar()):
+        llama_grammar.LlamaGrammar.from_string(grammar.gbnf(), verbose=False)
+
+
+def test_code_act_grammar_takes_one_block_or_done():
+    grammar = code_act_grammar()
+    assert grammar.matches("Look first.\n```bash\nls -la\n```")
+    assert grammar.matches("```python\nprint(1)\n```")
+    assert grammar.matches("DONE the report is written")
+    assert not grammar.matches("```bash\n\n```")  # nothing to run
+    assert not grammar.matches("I think the answer is 4.")
+    assert not grammar.matches("```bash\nls\n```\n```bash\npwd\n```")  # one block a turn
+
+
+def test_constrained_reads_the_call_after_the_tag_not_json_in_the_thought():
+    text = 'Use {"name": "list_directory"} maybe\n<tool_call>\n{"name": "read_file", "arguments": {"path": "a.csv"}}\n</tool_call>'
+    turn_ = ConstrainedProtocol().interpret(LLMResponse(model="m", text=text))
+    assert [(c.name, c.arguments) for c in turn_.calls] == [("read_file", {"path": "a.csv"})]
+    finish = ConstrainedProtocol().interpret(
+        LLMResponse(model="m", text=render_call("finish", {"answer": "42"}))
+    )
+    assert finish.final == "42" and not finish.calls
+
+
+async def test_a_constrained_run_sends_the_grammar_and_finish_ends_it(tmp_path):
+    events: list = []
+    result, model = await scripted_run(
+        tmp_path,
+        turn(call("write_file", path="out.txt", content="hi"), native=False, text="Write it."),
+        turn(call("finish", answer="written"), native=False),
+        protocol="constrained",
+        events=events,
+    )
+    assert result.status == "ok" and result.final_text == "written"
+    assert (tmp_path / "out.txt").read_text() == "hi"
+    assert all(g and "<tool_call>" in g and "finish" in g for g in model.grammars)
+    assert result.protocol == "constrained" and result.parse_failures == 0
+    started = events[0]
+    assert started.protocol == "constrained" and "finish" in started.tools
+    # The model's raw text is kept beside the parsed call.
+    responses = [e for e in events if e.type == "llm_response"]
+    assert "<tool_call>" in responses[0].raw_text and responses[0].text == "Write it."
+
+
+async def test_a_cut_off_constrained_reply_is_asked_again_and_counted(tmp_path):
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text='Reading.\n<tool_call>\n{"name": "read_file", "argu'),
+        turn(call("finish", answer="ok"), native=False),
+        protocol="constrained",
+    )
+    assert result.status == "ok" and result.parse_failures == 1
+    assert "could not be run" in model.requests[-1][-1]["content"]
+
+
+async def test_a_code_act_turn_runs_in_the_sandbox_like_execute_command(tmp_path):
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    code = "import csv\nrows = list(csv.DictReader(open('data.csv')))\nprint(sum(int(r['b']) for r in rows))\nopen('sum.txt', 'w').write('6\\n')"
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text=f"Sum column b.\n```python\n{code}\n```"),
+        turn(text="```bash\ncat sum.txt; echo $HOME\n```"),
+        turn(text="DONE the sum is 6"),
+        protocol="code-act",
+    )
+    assert result.status == "ok" and result.final_text == "the sum is 6"
+    first, second = result.steps[0].tools[0], result.steps[1].tools[0]
+    assert first.call.name == "execute_command" and first.call.arguments["command"] == python_command(code)
+    assert first.output.startswith("6") and (tmp_path / "sum.txt").read_text() == "6\n"
+    # The same sandbox as execute_command: HOME is the work folder, no host environment.
+    assert second.output.splitlines()[:2] == ["6", str(tmp_path.resolve())]
+    # The block is the action (held to the code-act grammar where decoding takes one);
+    # results come back as observations.
+    assert all(g and "```" in g and "tool_call" not in g for g in model.grammars)
+    assert model.requests[-1][-1]["content"].startswith("Observation")
+
+
+async def test_prose_under_code_act_gets_one_reminder(tmp_path):
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="The answer is probably 6."),
+        turn(text="```bash\necho 6 > out.txt\n```"),
+        turn(text="DONE"),
+        protocol="code-act",
+        limits=RunLimits(),
+    )
+    assert (tmp_path / "out.txt").read_text() == "6\n"
+    assert "fenced" in model.requests[1][-1]["content"]
+
+
+def _tcp(model: str, **levels) -> dict:
+    return {k.replace("_", "."): v for k, v in levels.items()}
+
+
+@pytest.mark.parametrize(
+    ("model", "levels", "expected"),
+    [
+        ("local/qwen2.5-coder-0.5b", None, "constrained"),
+        ("openai/gpt-x", None, "native"),
+        ("local/m", {"gen.code.python": "L2", "tool.call.format": "L1", "tool.exec": "L1"}, "code-act"),
+        ("openai/gpt-x", {"gen.code.shell": "L3", "tool.call.format": "L2", "tool.exec": "L1"}, "code-act"),
+        ("local/m", {"tool.call.format": "L3", "tool.exec": "L2", "gen.code.python": "L1"}, "native"),
+        ("local/m", {"tool.call.format": "L3", "tool.exec": "L1"}, "constrained"),
+        ("openai/gpt-x", {"tool.call.format": "L1", "tool.exec": "L1"}, "native"),
+    ],
+)
+def test_auto_follows_its_rule(model, levels, expected):
+    decision = choose_protocol(model, levels)
+    assert decision.protocol == expected and decision.reason
+
+
+@pytest.mark.parametrize("name", ["local--qwen2.5-coder-0.5b", "local--qwen2.5-coder-1.5b"])
+def test_auto_on_the_committed_local_profiles(name):
+    tcp = load_tcp(BUNDLED / "bare-agent" / name / "latest.json")
+    assert choose_protocol(tcp.model, dict(tcp.capabilities)).protocol == "constrained"
+
+
+def test_the_web_tool_is_offered_only_where_the_web_is_used():
+    plain = select_tools("Read data.csv and write report.json.", "Count the rows in data.csv.")
+    assert "web_fetch" not in plain.names and "no web_fetch" in plain.reason
+    assert "web_fetch" in select_tools(None, "Fetch http://127.0.0.1:8000/items").names
+    assert "web_fetch" in select_tools(None, "Count it.", ("api.example.org",)).names
+
+
+def test_the_worked_example_comes_from_the_skill_or_task(tmp_path):
+    (tmp_path / "sales.csv").write_text("x\n")
+    skill = "# S\n\nRun it:\n\n```bash\npython3 scripts/report.py sales.csv --out r.json\n```\n"
+    from_skill = first_action(skill, "Summarise sales.csv", tmp_path)
+    assert from_skill.tool == "execute_command"
+    assert from_skill.arguments == {"command": "python3 scripts/report.py sales.csv --out r.json"}
+    from_task = first_action("Use the csv module.", "Summarise sales.csv into r.json", tmp_path)
+    assert (from_task.tool, from_task.arguments) == ("read_file", {"path": "sales.csv"})
+    assert first_action(None, "Say hi", tmp_path).tool == "list_directory"
+
+
+async def test_the_example_is_in_the_prompt_and_counted(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    events: list = []
+    _, model = await scripted_run(
+        tmp_path, turn(text="done"), protocol="constrained", events=events, prompt="Read notes.txt"
+    )
+    system = model.requests[0][0]["content"]
+    assert render_call("read_file", {"path": "notes.txt"}) in system
+    assert events[0].example["tokens"] > 0 and events[0].example["tool"] == "read_file"
+
+
+def test_profiles_are_kept_per_protocol(tmp_path):
+    workspace = Workspace(tmp_path)
+    native = TCP(model="local/m", profiledAt="2026-01-01T00:00:00.000Z", capabilities={"tool.exec": "L1"})
+    constrained = TCP(
+        model="local/m",
+        profiledAt="2026-01-02T00:00:00.000Z",
+        capabilities={"tool.exec": "L3"},
+        protocol="constrained",
+    )
+    store_tcp(native, workspace)
+    store_tcp(constrained, workspace)
+    root = workspace.root / "profiles"
+    assert (profile_folder(root, "bare-agent", "local/m", "constrained") / "latest.json").is_file()
+    found = find_profile("local/m", workspace, protocol="constrained")
+    assert load_tcp(found).capabilities["tool.exec"] == "L3"
+    assert load_tcp(find_profile("local/m", workspace)).capabilities["tool.exec"] == "L1"
+    # Not measured under code-act: the native profile stands in.
+    assert find_profile("local/m", workspace, protocol="code-act") == find_profile("local/m", workspace)
+    assert json.loads(found.read_text())["protocol"] == "constrained"
+
+
+def test_string_helpers_cover_printable_ascii():
+    # Every printable character survives a trip through a constrained call's JSON string.
+    text = render_call("write_file", {"path": "a", "content": string.printable})
+    assert GRAMMAR.matches(text)
