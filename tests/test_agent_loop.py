@@ -181,7 +181,30 @@ async def test_nudge_once_when_the_model_answers_without_tools(tmp_path):
         limits=RunLimits(),
     )
     assert result.final_text == "done" and (tmp_path / "a.txt").exists()
-    assert "without using any tool" in model.requests[1][-1]["content"]
+    assert "Nothing in the work folder" in model.requests[1][-1]["content"]
+
+
+async def test_reading_alone_is_not_acting(tmp_path):
+    (tmp_path / "in.txt").write_text("2 2")
+    result, model = await scripted_run(
+        tmp_path,
+        turn(call("read_file", path="in.txt")),
+        turn(text="the sum is 4"),  # describes the result instead of writing it
+        turn(call("write_file", path="sum.txt", content="4")),
+        turn(text="done"),
+        limits=RunLimits(),
+    )
+    assert (tmp_path / "sum.txt").read_text() == "4" and result.final_text == "done"
+    assert "Nothing in the work folder" in model.requests[2][-1]["content"]
+
+
+async def test_a_repeated_call_is_answered_with_a_note_to_move_on(tmp_path):
+    (tmp_path / "in.txt").write_text("data")
+    again = turn(call("read_file", path="in.txt"))
+    result, model = await scripted_run(tmp_path, again, again, turn(text="done"))
+    assert result.final_text == "done"
+    last_result = model.requests[-1][-1]["content"]
+    assert last_result.startswith("data") and "Do not repeat it" in last_result
 
 
 class Recorder(NoHooks):

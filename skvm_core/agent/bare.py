@@ -60,6 +60,11 @@ RETRY_NUDGE = (
     "Fix the cause and act again; give the final answer only once the task is done."
 )
 
+REPEAT_NOTE = (
+    "\n[note: you made exactly this call in your previous step and got the same result. "
+    "Do not repeat it: take the next step of the task.]"
+)
+
 SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
 every path you use is relative to it. You cannot see its files until you read them, and \
 writing an answer in text does not create a file: create files with a tool or a command."""
@@ -360,19 +365,24 @@ class _Run:
                 final = turn.final or ""
                 acted = [s for s in self.steps if s.tools]
                 failed_last = bool(acted) and not any(t.ok for t in acted[-1].tools)
+                # Reading is not doing: a model that looked at the input and then answers
+                # has changed nothing (weak models describe the result instead of writing it).
+                changed = any(
+                    t.ok and t.call.name not in READ_ONLY_TOOLS for s in acted for t in s.tools
+                )
                 if self.step == self.limits.max_steps:
                     return final, ""
-                if not acted and not nudged:
-                    nudged = True
-                    reminder, detail = (
-                        self.protocol.no_action_reminder(),
-                        "answered without acting; reminded once to act",
-                    )
-                elif failed_last and not retry_nudged:
+                if failed_last and not retry_nudged:
                     retry_nudged = True
                     reminder, detail = (
                         RETRY_NUDGE,
                         "stopped after failed actions; reminded once to fix and retry",
+                    )
+                elif not changed and not nudged:
+                    nudged = True
+                    reminder, detail = (
+                        self.protocol.no_action_reminder(),
+                        "answered before changing anything; reminded once to act",
                     )
                 else:
                     return final, ""
@@ -387,6 +397,13 @@ class _Run:
                 self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="loop", message=message))
                 return last_text, message
             outcomes = await self._run_tools(turn.calls, step)
+            if repeats == self.limits.loop_threshold - 1:
+                # The real result still goes back, with a word that repeating gets nowhere:
+                # small models re-run the example or their last read instead of moving on.
+                outcomes = [
+                    dataclasses.replace(o, output=o.output + REPEAT_NOTE) for o in outcomes
+                ]
+                self.emit(HookEvent(run_id=self.recorder.run_id, hook="repeat", detail="same action as the previous step; told to move on"))
             messages.extend(self.protocol.result_messages(turn.calls, outcomes))
         return last_text, f"stopped: reached the step limit ({self.limits.max_steps})"
 

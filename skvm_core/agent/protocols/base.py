@@ -69,8 +69,9 @@ class ActionProtocol(ABC):
         ]
 
     def no_action_reminder(self) -> str:
-        """Said once when the model answers before doing anything."""
+        """Said once when the model answers before it has changed anything."""
         return (
-            "You answered without using any tool, so nothing in the work folder has changed. "
-            "Do the task now through tool calls, then give your final answer."
+            "Nothing in the work folder has been created or changed yet. If the task asks "
+            "for a file or a result, make it now through tool calls, then give your final "
+            "answer."
         )

@@ -85,6 +85,6 @@ class CodeActProtocol(ActionProtocol):
 
     def no_action_reminder(self) -> str:
         return (
-            "You answered without running any code, so nothing in the work folder has changed. "
-            "Reply with one fenced ```bash or ```python block that does the next step."
+            "Nothing in the work folder has been created or changed yet. Reply with one fenced "
+            "```bash or ```python block that does the next step of the task."
         )
