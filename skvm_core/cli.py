@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument(
         "--resume", action="store_true", help="continue an interrupted run with the same settings"
     )
+    _protocol_argument(profile)
     profile.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile"))
     profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION")
     profile_show = profile_commands.add_parser("show", help="print a profile (model id or file)")

@@ -27,9 +27,14 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from skvm_core.profile.runner import ProfileOptions, Profiler, store_tcp
     from skvm_core.store.workspace import Workspace
 
+    from skvm_core.profile.store import target_protocol
+
     workspace = Workspace.default()
+    decision = target_protocol(args.model, args.protocol, workspace)
+    console.print(f"[dim]protocol {escape(decision.describe())}[/]")
     options = ProfileOptions(
         model=args.model,
+        protocol=decision.protocol,
         primitives=[p.strip() for p in args.primitives.split(",")] if args.primitives else None,
         instances=args.instances,
         seed=args.seed,
@@ -67,7 +72,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def profile_table(tcp) -> Table:
     table = Table(
-        title=f"{tcp.model} ({tcp.harness}) · {tcp.profiled_at}{' · partial' if tcp.is_partial else ''}"
+        title=f"{tcp.model} ({tcp.harness}, {tcp.protocol}) · {tcp.profiled_at}{' · partial' if tcp.is_partial else ''}"
     )
     for column in ("primitive", "level", "L1", "L2", "L3", "note"):
         table.add_column(column, overflow="fold")

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from skvm_core.agent.protocols import ProtocolDecision, choose_protocol
+from skvm_core.agent.toolset import ToolSelection, select_tools
 from skvm_core.compile.analyze import PARALLEL_WORDS, analyze
 from skvm_core.compile.bind_env import EnvBinding, bind_environment
 from skvm_core.compile.gaps import find_gaps
@@ -256,6 +258,17 @@ class CompileResult:
     @property
     def gaps(self) -> list[Gap]:
         return self.artifacts.get("gaps") or []
+
+    @property
+    def protocol(self) -> ProtocolDecision:
+        """How the target acts when it runs this variant (the `auto` rule on its profile)."""
+        return choose_protocol(self.tcp.model, dict(self.tcp.capabilities))
+
+    @property
+    def tools(self) -> ToolSelection:
+        """The tools a run of this variant offers (task prompts may add the web tool)."""
+        source = self.variant.text if self.variant else self.skill.source
+        return select_tools(source, "")
 
 
 def compile_skill(

@@ -71,6 +71,8 @@ def write_variant(result: CompileResult, out: Path) -> Path:
             "satisfied": not (variant.guard_violations if variant else []),
             "violations": variant.guard_violations if variant else [],
         },
+        "protocol": {"name": result.protocol.protocol, "reason": result.protocol.reason},
+        "tools": list(result.tools.names),
         "analyzer": artifacts["analyze"].analyzer if "analyze" in artifacts else None,
         "rewrite": artifacts["rewrite"].mode if "rewrite" in artifacts else None,
     }

@@ -115,7 +115,10 @@ class TracePane(Vertical):
         t = self.totals
         if kind == "run_started":
             skill = f" · {event.skill} ({event.skill_mode})" if event.skill else " · no skill"
-            self._run_node(event.run_id, f"▶ {event.model}{skill} · {event.sandbox}")
+            acts = f" · acts {event.protocol}" if event.protocol else ""
+            node = self._run_node(event.run_id, f"▶ {event.model}{skill} · {event.sandbox}{acts}")
+            if event.protocol_reason:
+                node.add_leaf(Text(f"protocol {event.protocol_reason}", style="dim"))
             t["status"] = "running"
         elif kind == "llm_request":
             self._step(event)
