@@ -28,8 +28,8 @@ SCHEMAS = [schema for schema, _ in TOOLS.values()] + [FINISH]
 GRAMMAR = tool_call_grammar([s.openai() for s in SCHEMAS], thought_chars=200)
 THOUGHT = st.text(
     alphabet=st.characters(blacklist_characters="<{`\n", blacklist_categories=("Cs",)),
-    max_size=200,
-)
+    max_size=100,
+).map(lambda t: t.replace("x", "`x"))  # inline backticks are allowed, a fence is not
 ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 
 
@@ -85,6 +85,7 @@ def test_the_grammar_rejects_prose_without_a_call(text):
         'I will read it {"name": "read_file"}<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>',
         '<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call> and more',
         'one\ntwo\n<tool_call>\n{"name": "finish", "arguments": {"answer": "x"}}\n</tool_call>',
+        '```python\nprint(1)\n```<tool_call>\n{"name": "finish", "arguments": {"answer": "x"}}\n</tool_call>',
     ],
 )
 def test_the_grammar_rejects_malformed_calls(text):
@@ -100,6 +101,7 @@ def test_the_gbnf_parses_in_llama_cpp():
 def test_code_act_grammar_takes_one_block_or_done():
     grammar = code_act_grammar()
     assert grammar.matches("Look first.\n```bash\nls -la\n```")
+    assert grammar.matches("Run `report.py` on it.\n```bash\npython3 report.py\n```")
     assert grammar.matches("```python\nprint(1)\n```")
     assert grammar.matches("DONE the report is written")
     assert not grammar.matches("```bash\n\n```")  # nothing to run

@@ -217,13 +217,14 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, thought_chars: int = 600) 
         )
     )
     # One line: a small model given room to ramble fills it and loses the thread.
-    rules["thought"] = Seq((Rep(Chars("^<{`\\n"), 0, thought_chars), Rep(Lit("\n"), 0, 1)))
+    char = Alt((Chars("^<{`\\n"), Seq((Lit("`"), Chars("^<{`\\n")))))  # inline `code` only
+    rules["thought"] = Seq((Rep(char, 0, thought_chars), Rep(Lit("\n"), 0, 1)))
     return Grammar(root, rules)
 
 
 def code_act_grammar(*, thought_chars: int = 600, code_chars: int = 6000) -> Grammar:
-    """A short thought, then one fenced bash or python block, or `DONE` and a final answer.
-    Backticks end the thought, so the fence starts where the model leaves it."""
+    """A short one-line thought, then one fenced bash or python block, or `DONE` and a final
+    answer. Two backticks end the thought, so the fence starts where the model leaves it."""
     # At least one visible character: an empty block would run nothing.
     code = Seq(
         (
@@ -243,5 +244,7 @@ def code_act_grammar(*, thought_chars: int = 600, code_chars: int = 6000) -> Gra
             ),
         )
     )
-    thought = Seq((Rep(Chars("^`\\n"), 0, thought_chars), Rep(Lit("\n"), 0, 1)))
+    # Inline `code` stays possible in the thought; two backticks in a row start the fence.
+    char = Alt((Chars("^`\\n"), Seq((Lit("`"), Chars("^`\\n")))))
+    thought = Seq((Rep(char, 0, thought_chars), Rep(Lit("\n"), 0, 1)))
     return Grammar(root, {"thought": thought})
