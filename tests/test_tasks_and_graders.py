@@ -191,7 +191,19 @@ def test_weights_and_grading_weights_combine():
     assert combine([auto, auto2]).score == pytest.approx(0.75)
     judge = EvalResult(criterion="j", method="llm-judge", score=0.0)
     hybrid = combine([auto, judge], {"automated": 0.7, "llmJudge": 0.3})
-    assert hybrid.score == pytest.approx(0.7) and hybrid.passed
+    assert hybrid.score == pytest.approx(0.7)
+
+
+def test_a_run_passes_only_when_every_criterion_passes_or_at_the_declared_threshold():
+    good = EvalResult(criterion="a", method="script", weight=3, score=1.0, passed=True)
+    wrong = EvalResult(criterion="b", method="file-check", weight=1, score=0.0, passed=False)
+    mostly = combine([good, wrong])
+    assert mostly.score == pytest.approx(0.75) and not mostly.passed  # partial credit only
+    assert combine([good, good.model_copy(update={"criterion": "c"})]).passed
+    assert combine([good, wrong], pass_threshold=0.7).passed
+    assert not combine([good, wrong], pass_threshold=0.8).passed
+    skipped = EvalResult(criterion="s", method="script", infra_error="no sqlite3")
+    assert combine([good, skipped]).passed  # an infrastructure skip is left out
 
 
 def test_fixtures_and_inline_fixtures_are_laid_out_but_setup_script_is_not_copied(tmp_path):

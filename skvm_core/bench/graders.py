@@ -1,7 +1,9 @@
 """Grade a finished run: script, file-check, python-grade (and llm-judge, later).
 
 Scores follow the reference's eval protocol: each criterion scores 0..1 with per-check
-reasons; the task score is the weighted mean; a task passes at 0.5 or more. A criterion
+reasons; the task score is the weighted mean. A run passes when every criterion passes
+(partial credit is a score, not a pass), or when the task declares `passThreshold` and the
+score reaches it. A criterion
 that could not be judged (missing host tool, no judge model) is an infrastructure skip and
 is left out of the score instead of counting as 0.
 """
@@ -68,7 +70,11 @@ class Score(BaseModel):
         return f"{'PASS' if self.passed else 'FAIL'} {self.score:.2f}"
 
 
-def combine(results: list[EvalResult], grading_weights: dict[str, float] | None = None) -> Score:
+def combine(
+    results: list[EvalResult],
+    grading_weights: dict[str, float] | None = None,
+    pass_threshold: float | None = None,
+) -> Score:
     graded = [r for r in results if r.infra_error is None]
     if not graded:
         return Score(results=results, skipped=bool(results))
@@ -93,7 +99,11 @@ def combine(results: list[EvalResult], grading_weights: dict[str, float] | None 
     else:
         score = weighted(graded)
     score = max(0.0, min(1.0, score))
-    return Score(score=score, passed=score >= PASS_MARK, results=results)
+    if pass_threshold is not None:
+        passed = score >= pass_threshold
+    else:
+        passed = all(r.passed for r in graded)
+    return Score(score=score, passed=passed, results=results)
 
 
 async def evaluate(task: Task, run: RunResult, judge_model: str | None = None) -> Score:
@@ -113,7 +123,7 @@ async def evaluate(task: Task, run: RunResult, judge_model: str | None = None) -
             )
         result.weight = criterion.weight
         results.append(result)
-    return combine(results, task.grading_weights)
+    return combine(results, task.grading_weights, task.pass_threshold)
 
 
 async def _grade_one(

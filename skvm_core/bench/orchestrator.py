@@ -71,6 +71,13 @@ class RunRecord(BaseModel):
     # Files the run created or changed in its work folder; a run that ends with an answer
     # and wrote nothing ended in prose.
     files_written: int = 0
+    # The run ended with the model's own answer (not a loop, step limit or crash).
+    answered: bool = False
+
+    @property
+    def prose_end(self) -> bool:
+        """Ended with an answer while nothing was written: described, not done."""
+        return self.answered and self.files_written == 0
 
     @property
     def tainted(self) -> bool:
@@ -209,5 +216,6 @@ class Bench:
                 "parse_failures": run.parse_failures,
                 "format_repairs": run.format_repairs,
                 "files_written": outcome.files_written,
+                "answered": run.status == "ok" and not run.status_detail,
             }
         )

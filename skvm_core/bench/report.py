@@ -78,6 +78,11 @@ class Cell(BaseModel):
     cost_usd: float | None = 0.0
     wall_s: float = 0.0
     model_s: float = 0.0
+    protocols: list[str] = Field(default_factory=list)
+    # Share of graded runs that ended with an answer and wrote no file.
+    prose_end_rate: float = float("nan")
+    # Replies that were neither an action nor an answer, plus unreadable call arguments.
+    parse_failures: int = 0
 
 
 class Delta(BaseModel):
@@ -92,6 +97,10 @@ class Delta(BaseModel):
     losses: int
     ties: int
     token_ratio: float | None = None
+    # The same comparison on pass rate (per task: share of runs passed).
+    pass_delta: float = float("nan")
+    pass_low: float = float("nan")
+    pass_high: float = float("nan")
 
 
 class TaskRow(BaseModel):
@@ -156,11 +165,22 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 cost_usd=None if any(c is None for c in costs) else sum(costs),
                 wall_s=sum(r.wall_ms for r in graded) / 1000,
                 model_s=sum(r.model_ms for r in graded) / 1000,
+                protocols=sorted({r.protocol for r in items if r.protocol}),
+                prose_end_rate=statistics.fmean([r.prose_end for r in graded])
+                if graded
+                else float("nan"),
+                parse_failures=sum(r.parse_failures for r in graded),
             )
         )
     deltas = []
+    conditions = sorted({r.condition for r in records})
+    # A condition run under another protocol (`original@native`) is compared with the same
+    # condition under the plan's protocol.
+    pairs = [("no-skill", "original"), ("original", "compiled")] + [
+        (c.rsplit("@", 1)[0], c) for c in conditions if "@" in c
+    ]
     for target in sorted({r.target for r in records}):
-        for base, other in (("no-skill", "original"), ("original", "compiled")):
+        for base, other in pairs:
             delta = paired_delta(records, target, base, other)
             if delta:
                 deltas.append(delta)
@@ -212,12 +232,12 @@ def paired_delta(records: list[RunRecord], target: str, base: str, other: str) -
         statistics.fmean(r.score for r in b[t]) - statistics.fmean(r.score for r in a[t])
         for t in shared
     ]
-    mean = statistics.fmean(diffs)
-    half = (
-        t95(len(diffs) - 1) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-        if len(diffs) > 1
-        else float("nan")
-    )
+    mean, half = _mean_half(diffs)
+    pass_diffs = [
+        statistics.fmean(r.passed for r in b[t]) - statistics.fmean(r.passed for r in a[t])
+        for t in shared
+    ]
+    pass_mean, pass_half = _mean_half(pass_diffs)
     tokens_a = sum(r.usage.total for t in shared for r in a[t]) / max(
         1, sum(len(a[t]) for t in shared)
     )
@@ -229,7 +249,16 @@ def paired_delta(records: list[RunRecord], target: str, base: str, other: str) -
         low=max(-1.0, mean - half), high=min(1.0, mean + half),  # scores lie in [0, 1]
         wins=sum(d > 1e-9 for d in diffs), losses=sum(d < -1e-9 for d in diffs), ties=sum(abs(d) <= 1e-9 for d in diffs),
         token_ratio=tokens_b / tokens_a if tokens_a else None,
+        pass_delta=pass_mean, pass_low=max(-1.0, pass_mean - pass_half), pass_high=min(1.0, pass_mean + pass_half),
     )  # fmt: skip
+
+
+def _mean_half(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t interval (nan with one value)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, float("nan")
+    return mean, t95(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
 
 
 def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
@@ -244,26 +273,26 @@ def to_markdown(report: BenchReport) -> str:
     lines = [
         f"# Bench {report.session}",
         "",
-        "| target | condition | runs | graded | pass rate | mean score (95% CI) | pass@k | tokens in/out | cost | wall s | model s | tainted |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | prose end | parse failures | tokens in/out | cost | wall s | model s | tainted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in report.cells:
         at_k = ", ".join(f"{k} {_fmt(v)}" for k, v in c.pass_at_k.items())
         lines.append(
-            f"| {c.target} | {c.condition} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
-            f"{c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
+            f"| {c.target} | {c.condition} | {', '.join(c.protocols) or 'n/a'} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
+            f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
         )
     if report.deltas:
         lines += [
             "",
-            "## Paired deltas (mean score per task)",
+            "## Paired deltas (per task, then averaged over tasks)",
             "",
-            "| target | comparison | tasks | Δ mean (95% CI) | wins/losses/ties | token ratio |",
-            "|---|---|---|---|---|---|",
+            "| target | comparison | tasks | Δ pass rate (95% CI) | Δ mean score (95% CI) | wins/losses/ties | token ratio |",
+            "|---|---|---|---|---|---|---|",
         ]
         for d in report.deltas:
             lines.append(
-                f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
+                f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {_fmt(d.pass_delta, '{:+.3f}')} ({_fmt(d.pass_low, '{:+.3f}')} to {_fmt(d.pass_high, '{:+.3f}')}) | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
             )
     lines += _task_tables(report)
     tainted = [(c.target, c.condition, t) for c in report.cells for t in c.tainted]

@@ -89,6 +89,8 @@ class Task(BaseModel):
     eval: list[Criterion] = Field(default_factory=list)
     fixtures: dict[str, str] = Field(default_factory=dict)  # inline files: relpath → text
     grading_weights: dict[str, float] | None = Field(default=None, alias="gradingWeights")
+    # A run passes when every criterion passes, unless the task declares a score to reach.
+    pass_threshold: float | None = Field(default=None, alias="passThreshold", ge=0.0, le=1.0)
     skill: str | list[str] | None = None
     difficulty: Literal["easy", "medium", "hard"] | None = None
     host_ready: bool = Field(default=True, alias="hostReady")
