@@ -13,6 +13,7 @@ BENCHMARKS = [
     "bench_compile",
     "bench_workbench",
     "bench_scheduler",
+    "bench_protocols",
 ]
 
 

@@ -55,7 +55,15 @@ def test_neighbouring_reads_share_a_batch_and_writes_run_alone():
     from skvm_core.agent.bare import _ordered_batches
     from skvm_core.llm.types import ToolCall
 
-    names = ["read_file", "list_directory", "execute_command", "read_file", "write_file", "read_file", "read_file"]
+    names = [
+        "read_file",
+        "list_directory",
+        "execute_command",
+        "read_file",
+        "write_file",
+        "read_file",
+        "read_file",
+    ]
     calls = [ToolCall(id=str(i), name=n) for i, n in enumerate(names)]
     assert _ordered_batches(calls, list(range(len(calls)))) == [[0, 1], [2], [3], [4], [5, 6]]
 

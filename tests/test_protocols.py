@@ -14,11 +14,9 @@ from skvm_core.agent.protocols.constrained import FINISH, ConstrainedProtocol, r
 from skvm_core.agent.result import RunLimits
 from skvm_core.agent.tools import TOOLS
 from skvm_core.agent.toolset import select_tools
-from skvm_core.agent.trace import read_trace
 from skvm_core.llm.grammar import code_act_grammar, tool_call_grammar
 from skvm_core.llm.types import LLMResponse
-from skvm_core.profile.runner import profile_folder
-from skvm_core.profile.runner import store_tcp
+from skvm_core.profile.runner import profile_folder, store_tcp
 from skvm_core.profile.store import BUNDLED, find_profile, load_tcp
 from skvm_core.profile.tcp import TCP
 from skvm_core.store.workspace import Workspace
@@ -162,7 +160,9 @@ async def test_a_code_act_turn_runs_in_the_sandbox_like_execute_command(tmp_path
     )
     assert result.status == "ok" and result.final_text == "the sum is 6"
     first, second = result.steps[0].tools[0], result.steps[1].tools[0]
-    assert first.call.name == "execute_command" and first.call.arguments["command"] == python_command(code)
+    assert first.call.name == "execute_command" and first.call.arguments[
+        "command"
+    ] == python_command(code)
     assert first.output.startswith("6") and (tmp_path / "sum.txt").read_text() == "6\n"
     # The same sandbox as execute_command: HOME is the work folder, no host environment.
     assert second.output.splitlines()[:2] == ["6", str(tmp_path.resolve())]
@@ -194,9 +194,21 @@ def _tcp(model: str, **levels) -> dict:
     [
         ("local/qwen2.5-coder-0.5b", None, "constrained"),
         ("openai/gpt-x", None, "native"),
-        ("local/m", {"gen.code.python": "L2", "tool.call.format": "L1", "tool.exec": "L1"}, "code-act"),
-        ("openai/gpt-x", {"gen.code.shell": "L3", "tool.call.format": "L2", "tool.exec": "L1"}, "code-act"),
-        ("local/m", {"tool.call.format": "L3", "tool.exec": "L2", "gen.code.python": "L1"}, "native"),
+        (
+            "local/m",
+            {"gen.code.python": "L2", "tool.call.format": "L1", "tool.exec": "L1"},
+            "code-act",
+        ),
+        (
+            "openai/gpt-x",
+            {"gen.code.shell": "L3", "tool.call.format": "L2", "tool.exec": "L1"},
+            "code-act",
+        ),
+        (
+            "local/m",
+            {"tool.call.format": "L3", "tool.exec": "L2", "gen.code.python": "L1"},
+            "native",
+        ),
         ("local/m", {"tool.call.format": "L3", "tool.exec": "L1"}, "constrained"),
         ("openai/gpt-x", {"tool.call.format": "L1", "tool.exec": "L1"}, "native"),
     ],
@@ -243,7 +255,9 @@ async def test_the_example_is_in_the_prompt_and_counted(tmp_path):
 
 def test_profiles_are_kept_per_protocol(tmp_path):
     workspace = Workspace(tmp_path)
-    native = TCP(model="local/m", profiledAt="2026-01-01T00:00:00.000Z", capabilities={"tool.exec": "L1"})
+    native = TCP(
+        model="local/m", profiledAt="2026-01-01T00:00:00.000Z", capabilities={"tool.exec": "L1"}
+    )
     constrained = TCP(
         model="local/m",
         profiledAt="2026-01-02T00:00:00.000Z",
@@ -258,7 +272,9 @@ def test_profiles_are_kept_per_protocol(tmp_path):
     assert load_tcp(found).capabilities["tool.exec"] == "L3"
     assert load_tcp(find_profile("local/m", workspace)).capabilities["tool.exec"] == "L1"
     # Not measured under code-act: the native profile stands in.
-    assert find_profile("local/m", workspace, protocol="code-act") == find_profile("local/m", workspace)
+    assert find_profile("local/m", workspace, protocol="code-act") == find_profile(
+        "local/m", workspace
+    )
     assert json.loads(found.read_text())["protocol"] == "constrained"
 
 

@@ -16,7 +16,6 @@ from skvm_core.agent.hooks import RuntimeHooks
 from skvm_core.agent.protocols import (
     ActionProtocol,
     ProtocolDecision,
-    Turn,
     first_action,
     grammar_capable,
     protocol_named,
@@ -109,9 +108,7 @@ def lay_bundle(skill: Skill, work_dir: Path) -> list[str]:
     return laid
 
 
-def system_prompt(
-    skill: Skill | None, mode: SkillMode, bundle: list[str], acting: str = ""
-) -> str:
+def system_prompt(skill: Skill | None, mode: SkillMode, bundle: list[str], acting: str = "") -> str:
     prompt = SYSTEM_PROMPT + (f"\n\n{acting}" if acting else "")
     if skill is None:
         return prompt
@@ -222,9 +219,7 @@ class _Run:
             self.tools["load_skill"] = LOAD_SKILL
         available = [schema for schema, _ in self.tools.values()]
         self.schemas = self.protocol.offered_tools(available)
-        decoding = self.protocol.decoding(
-            available, grammar_capable=grammar_capable(agent.model)
-        )
+        decoding = self.protocol.decoding(available, grammar_capable=grammar_capable(agent.model))
         self.options = dataclasses.replace(self.options, decoding=decoding)
         self.example = first_action(skill.body if skill else None, prompt, work_dir)
         self.acting = self.protocol.instructions(self.schemas, self.example)
@@ -355,7 +350,12 @@ class _Run:
                 # Neither an action nor an answer (a reply cut off inside its call): say
                 # what was wrong and ask again; it costs a step, so it cannot loop forever.
                 self.parse_failures += 1
-                messages.append({"role": "user", "content": f"Your reply could not be run: {turn.problem}. Reply again with one complete action."})
+                messages.append(
+                    {
+                        "role": "user",
+                        "content": f"Your reply could not be run: {turn.problem}. Reply again with one complete action.",
+                    }
+                )
                 self.emit(HookEvent(run_id=self.recorder.run_id, hook="reask", detail=turn.problem))
                 continue
             if not turn.calls:
@@ -400,10 +400,14 @@ class _Run:
             if repeats == self.limits.loop_threshold - 1:
                 # The real result still goes back, with a word that repeating gets nowhere:
                 # small models re-run the example or their last read instead of moving on.
-                outcomes = [
-                    dataclasses.replace(o, output=o.output + REPEAT_NOTE) for o in outcomes
-                ]
-                self.emit(HookEvent(run_id=self.recorder.run_id, hook="repeat", detail="same action as the previous step; told to move on"))
+                outcomes = [dataclasses.replace(o, output=o.output + REPEAT_NOTE) for o in outcomes]
+                self.emit(
+                    HookEvent(
+                        run_id=self.recorder.run_id,
+                        hook="repeat",
+                        detail="same action as the previous step; told to move on",
+                    )
+                )
             messages.extend(self.protocol.result_messages(turn.calls, outcomes))
         return last_text, f"stopped: reached the step limit ({self.limits.max_steps})"
 
@@ -486,7 +490,9 @@ class _Run:
         keys, changes = [], 0
         for c in calls:
             read_only = c.name in READ_ONLY_TOOLS
-            keys.append(json.dumps([c.name, c.arguments, changes if read_only else -1], sort_keys=True))
+            keys.append(
+                json.dumps([c.name, c.arguments, changes if read_only else -1], sort_keys=True)
+            )
             changes += not read_only
         first: dict[str, int] = {}
         for index, key in enumerate(keys):

@@ -34,8 +34,16 @@ def select_tools(
     match = _WEB.search(prompt) or (_WEB.search(skill_text) if skill_text else None)
     if extra_hosts or match:
         names.append("web_fetch")
-        cause = f"hosts {', '.join(sorted(extra_hosts))}" if extra_hosts else f"mentions {match.group(0)!r}"  # type: ignore[union-attr]
-        why += f"; web_fetch because the task or skill {cause}" if not extra_hosts else f"; web_fetch for the allowed {cause}"
+        cause = (
+            f"hosts {', '.join(sorted(extra_hosts))}"
+            if extra_hosts
+            else f"mentions {match.group(0)!r}"
+        )  # type: ignore[union-attr]
+        why += (
+            f"; web_fetch because the task or skill {cause}"
+            if not extra_hosts
+            else f"; web_fetch for the allowed {cause}"
+        )
     else:
         why += "; no web_fetch (neither skill nor task uses the web)"
     return ToolSelection(tuple(names), why)

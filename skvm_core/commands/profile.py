@@ -25,9 +25,8 @@ LEVEL_STYLE = {"L0": "red", "L1": "yellow", "L2": "cyan", "L3": "green"}
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from skvm_core.profile.runner import ProfileOptions, Profiler, store_tcp
-    from skvm_core.store.workspace import Workspace
-
     from skvm_core.profile.store import target_protocol
+    from skvm_core.store.workspace import Workspace
 
     workspace = Workspace.default()
     decision = target_protocol(args.model, args.protocol, workspace)

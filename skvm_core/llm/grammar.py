@@ -205,7 +205,9 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, thought_chars: int = 600) 
         name = function["name"]
         rule = "args-" + re.sub(r"[^a-zA-Z0-9]+", "-", name)
         rules[rule] = arguments_node(function.get("parameters") or {}, name)
-        calls.append(Seq((Lit(f'{{"name": {json.dumps(name)}, "arguments": '), Ref(rule), Lit("}"))))
+        calls.append(
+            Seq((Lit(f'{{"name": {json.dumps(name)}, "arguments": '), Ref(rule), Lit("}")))
+        )
     if not calls:
         raise SkvmError("a tool-call grammar needs at least one tool")
     root = Seq(
@@ -238,7 +240,9 @@ def code_act_grammar(*, thought_chars: int = 600, code_chars: int = 6000) -> Gra
             Ref("thought"),
             Alt(
                 (
-                    Seq((Lit("```"), Alt((Lit("bash"), Lit("python"))), Lit("\n"), code, Lit("```"))),
+                    Seq(
+                        (Lit("```"), Alt((Lit("bash"), Lit("python"))), Lit("\n"), code, Lit("```"))
+                    ),
                     Seq((Lit("DONE"), Rep(Chars("^`"), 0, thought_chars))),
                 )
             ),

@@ -153,9 +153,12 @@ REPETITION_CHECK_EVERY = 8
 class LocalWorker:
     """Owns one `Llama` instance on a dedicated thread."""
 
-    def __init__(self, weights: Path, context: int = DEFAULT_CONTEXT) -> None:
+    def __init__(
+        self, weights: Path, context: int = DEFAULT_CONTEXT, state_cache_mb: int | None = None
+    ) -> None:
         self.weights = weights
         self.context = context
+        self.state_cache_mb = STATE_CACHE_MB if state_cache_mb is None else state_cache_mb
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
@@ -212,9 +215,10 @@ class LocalWorker:
         # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
         # longest stored prefix (the system prompt, skill and tools shared by every run of a
         # skill), even when other jobs ran in between. Bounded; least recently used go first.
-        from llama_cpp import LlamaRAMCache
+        if self.state_cache_mb > 0:
+            from llama_cpp import LlamaRAMCache
 
-        llm.set_cache(LlamaRAMCache(capacity_bytes=STATE_CACHE_MB * 1024 * 1024))
+            llm.set_cache(LlamaRAMCache(capacity_bytes=self.state_cache_mb * 1024 * 1024))
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise_template_error

@@ -98,4 +98,6 @@ class VariantView(VerticalScroll):
             else f"guard ✗ {len(variant.guard_violations) if variant else ''}"
         )
         self.border_subtitle = f"{len(result.gaps)} gaps · {len(variant.source_map) if variant else 0} changes · {guard} · acts {result.protocol.protocol}"
-        self.tooltip = f"protocol {result.protocol.describe()}; tools {', '.join(result.tools.names)}"
+        self.tooltip = (
+            f"protocol {result.protocol.describe()}; tools {', '.join(result.tools.names)}"
+        )

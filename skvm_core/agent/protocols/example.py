@@ -9,7 +9,9 @@ from pathlib import Path
 from skvm_core.agent.protocols.base import ExampleAction
 
 _FENCE = re.compile(r"^```[ \t]*(bash|sh|shell|console)[ \t]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
-_FILE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.(?:csv|json|jsonl|txt|md|log|tsv|yaml|yml|xml|html|py|sh|sql|ini|toml))\b")
+_FILE = re.compile(
+    r"(?<![\w/.-])((?:[\w.-]+/)*[\w.-]+\.(?:csv|json|jsonl|txt|md|log|tsv|yaml|yml|xml|html|py|sh|sql|ini|toml))\b"
+)
 MAX_COMMAND_CHARS = 200
 
 
