@@ -13,6 +13,9 @@ Limits (also stated in each tool's description, so the model knows them):
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import stat
 import time
 import urllib.error
 import urllib.parse
@@ -81,27 +84,71 @@ def _relative(work_dir: Path, path: Path) -> str:
     return path.relative_to(work_dir.resolve()).as_posix() or "."
 
 
+def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    """Open `path` only if it is a regular file: never follows a last-component link, and
+    a FIFO, device or socket is refused at once instead of blocking the run."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ENXIO, errno.ELOOP, errno.EWOULDBLOCK):
+            raise ToolError(f"{path.name} is not a regular file") from exc
+        raise ToolError(f"cannot open {path.name}: {exc.strerror}") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ToolError(f"{path.name} is not a regular file (a folder, FIFO, device or socket)")
+    return fd
+
+
+def _read_page(path: Path, offset: int, limit: int) -> tuple[bytes, int, bool, int]:
+    """Lines offset..offset+limit-1, at most READ_MAX_BYTES of them, reading the file as a
+    stream: memory stays bounded whatever its size. Returns (data, lines, more, size)."""
+    fd = open_regular(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb", buffering=65536) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        for _ in range(offset - 1):
+            line = handle.readline(READ_MAX_BYTES + 1)
+            if not line:
+                return b"", 0, False, size
+            while line and not line.endswith(b"\n"):  # a very long line: skip all of it
+                line = handle.readline(READ_MAX_BYTES + 1)
+        kept, count, more = bytearray(), 0, False
+        while count < limit:
+            line = handle.readline(READ_MAX_BYTES + 1 - len(kept))
+            if not line:
+                break
+            kept += line
+            count += 1
+            if len(kept) >= READ_MAX_BYTES:
+                more = True
+                break
+        if not more:
+            more = bool(handle.read(1))
+    return bytes(kept[:READ_MAX_BYTES]), count, more, size
+
+
 async def read_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     path = confine(ctx.work_dir, args.get("path"))
-    if not path.is_file():
+    if not path.exists():
         raise ToolError(f"no such file: {args.get('path')}")
     offset = max(1, int(args.get("offset") or 1))
     limit = min(READ_MAX_LINES, max(1, int(args.get("limit") or READ_MAX_LINES)))
-    data = path.read_bytes()
+    data, count, more, size = await asyncio.to_thread(_read_page, path, offset, limit)
     if b"\0" in data[:8192]:
-        return ToolOutcome(
-            f"{_relative(ctx.work_dir, path)} is a binary file ({len(data):,} bytes)"
+        return ToolOutcome(f"{_relative(ctx.work_dir, path)} is a binary file ({size:,} bytes)")
+    text = data.decode("utf-8", errors="replace")
+    if more:
+        text += (
+            f"\n[truncated: the file has {size:,} bytes; continue with offset={offset + count}]"
         )
-    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
-    chosen = lines[offset - 1 : offset - 1 + limit]
-    text = "".join(chosen)
-    truncated = offset - 1 + limit < len(lines)
-    if len(text.encode()) > READ_MAX_BYTES:
-        text = text.encode()[:READ_MAX_BYTES].decode("utf-8", errors="ignore")
-        truncated = True
-    if truncated:
-        text += f"\n[truncated: file has {len(lines)} lines; continue with offset={offset + len(text.splitlines())}]"
-    return ToolOutcome(text, truncated=truncated)
+    return ToolOutcome(text, truncated=more)
+
+
+def _write(path: Path, data: bytes, append: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = open_regular(path, flags)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 async def write_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
@@ -117,8 +164,7 @@ async def write_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
     if path.is_dir():
         raise ToolError(f"{args.get('path')} is a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab" if args.get("append") else "wb") as handle:
-        handle.write(data)
+    await asyncio.to_thread(_write, path, data, bool(args.get("append")))
     return ToolOutcome(f"wrote {len(data):,} bytes to {_relative(ctx.work_dir, path)}")
 
 
