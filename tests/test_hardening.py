@@ -67,3 +67,36 @@ async def test_the_run_timeout_holds_while_a_command_blocks(tmp_path):
         limits=RunLimits(timeout_s=2, command_timeout_s=120, nudge_without_tools=False),
     )
     assert result.status == "timeout"
+
+
+async def test_limits_cannot_be_raised_by_the_command(tmp_path):
+    from skvm_core.agent.sandbox import FILE_SIZE_LIMIT_KB, MEMORY_LIMIT_KB, run_command
+
+    result = await run_command(
+        "ulimit -H -v; ulimit -H -f; ulimit -v unlimited && echo raised-v; ulimit -f unlimited && echo raised-f",
+        tmp_path,
+    )
+    lines = result.stdout.split()
+    assert lines[:2] == [str(MEMORY_LIMIT_KB), str(FILE_SIZE_LIMIT_KB)]
+    assert "raised-v" not in lines and "raised-f" not in lines
+
+
+def test_root_only_files_under_etc_are_hidden_in_the_sandbox():
+    from skvm_core.agent.sandbox import hidden_paths
+
+    files, _ = hidden_paths()
+    for name in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow-"):
+        if os.path.exists(name):
+            assert name in files
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/etc/shadow-"), reason="no /etc/shadow- backup on this host"
+)
+async def test_a_shadow_backup_is_unreadable_inside_bubblewrap(tmp_path):
+    from skvm_core.agent.sandbox import run_command, sandbox_mode
+
+    if sandbox_mode().kind != "bubblewrap":
+        pytest.skip("needs bubblewrap")
+    result = await run_command("cat /etc/shadow- /etc/gshadow-; echo end", tmp_path)
+    assert result.stdout.strip() == "end"  # nothing of either file came through

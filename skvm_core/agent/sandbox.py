@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -129,6 +130,33 @@ def sandbox_path(in_bubblewrap: bool) -> str:
     return f"{SAFE_PATH}:{SHIM_DIR_IN_SANDBOX if in_bubblewrap else shims}"
 
 
+@cache
+def hidden_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Files and folders under /etc that other users may not read (shadow files and their
+    backups, private keys, sudoers…): inside the sandbox they are empty, whoever runs it."""
+    files: list[str] = [f for f in _HIDDEN_FILES if Path(f).exists()]
+    folders: list[str] = []
+    for root, dirs, names in os.walk("/etc"):
+        for name in list(dirs):
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISDIR(info.st_mode) and not info.st_mode & stat.S_IROTH:
+                folders.append(path)
+                dirs.remove(name)
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and not info.st_mode & stat.S_IROTH and path not in files:
+                files.append(path)
+    return tuple(files), tuple(folders)
+
+
 def scrubbed_env(work_dir: Path, *, in_bubblewrap: bool = False) -> dict[str, str]:
     """Only harmless variables pass; nothing like *_API_KEY, tokens or cloud credentials."""
     env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
@@ -188,9 +216,11 @@ def _bwrap_argv(bwrap: str, work_dir: Path, network: bool) -> list[str]:
             argv += ["--symlink", os.readlink(path), folder]
         elif path.is_dir():
             argv += ["--ro-bind", folder, folder]
-    for hidden in _HIDDEN_FILES:
-        if Path(hidden).exists():
-            argv += ["--ro-bind", "/dev/null", hidden]
+    files, folders = hidden_paths()
+    for hidden in files:
+        argv += ["--ro-bind", "/dev/null", hidden]
+    for folder in folders:
+        argv += ["--tmpfs", folder]
     argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     shims = shim_dir()
     if shims is not None:
@@ -214,10 +244,11 @@ async def run_command(
     mode = mode or sandbox_mode()
     work_dir = work_dir.resolve()
     (work_dir / ".tmp").mkdir(parents=True, exist_ok=True)
-    # -u only binds non-root users; as root, bubblewrap's PID namespace is what ends a bomb.
+    # Soft and hard limits both (no -S): the command cannot raise them again. -u only binds
+    # non-root users; as root, the PID namespace and the pids cgroup end a bomb.
     limited = (
-        f"ulimit -S -v {MEMORY_LIMIT_KB} -f {FILE_SIZE_LIMIT_KB} 2>/dev/null; "
-        f'ulimit -S -u {PROCESS_LIMIT} 2>/dev/null; exec bash -c "$1"'
+        f"ulimit -v {MEMORY_LIMIT_KB} -f {FILE_SIZE_LIMIT_KB} 2>/dev/null; "
+        f'ulimit -u {PROCESS_LIMIT} 2>/dev/null; exec bash -c "$1"'
     )
     inner = ["bash", "-c", limited, "skvm-command", command]
     if mode.kind == "bubblewrap" and mode.bwrap:
