@@ -83,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     profile.add_argument("--model", help="model id to profile")
     profile.add_argument("--primitives", help="comma-separated primitive ids (default: all 26)")
-    profile.add_argument("--instances", type=int, default=3, help="instances per level (default 3)")
-    profile.add_argument("--concurrency", type=int, default=1)
+    profile.add_argument(
+        "--instances", type=_count(50), default=3, help="instances per level (default 3)"
+    )
+    profile.add_argument("--concurrency", type=_count(64), default=1)
     profile.add_argument("--seed", type=int, default=0)
     profile.add_argument("--policy", choices=("strict", "majority"), default="strict")
     profile.add_argument(
@@ -152,9 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="no-skill,original,compiled",
         help="no-skill, original, compiled, custom:<label>=<dir>; any may end in @<protocol>",
     )
-    bench.add_argument("--runs", type=int, default=1)
+    bench.add_argument("--runs", type=_count(100), default=1)
     _protocol_argument(bench)
-    bench.add_argument("--concurrency", type=int, default=2)
+    bench.add_argument("--concurrency", type=_count(64), default=2)
     bench.add_argument(
         "--temperature",
         type=float,
@@ -199,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="compiled",
         help="compiled (default), original, or custom:<label>=<dir>",
     )
-    check.add_argument("--runs", type=int, default=1)
+    check.add_argument("--runs", type=_count(100), default=1)
     check.add_argument("--min-pass-rate", type=float, required=True)
     check.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_check"))
 
@@ -208,6 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
     workbench.add_argument("--targets", help="comma-separated model ids")
     workbench.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_workbench"))
     return parser
+
+
+def _count(highest: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to `highest` (else a usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= value <= highest:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {highest}, got {value}")
+        return value
+
+    return parse
 
 
 def _protocol_argument(parser: argparse.ArgumentParser) -> None:
@@ -239,12 +256,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    from pydantic import ValidationError
+
     from skvm_core.errors import SkvmError
 
     try:
         return int(args.handler(args) or EXIT_OK)
     except SkvmError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as exc:  # a value out of range that no earlier check caught
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or exc.title
+        print(f"error: {where}: {first['msg']} (got {first.get('input')!r})", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

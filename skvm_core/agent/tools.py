@@ -138,9 +138,7 @@ async def read_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         return ToolOutcome(f"{_relative(ctx.work_dir, path)} is a binary file ({size:,} bytes)")
     text = data.decode("utf-8", errors="replace")
     if more:
-        text += (
-            f"\n[truncated: the file has {size:,} bytes; continue with offset={offset + count}]"
-        )
+        text += f"\n[truncated: the file has {size:,} bytes; continue with offset={offset + count}]"
     return ToolOutcome(text, truncated=more)
 
 

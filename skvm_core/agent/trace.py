@@ -167,6 +167,11 @@ def iter_trace(path: str | Path) -> Iterator[Any]:
     file = Path(path)
     try:
         lines = file.read_text("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SkvmError(
+            f"{file} is not a trace: not UTF-8 text (byte {exc.start})",
+            hint="give the trace.jsonl of a run (runs/<run-id>/trace.jsonl)",
+        ) from exc
     except OSError as exc:
         raise SkvmError(f"cannot read trace {file}: {exc}") from exc
     for number, line in enumerate(lines, start=1):

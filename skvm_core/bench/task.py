@@ -85,7 +85,7 @@ class Task(BaseModel):
     )
     prompt: str
     timeout_ms: int = Field(default=120_000, alias="timeoutMs", gt=0)
-    max_steps: int = Field(default=30, alias="maxSteps", ge=1)
+    max_steps: int = Field(default=30, alias="maxSteps", ge=1, le=500)
     eval: list[Criterion] = Field(default_factory=list)
     fixtures: dict[str, str] = Field(default_factory=dict)  # inline files: relpath → text
     grading_weights: dict[str, float] | None = Field(default=None, alias="gradingWeights")

@@ -106,9 +106,18 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 f"{file} does not exist",
                 hint="pass two skill or variant folders (or SKILL.md files)",
             )
+
+    def text_of(file: Path) -> list[str]:
+        try:
+            return file.read_text("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise SkvmError(
+                f"{file} is not UTF-8 text (byte {exc.start})", hint="diff compares skill text"
+            ) from exc
+
     diff = difflib.unified_diff(
-        left_file.read_text("utf-8").splitlines(),
-        right_file.read_text("utf-8").splitlines(),
+        text_of(left_file),
+        text_of(right_file),
         str(left_file),
         str(right_file),
         lineterm="",

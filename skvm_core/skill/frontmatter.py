@@ -44,12 +44,27 @@ def split_front_matter(text: str, where: str = "SKILL.md") -> SplitDocument:
     )
 
 
+def _refuse_aliases(raw: str, where: str) -> None:
+    """YAML aliases (`*name`) let a few lines expand into gigabytes (a "billion laughs");
+    no skill's front matter needs them, so they are refused before anything is built."""
+    try:
+        for event in yaml.parse(raw):
+            if isinstance(event, yaml.AliasEvent):
+                raise SkillError(
+                    f"{where}: front matter uses a YAML alias (*{event.anchor}), which is not allowed",
+                    hint="write the value out instead of referring to an anchor",
+                )
+    except yaml.YAMLError:
+        return  # reported with its line by the parse that follows
+
+
 def parse_front_matter(raw: str, where: str = "SKILL.md") -> tuple[FrontMatter, list[str]]:
     """Parse the YAML block. Returns the model and the unknown keys (for warnings).
 
     Type problems that the Agent Skills rules tolerate poorly (a number as name, a list as
     description) are errors raised here; range checks live in `validate`.
     """
+    _refuse_aliases(raw, where)
     try:
         data = yaml.safe_load(raw) if raw.strip() else {}
     except yaml.YAMLError as exc:

@@ -89,7 +89,13 @@ def _decode(raw: bytes, path: Path) -> str:
 
 
 def _check_inside(root: Path, path: Path) -> Path:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve(strict=False)
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
+        raise SkillError(
+            f"{path}: symlink loop or unreadable link ({exc})",
+            hint="remove the link or point it at a file inside the skill folder",
+        ) from exc
     if resolved != root and root not in resolved.parents:
         raise SkillError(
             f"{path}: symlink points outside the skill folder (to {resolved})",
