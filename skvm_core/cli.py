@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "--out", help="variant folder (default: in the workspace, keyed by skill hash and profile)"
     )
+    compile_.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a non-empty --out folder that is not a variant (never a file or the skill)",
+    )
     compile_.set_defaults(handler=_lazy("skvm_core.commands.compile", "cmd_compile"))
 
     explain = commands.add_parser(

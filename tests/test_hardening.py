@@ -8,6 +8,8 @@ import pytest
 
 from skvm_core.agent.result import RunLimits
 from skvm_core.agent.tools import TOOLS, ToolContext, call_tool
+from skvm_core.profile.store import BUNDLED
+from tests.conftest import SAMPLE_SKILLS
 from tests.harness_helpers import call, scripted_run, turn
 
 
@@ -100,3 +102,149 @@ async def test_a_shadow_backup_is_unreadable_inside_bubblewrap(tmp_path):
         pytest.skip("needs bubblewrap")
     result = await run_command("cat /etc/shadow- /etc/gshadow-; echo end", tmp_path)
     assert result.stdout.strip() == "end"  # nothing of either file came through
+
+
+# --- graders treat the work folder as hostile ---------------------------------------
+
+GRADE = """
+def grade(transcript, workspace):
+    import os
+    found = os.path.exists(os.path.join(workspace, "out.txt"))
+    return [{"id": "out", "score": 1.0 if found else 0.0, "weight": 1.0}]
+"""
+
+
+async def test_the_python_grader_never_writes_through_a_planted_link(tmp_path):
+    from skvm_core.agent.result import RunResult
+    from skvm_core.bench.graders import evaluate
+    from tests.test_tasks_and_graders import make_task
+
+    host = tmp_path / "host"
+    host.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out.txt").write_text("x")
+    (work / ".skvm-grade").symlink_to(host)  # what an agent can do with one command
+    task = load_task_at(
+        make_task(tmp_path, {"eval": [{"method": "python-grade"}]}, extra={"grade.py": GRADE})
+    )
+    run = RunResult(run_id="r", model="m", status="ok", work_dir=work)
+    score = await evaluate(task, run)
+    assert score.passed, score.results[0].details
+    assert list(host.iterdir()) == []  # nothing was written into the host folder
+
+
+def load_task_at(folder):
+    from skvm_core.bench.task import load_task
+
+    return load_task(folder)
+
+
+@pytest.mark.parametrize("criterion", [{"path": "out.json"}, {"glob": "*.json"}])
+async def test_file_checks_do_not_read_host_files_through_links(tmp_path, criterion):
+    from skvm_core.agent.result import RunResult
+    from skvm_core.bench.graders import evaluate
+    from tests.test_tasks_and_graders import make_task
+
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"token": "host-secret-value"}')
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out.json").symlink_to(secret)
+    check = {"method": "file-check", "mode": "contains", "expected": "host-secret", **criterion}
+    task = load_task_at(make_task(tmp_path, {"eval": [check]}))
+    score = await evaluate(task, RunResult(run_id="r", model="m", status="ok", work_dir=work))
+    assert not score.passed and "host-secret" not in score.model_dump_json()
+
+
+async def test_judge_inputs_skip_links_and_fifos(tmp_path):
+    from skvm_core.bench.judge import work_files
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host-secret-value")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("agent output")
+    (work / "leak.txt").symlink_to(secret)
+    (work / "linked").symlink_to(tmp_path)
+    os.mkfifo(work / "pipe.txt")
+    text = work_files(work)
+    assert "agent output" in text and "host-secret" not in text
+
+
+# --- never delete unasked -------------------------------------------------------------
+
+
+def _compile_cli(capsys, *extra):
+    from tests.test_bad_input import run_cli
+
+    skill = str(SAMPLE_SKILLS / "csv-report")
+    profile = str(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
+    return run_cli(
+        capsys,
+        "compile",
+        "--skill",
+        skill,
+        "--target",
+        "local/qwen2.5-coder-0.5b",
+        "--profile",
+        profile,
+        *extra,
+    )
+
+
+def test_compile_out_refuses_a_foreign_folder_unless_forced(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    code, text = _compile_cli(capsys, "--out", str(out))
+    assert code == 2 and "--force" in text and (out / "thesis.tex").read_text() == "years of work"
+    code, _ = _compile_cli(capsys, "--out", str(out), "--force")
+    assert code == 0 and (out / "SKILL.md").is_file()
+    code, _ = _compile_cli(capsys, "--out", str(out))  # now a variant we wrote: replaced freely
+    assert code == 0
+
+
+@pytest.mark.parametrize("where", ["file", "skill", "parent"])
+def test_compile_out_never_replaces_a_file_or_the_skill(tmp_path, capsys, where):
+    import shutil
+
+    skill = tmp_path / "skills" / "csv-report"
+    shutil.copytree(SAMPLE_SKILLS / "csv-report", skill)
+    target = {"file": tmp_path / "notes.txt", "skill": skill, "parent": skill.parent}[where]
+    if where == "file":
+        target.write_text("keep")
+    from tests.test_bad_input import run_cli
+
+    profile = str(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
+    code, _ = run_cli(
+        capsys,
+        "compile",
+        "--skill",
+        str(skill),
+        "--target",
+        "local/qwen2.5-coder-0.5b",
+        "--profile",
+        profile,
+        "--out",
+        str(target),
+        "--force",
+    )
+    assert code == 2 and (skill / "SKILL.md").is_file()
+    if where == "file":
+        assert target.read_text() == "keep"
+
+
+def test_an_import_replaces_only_tasks_it_wrote(tmp_path):
+    import json
+
+    from skvm_core.bench.importers import _replaceable
+
+    mine = tmp_path / "imported"
+    mine.mkdir()
+    (mine / "task.json").write_text(json.dumps({"id": "x", "origin": {"source": "pinchbench"}}))
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.md").write_text("keep")
+    assert _replaceable(tmp_path / "new") and _replaceable(mine)
+    assert not _replaceable(theirs)

@@ -197,7 +197,9 @@ class CommandResult(BaseModel):
         return "\n".join(parts)
 
 
-def _bwrap_argv(bwrap: str, work_dir: Path, network: bool) -> list[str]:
+def _bwrap_argv(
+    bwrap: str, work_dir: Path, network: bool, read_only: tuple[Path, ...] = ()
+) -> list[str]:
     argv = [
         bwrap,
         "--unshare-all",
@@ -225,6 +227,8 @@ def _bwrap_argv(bwrap: str, work_dir: Path, network: bool) -> list[str]:
     shims = shim_dir()
     if shims is not None:
         argv += ["--ro-bind", str(shims), SHIM_DIR_IN_SANDBOX]
+    for folder in read_only:  # host folders the command may read at their own paths
+        argv += ["--ro-bind", str(folder), str(folder)]
     argv += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir), "--clearenv"]
     for key, value in scrubbed_env(work_dir, in_bubblewrap=True).items():
         argv += ["--setenv", key, value]
@@ -239,6 +243,7 @@ async def run_command(
     output_cap: int = 32_000,
     network: bool = False,
     mode: SandboxMode | None = None,
+    read_only: tuple[Path, ...] = (),
 ) -> CommandResult:
     """Run `command` with bash in `work_dir` under the sandbox."""
     mode = mode or sandbox_mode()
@@ -252,7 +257,8 @@ async def run_command(
     )
     inner = ["bash", "-c", limited, "skvm-command", command]
     if mode.kind == "bubblewrap" and mode.bwrap:
-        argv, env = [*_bwrap_argv(mode.bwrap, work_dir, network), *inner], {"PATH": SAFE_PATH}
+        argv = [*_bwrap_argv(mode.bwrap, work_dir, network, read_only), *inner]
+        env = {"PATH": SAFE_PATH}
     else:
         argv, env = inner, scrubbed_env(work_dir)
     group = new_group()

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from skvm_core.bench.task import (
     ScriptCriterion,
     Task,
 )
+from skvm_core.bench.workfiles import inside, read_text
 from skvm_core.llm.types import Usage
 
 PASS_MARK = 0.5
@@ -248,18 +250,20 @@ def grade_file_check(criterion: FileCheckCriterion, work_dir: Path, label: str) 
     base = EvalResult(criterion=label, method="file-check")
     root = work_dir.resolve()
     if criterion.glob:
-        matches = sorted(p for p in root.glob(criterion.glob) if p.is_file())
+        # Only files that really lie in the folder count: a link the agent made to a host
+        # file or folder is not its output.
+        matches = sorted(p for p in root.glob(criterion.glob) if inside(root, p) is not None)
         path = matches[0] if matches else None
     else:
-        path = (root / (criterion.path or "")).resolve()
-        if root not in path.parents:
+        path = root / (criterion.path or "")
+        if inside(root, path) is None:
             base.details = f"path {criterion.path!r} leaves the work folder"
             return base
     name = criterion.glob or criterion.path
-    if path is None or not path.is_file():
-        base.details = f"{name} does not exist"
+    text = read_text(root, path) if path is not None else None
+    if text is None:
+        base.details = f"{name} does not exist (or is not a regular file in the work folder)"
         return base
-    text = path.read_text("utf-8", errors="replace")
     ok, reason = _check_text(criterion.mode, text, criterion.expected)
     base.score, base.passed, base.details = (1.0 if ok else 0.0), ok, f"{name}: {reason}"
     return base
@@ -345,15 +349,23 @@ async def grade_python(
     source: str, task: Task, run: RunResult, label: str, timeout_s: float
 ) -> EvalResult:
     base = EvalResult(criterion=label, method="python-grade")
-    scratch = run.work_dir / ".skvm-grade"
-    scratch.mkdir(exist_ok=True)
+    # The grader's own files live outside the work folder, out of the agent's reach (a link
+    # it planted there cannot redirect them), and are mounted read-only for the command.
+    scratch = Path(tempfile.mkdtemp(prefix="skvm-grade-"))
     try:
         (scratch / "grade_fn.py").write_text(source, "utf-8")
         (scratch / "runner.py").write_text(_GRADE_RUNNER, "utf-8")
         (scratch / "transcript.json").write_text(json.dumps(transcript_of(task, run)), "utf-8")
+        scratch.chmod(0o755)
+        for file in scratch.iterdir():
+            file.chmod(0o644)
         command = f"python3 {scratch / 'runner.py'} {scratch / 'grade_fn.py'} {scratch / 'transcript.json'} {run.work_dir}"
         result = await run_command(
-            command, run.work_dir, timeout_s=timeout_s, output_cap=SCRIPT_OUTPUT_CAP
+            command,
+            run.work_dir,
+            timeout_s=timeout_s,
+            output_cap=SCRIPT_OUTPUT_CAP,
+            read_only=(scratch,),
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

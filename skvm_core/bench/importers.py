@@ -46,6 +46,19 @@ class ImportResult(BaseModel):
     notes: list[str] = []
 
 
+def _replaceable(folder: Path) -> bool:
+    """A folder may be replaced only when it is absent or a task an earlier import wrote."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return False
+    if not folder.exists():
+        return True
+    try:
+        data = json.loads((folder / "task.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("origin"), dict)
+
+
 def _sections(body: str) -> dict[str, str]:
     parts = _SECTION.split(body)
     return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
@@ -74,6 +87,9 @@ def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
             f"front matter id {meta['id']!r} differs from the file name; using {task_id!r}"
         )
     folder = out_root / task_id
+    if not _replaceable(folder):
+        result.skipped = f"{folder} exists and is not a task imported by skvm; it was left alone"
+        return result
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "fixtures").mkdir(parents=True)
@@ -156,6 +172,9 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
     instruction = (task_dir / "instruction.md").read_text("utf-8")
     task_id = task_dir.name
     folder = out_root / task_id
+    if not _replaceable(folder):
+        result.skipped = f"{folder} exists and is not a task imported by skvm; it was left alone"
+        return result
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "fixtures" / "tests").mkdir(parents=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from skvm_core.agent.result import RunResult
 from skvm_core.bench.graders import EvalResult
 from skvm_core.bench.task import LlmJudgeCriterion
+from skvm_core.bench.workfiles import read_text, regular_files
 from skvm_core.errors import InfraError, SkvmError
 from skvm_core.llm.client import CallOptions, complete
 from skvm_core.llm.types import ToolSchema
@@ -56,15 +57,16 @@ def render_rubric(rubric: str | dict[str, str]) -> str:
 
 def work_files(work_dir: Path) -> str:
     pieces, used = [], 0
-    for path in sorted(work_dir.rglob("*")):
+    for path in regular_files(work_dir):
         relative = path.relative_to(work_dir)
-        if (
-            not path.is_file()
-            or path.suffix.lower() in BINARY_SUFFIXES
-            or any(p in SKIP_PARTS or p.startswith(".") for p in relative.parts)
+        if path.suffix.lower() in BINARY_SUFFIXES or any(
+            p in SKIP_PARTS or p.startswith(".") for p in relative.parts
         ):
             continue
-        text = path.read_text("utf-8", errors="replace")[:FILE_CHARS]
+        text = read_text(work_dir, path, FILE_CHARS * 4)
+        if text is None:
+            continue
+        text = text[:FILE_CHARS]
         if used + len(text) > TOTAL_FILE_CHARS:
             break
         used += len(text)

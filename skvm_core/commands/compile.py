@@ -33,6 +33,7 @@ def _inputs(args: argparse.Namespace):
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from skvm_core.compile import compile_skill, variant_dir, write_variant
+    from skvm_core.compile.variant import check_output_folder
 
     workspace, skill, tcp = _inputs(args)
     passes = [p.strip() for p in args.passes.split(",")] if args.passes else None
@@ -44,6 +45,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         cache_dir=workspace.root / "cache" / "compile",
     )
     out = Path(args.out) if args.out else variant_dir(workspace, result)
+    if args.out:
+        check_output_folder(out, result.skill.root, force=args.force)
     write_variant(result, out)
     table = Table(title=f"compile {skill.name} for {tcp.model}")
     for column in ("pass", "state", "ms", "tokens"):

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from skvm_core.compile.pipeline import CompileResult
+from skvm_core.errors import SkvmError
 from skvm_core.profile.runner import slug
 from skvm_core.store.workspace import Workspace
 
@@ -34,6 +35,28 @@ def variant_dir(workspace: Workspace, result: CompileResult) -> Path:
 
 def _json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def check_output_folder(out: Path, skill_root: Path, *, force: bool = False) -> None:
+    """Refuse to replace anything but a variant we wrote: never a file, never the skill's
+    own folder (or one holding it), never a non-empty folder of someone else's, unless
+    forced (and a file or the skill itself not even then)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise SkvmError(f"{out} is not a folder", hint="give --out a folder path")
+    target, source = out.resolve(), skill_root.resolve()
+    if target == source or target in source.parents:
+        raise SkvmError(
+            f"{out} is the skill's own folder (or holds it); compiling there would replace the skill",
+            hint="choose another --out folder",
+        )
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if (out / ARTIFACTS / "meta.json").is_file() or force:
+        return
+    raise SkvmError(
+        f"{out} is not empty and is not a variant written by skvm; it would be replaced",
+        hint="choose an empty or new folder, or pass --force to replace it",
+    )
 
 
 def write_variant(result: CompileResult, out: Path) -> Path:
