@@ -25,7 +25,7 @@ from skvm_core.llm.weights import resolve_local_weights
 
 DEFAULT_CONTEXT = int(os.environ.get("SKVM_LOCAL_CONTEXT", "8192"))
 # Memory for saved prompt states per loaded model (a 0.5B state is ~12 KB per token).
-STATE_CACHE_MB = int(os.environ.get("SKVM_LOCAL_STATE_CACHE_MB", "1024"))
+STATE_CACHE_MB = int(os.environ.get("SKVM_LOCAL_STATE_CACHE_MB", "512"))
 _CHATML = (
     "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
@@ -215,10 +215,7 @@ class LocalWorker:
         # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
         # longest stored prefix (the system prompt, skill and tools shared by every run of a
         # skill), even when other jobs ran in between. Bounded; least recently used go first.
-        if self.state_cache_mb > 0:
-            from llama_cpp import LlamaRAMCache
-
-            llm.set_cache(LlamaRAMCache(capacity_bytes=self.state_cache_mb * 1024 * 1024))
+        self.states = PromptStates(self.state_cache_mb * 1024 * 1024)
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise_template_error
@@ -266,6 +263,7 @@ class LocalWorker:
                 f"the prompt has {len(prompt_tokens)} tokens, more than the {self.context}-token context of {self.weights.name}",
                 hint="shorten the skill or raise SKVM_LOCAL_CONTEXT",
             )
+        self.states.restore(llm, prompt_tokens)
         if job.seed is not None:
             llm.set_seed(job.seed)
         pieces: list[str] = []
@@ -302,6 +300,7 @@ class LocalWorker:
                         break
             if choice.get("finish_reason"):
                 finish = choice["finish_reason"]
+        self.states.save(llm)
         return Generation(
             text="".join(pieces),
             prompt_tokens=len(prompt_tokens),
@@ -309,6 +308,67 @@ class LocalWorker:
             finish_reason=finish,
             prompt_ms=prompt_ms,
         )
+
+
+class PromptStates:
+    """Evaluated prompt states of one model, kept so a new prompt starts from the longest
+    stored prefix (the system prompt, skill and tools every run of a skill shares; the
+    whole history of an earlier turn), even when other jobs ran in between. Bounded in
+    bytes; the least recently used state goes first.
+
+    llama-cpp-python's own RAM cache stores the logits of every evaluated position with
+    each state (hundreds of MB apiece, uncounted), which exhausted memory in a long bench;
+    here a state keeps only the model's KV data and its tokens. The logits are not needed:
+    generation always evaluates at least the prompt's last token again.
+    """
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity = capacity_bytes
+        self.items: dict[tuple[int, ...], Any] = {}  # insertion order = recency
+        self.size = 0
+
+    @staticmethod
+    def _bytes(state) -> int:
+        return int(state.llama_state_size) + state.input_ids.nbytes + state.scores.nbytes
+
+    def restore(self, llm, tokens: list[int]) -> int:
+        """Load the stored state sharing the longest prefix with `tokens`, when it beats
+        what the context already holds; returns the prefix length now evaluated."""
+        from llama_cpp import Llama
+
+        current = Llama.longest_token_prefix(llm._input_ids.tolist(), tokens)
+        best_key, best = None, current
+        for key in self.items:
+            shared = Llama.longest_token_prefix(key, tokens)
+            if shared > best:
+                best_key, best = key, shared
+        if best_key is None:
+            return current
+        state = self.items.pop(best_key)
+        self.items[best_key] = state  # most recently used
+        llm.load_state(state)
+        return best
+
+    def save(self, llm) -> None:
+        if self.capacity <= 0 or llm.n_tokens == 0:
+            return
+        import numpy as np
+
+        state = llm.save_state()
+        state.scores = np.zeros((1, state.scores.shape[1]), dtype=state.scores.dtype)
+        key = tuple(int(t) for t in state.input_ids[: state.n_tokens])
+        size = self._bytes(state)
+        if size > self.capacity:
+            return
+        if key in self.items:
+            self.size -= self._bytes(self.items.pop(key))
+        # A state whose tokens extend a stored one makes that one redundant.
+        for old in [k for k in self.items if len(k) < len(key) and key[: len(k)] == k]:
+            self.size -= self._bytes(self.items.pop(old))
+        while self.items and self.size + size > self.capacity:
+            self.size -= self._bytes(self.items.pop(next(iter(self.items))))
+        self.items[key] = state
+        self.size += size
 
 
 def _raise_template_error(message: str) -> None:
