@@ -248,3 +248,59 @@ def test_an_import_replaces_only_tasks_it_wrote(tmp_path):
     (theirs / "notes.md").write_text("keep")
     assert _replaceable(tmp_path / "new") and _replaceable(mine)
     assert not _replaceable(theirs)
+
+
+# --- names from files are not paths ---------------------------------------------------
+
+
+@pytest.mark.parametrize("task_id", ["../../x", "a/b", "..", ".hidden", ""])
+def test_path_like_task_ids_are_refused(tmp_path, task_id):
+    import json
+
+    from skvm_core.bench.task import TaskError, load_task
+
+    (tmp_path / "task.json").write_text(json.dumps({"id": task_id, "prompt": "p"}))
+    with pytest.raises(TaskError):
+        load_task(tmp_path)
+
+
+@pytest.mark.parametrize("harness", ["..", "../x", "a/b"])
+def test_path_like_profile_harness_is_refused(tmp_path, harness):
+    import json
+
+    from skvm_core.profile.tcp import ProfileError, load_tcp
+
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps({"version": "1.0", "model": "m", "harness": harness, "profiledAt": "x"})
+    )
+    with pytest.raises(ProfileError):
+        load_tcp(path)
+
+
+@pytest.mark.parametrize("model", ["..", "../../etc", "a/../../b", "x\\0y", "."])
+def test_model_names_become_one_safe_folder_name(model):
+    from skvm_core.profile.runner import slug
+
+    name = slug(model)
+    assert "/" not in name and name not in (".", "..") and "\0" not in name
+
+
+def test_two_tasks_with_one_id_in_a_bench_are_an_error(tmp_path):
+    import json
+    import shutil
+
+    from skvm_core.bench.orchestrator import Bench, BenchPlan
+    from skvm_core.errors import SkvmError
+    from skvm_core.store.workspace import Workspace
+
+    for name in ("a", "b"):
+        shutil.copytree(SAMPLE_SKILLS / "tasks" / "csv-count-status", tmp_path / name)
+        data = json.loads((tmp_path / name / "task.json").read_text())
+        data["skill"] = str(SAMPLE_SKILLS / "csv-report")
+        (tmp_path / name / "task.json").write_text(json.dumps(data))
+    plan = BenchPlan(
+        session="dup", tasks=[str(tmp_path / "a"), str(tmp_path / "b")], targets=["scripted/x"]
+    )
+    with pytest.raises(SkvmError, match="two tasks"):
+        Bench(plan, Workspace(tmp_path / "ws"))

@@ -123,6 +123,14 @@ class Bench:
         self.reused = 0
         self._done = 0
         self.tasks: list[Task] = [load_task(path) for path in plan.tasks]
+        seen: dict[str, str] = {}
+        for task, path in zip(self.tasks, plan.tasks, strict=True):
+            if task.id in seen:
+                raise SkvmError(
+                    f"two tasks have the id {task.id!r} ({seen[task.id]} and {path}); their runs would overwrite each other",
+                    hint="give every task in a bench its own id",
+                )
+            seen[task.id] = path
         self.resolvers = {c: resolve_condition(c) for c in plan.conditions}
         self._profiles: dict[str, object] = {}
         # The workbench passes its own loader (it may pin a profile file per target).

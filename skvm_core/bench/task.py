@@ -74,10 +74,14 @@ Criterion = Annotated[
 ]
 
 
+# Task ids become folder names (runs, bench records): a name, never a path.
+TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+
+
 class Task(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    id: str
+    id: str = Field(pattern=TASK_ID_PATTERN)
     name: str | None = None
     category: str = "general"
     grading_type: Literal["automated", "llm_judge", "hybrid"] = Field(

@@ -8,6 +8,7 @@ count and policy → same session folder.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -24,7 +25,14 @@ from skvm_core.llm.models import check_model_ready
 from skvm_core.llm.types import Usage
 from skvm_core.profile.generators import GENERATORS
 from skvm_core.profile.instance import RESPONSE_FILE, TEST_LEVELS, CheckResult, Instance, write
-from skvm_core.profile.tcp import TCP, LevelResult, PrimitiveDetail, ProfileCost, TokenUsage
+from skvm_core.profile.tcp import (
+    TCP,
+    LevelResult,
+    PrimitiveDetail,
+    ProfileCost,
+    ProfileError,
+    TokenUsage,
+)
 from skvm_core.profile.webserver import serve_routes
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
@@ -78,15 +86,25 @@ ProgressFn = Callable[[InstanceRecord, int, int], None]
 
 
 def slug(model: str) -> str:
-    return model.replace("/", "--").replace(":", "_")
+    """A model id as one safe folder name: `openai/gpt-4o` → `openai--gpt-4o`; anything
+    that could climb out of a folder (`..`, separators, control characters) is replaced."""
+    name = re.sub(r"[^A-Za-z0-9._+@=-]", "_", model.replace("/", "--").replace(":", "_"))
+    return f"_{name}" if name.strip(".") == "" else name
 
 
 def profile_folder(root: Path, harness: str, model: str, protocol: str | None) -> Path:
     """Where a model's profiles under one protocol live. `native` (and profiles made before
     protocols existed, which used the model's own tool-call format) sit at the model's
     folder; other protocols in a subfolder of it."""
-    folder = root / harness / slug(model)
-    return folder if protocol in (None, "", "native") else folder / protocol
+    folder = root / slug(harness) / slug(model)
+    if protocol in (None, "", "native"):
+        return folder
+    if protocol not in ("constrained", "code-act"):
+        raise ProfileError(
+            f"unknown protocol {protocol!r} in a profile",
+            hint="use native, constrained or code-act",
+        )
+    return folder / protocol
 
 
 def session_dir(workspace: Workspace, options: ProfileOptions) -> Path:

@@ -78,7 +78,8 @@ class ProfileCost(_Camel):
 class TCP(_Camel):
     version: Literal["1.0"] = "1.0"
     model: str
-    harness: str = "bare-agent"
+    # A folder name in the profile store: a name, never a path.
+    harness: str = Field(default="bare-agent", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
     profiled_at: str = Field(alias="profiledAt")
     capabilities: dict[str, Level] = Field(default_factory=dict)
     details: list[PrimitiveDetail] = Field(default_factory=list)
@@ -91,6 +92,13 @@ class TCP(_Camel):
         published and older profiles used the model's own tool-call format: native."""
         value = (self.__pydantic_extra__ or {}).get("protocol")
         return value if isinstance(value, str) and value else "native"
+
+    @field_validator("model")
+    @classmethod
+    def _model_is_a_name(cls, value: str) -> str:
+        if not value.strip() or "\0" in value or value.strip(". /") == "":
+            raise ValueError("model must name a model, e.g. openai/gpt-4o")
+        return value
 
     @field_validator("capabilities")
     @classmethod
