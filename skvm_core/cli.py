@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 (re-exported)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")
-    workbench.set_defaults(handler=_lazy("skvm_core.commands.info", "cmd_workbench"))
+    workbench.set_defaults(handler=_lazy("skvm_tui.launch", "cmd_workbench"))
     return parser
 
 

@@ -8,6 +8,10 @@ notification. Subclasses only classify; they never change how the error is shown
 
 from __future__ import annotations
 
+# Process exit codes of the `skvm` command: success, a failed check or run, and a usage or
+# infrastructure error (bad input, missing key, unknown model).
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
 
 class SkvmError(Exception):
     """A problem the user can act on."""

@@ -43,10 +43,35 @@ def test_only_the_llm_package_imports_litellm():
     assert offenders == []
 
 
-def test_core_never_imports_textual():
+def imported_modules(path: Path) -> set[str]:
+    """Every module an `import` statement in `path` names (top level or inside functions)."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_textual_or_the_workbench():
+    offenders = {
+        str(path): sorted(
+            m for m in imported_modules(path) if m.split(".")[0] in ("textual", "skvm_tui")
+        )
+        for path in ROOT.joinpath("skvm_core").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_only_the_llm_package_imports_litellm_by_its_imports():
     offenders = [
-        str(p)
-        for p in ROOT.joinpath("skvm_core").rglob("*.py")
-        if "import textual" in p.read_text() or "from textual" in p.read_text()
+        str(path)
+        for package in ("skvm_core", "skvm_tui")
+        for path in ROOT.joinpath(package).rglob("*.py")
+        if path.parent.name != "llm"
+        and any(m.split(".")[0] == "litellm" for m in imported_modules(path))
     ]
     assert offenders == []

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from skvm_core.cli import EXIT_FAIL, EXIT_OK
+from skvm_core.errors import EXIT_FAIL, EXIT_OK
 
 console = Console(highlight=False)
 

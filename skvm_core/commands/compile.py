@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skvm_core.cli import EXIT_FAIL, EXIT_OK
+from skvm_core.errors import EXIT_FAIL, EXIT_OK
 
 console = Console(highlight=False)
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skvm_core.cli import EXIT_FAIL, EXIT_OK
+from skvm_core.errors import EXIT_FAIL, EXIT_OK
 
 console = Console(highlight=False)
 
@@ -175,13 +175,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         f"[dim]{response.usage.input} in / {response.usage.output} out tokens, {response.latency_ms:.0f} ms, cost {cost}[/]"
     )
     return EXIT_OK
-
-
-def cmd_workbench(args: argparse.Namespace) -> int:
-    from skvm_tui.app import run_workbench
-
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
-    return run_workbench(args.skill, targets)
 
 
 def _version(dist: str) -> str | None:

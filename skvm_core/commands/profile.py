@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from skvm_core.cli import EXIT_OK
+from skvm_core.errors import EXIT_OK
 
 console = Console(highlight=False)
 LEVEL_STYLE = {"L0": "red", "L1": "yellow", "L2": "cyan", "L3": "green"}

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from skvm_core.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 console = Console(highlight=False)
 
