@@ -304,3 +304,20 @@ def test_two_tasks_with_one_id_in_a_bench_are_an_error(tmp_path):
     )
     with pytest.raises(SkvmError, match="two tasks"):
         Bench(plan, Workspace(tmp_path / "ws"))
+
+
+def test_a_killed_runs_partial_folder_is_marked_and_cleaned(tmp_path):
+    from skvm_core.bench.run import RUNNING_MARK, mark_interrupted_runs
+    from skvm_core.store.workspace import Workspace
+
+    workspace = Workspace(tmp_path)
+    dead = workspace.run_dir("dead-run")
+    (dead / "work").mkdir(parents=True)
+    (dead / "work" / "half.csv").write_text("partial")
+    (dead / RUNNING_MARK).write_text("999999999")  # no such process
+    live = workspace.run_dir("live-run")
+    (live / "work").mkdir(parents=True)
+    (live / RUNNING_MARK).write_text(str(os.getpid()))
+    assert mark_interrupted_runs(workspace) == [dead]
+    assert (dead / "INTERRUPTED").is_file() and not (dead / "work").exists()
+    assert (live / RUNNING_MARK).is_file() and (live / "work").is_dir()

@@ -227,7 +227,9 @@ def test_auto_on_the_committed_local_profiles(name):
 def test_the_web_tool_is_offered_only_where_the_web_is_used():
     plain = select_tools("Read data.csv and write report.json.", "Count the rows in data.csv.")
     assert "web_fetch" not in plain.names and "no web_fetch" in plain.reason
-    assert "web_fetch" in select_tools(None, "Fetch http://127.0.0.1:8000/items").names
+    loopback = ("127.0.0.1",)
+    assert "web_fetch" in select_tools(None, "Fetch http://127.0.0.1:8000/items", loopback).names
+    assert "web_fetch" not in select_tools(None, "Fetch http://127.0.0.1:8000/items").names
     assert "web_fetch" in select_tools(None, "Count it.", ("api.example.org",)).names
 
 

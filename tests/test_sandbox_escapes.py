@@ -10,6 +10,7 @@ import pytest
 from skvm_core.agent.cgroup import PIDS_MAX, pids_base
 from skvm_core.agent.sandbox import SandboxMode, run_command, sandbox_mode
 from skvm_core.agent.tools import (
+    LOOPBACK_HOSTS,
     ToolContext,
     ToolError,
     confine,
@@ -34,7 +35,7 @@ def work(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ctx(work: Path) -> ToolContext:
-    return ToolContext(work_dir=work, command_timeout_s=5)
+    return ToolContext(work_dir=work, command_timeout_s=5, allowed_hosts=LOOPBACK_HOSTS)
 
 
 @pytest.mark.parametrize(
@@ -237,6 +238,13 @@ async def test_web_fetch_reaches_loopback_and_refuses_redirects_elsewhere(ctx):
         pytest.raises(ToolError, match="not allowed"),
     ):
         await web_fetch(ctx, {"url": url})
+
+
+async def test_web_fetch_to_host_loopback_is_off_unless_allowed(work):
+    from tests.servers import serve_text
+
+    with serve_text("a host service") as url, pytest.raises(ToolError, match="not allowed"):
+        await web_fetch(ToolContext(work_dir=work), {"url": url})
 
 
 async def test_web_fetch_to_an_allowed_extra_host(work):

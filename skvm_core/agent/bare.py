@@ -46,6 +46,7 @@ from skvm_core.agent.trace import (
     TraceRecorder,
 )
 from skvm_core.errors import InfraError, SkvmError
+from skvm_core.llm import preload
 from skvm_core.llm.client import CallOptions, complete
 from skvm_core.llm.models import provider_of
 from skvm_core.llm.scripted import session_model_id
@@ -159,6 +160,9 @@ class BareAgent:
         trace_path: Path | None = None,
     ) -> RunResult:
         limits = limits or limits_for(self.model)
+        # The model layer's one-time import (seconds on small machines) is start-up, not
+        # part of the first run's time or timeout.
+        await asyncio.to_thread(preload)
         work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
         recorder = TraceRecorder(run_id, trace_path, self.subscribers)

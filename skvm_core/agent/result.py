@@ -20,7 +20,9 @@ class RunLimits(BaseModel):
     # Token budget for the history sent to the model; old tool outputs are cut past it.
     history_token_budget: int = Field(default=24_000, ge=1_000)
     max_output_tokens: int = Field(default=1024, ge=16)
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    # Hosts web_fetch may reach. None by default: the host's own loopback services are
+    # off limits unless a task (or a profile instance with its own server) allows them.
+    allowed_hosts: tuple[str, ...] = ()
     loop_threshold: int = Field(default=3, ge=2)
     # Weak models often answer in prose before acting; remind them once that only tool
     # calls change the work folder.

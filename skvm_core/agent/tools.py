@@ -6,7 +6,7 @@ Limits (also stated in each tool's description, so the model knows them):
 - list_directory: up to 500 entries.
 - execute_command: bash in the work dir, sandboxed; default 60 s timeout (at most the run's
   command limit), 16 KB of output kept per stream.
-- web_fetch: HTTP(S) GET to the hosts the task allows (loopback only by default); 200 KB,
+- web_fetch: HTTP(S) GET to the hosts the task allows (none by default); 200 KB,
   20 s, redirects only to allowed hosts.
 """
 
@@ -56,7 +56,7 @@ class ToolOutcome:
 class ToolContext:
     work_dir: Path
     command_timeout_s: float = 60.0
-    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    allowed_hosts: tuple[str, ...] = ()
     sandbox: SandboxMode | None = None
     skill_body: str | None = None  # delivered by load_skill in discover mode
     skill_name: str | None = None
@@ -223,7 +223,7 @@ def _check_url(url: str, allowed: tuple[str, ...]) -> None:
     host = (parsed.hostname or "").lower()
     if host not in allowed:
         raise ToolError(
-            f"host {host or '?'} is not allowed for this run (allowed: {', '.join(allowed)})"
+            f"host {host or '?'} is not allowed for this run (allowed: {', '.join(allowed) or 'none'})"
         )
 
 

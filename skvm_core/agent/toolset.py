@@ -32,6 +32,8 @@ def select_tools(
     why = "file and command tools"
     extra_hosts = set(allowed_hosts) - _LOOPBACK
     match = _WEB.search(prompt) or (_WEB.search(skill_text) if skill_text else None)
+    if not allowed_hosts:
+        return ToolSelection(tuple(names), why + "; no web_fetch (the run allows no host)")
     if extra_hosts or match:
         names.append("web_fetch")
         cause = (

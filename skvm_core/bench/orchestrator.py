@@ -22,7 +22,7 @@ from skvm_core.bench.conditions import (
     resolve_condition,
     split_protocol,
 )
-from skvm_core.bench.run import run_task
+from skvm_core.bench.run import mark_interrupted_runs, run_task
 from skvm_core.bench.task import Task, load_task
 from skvm_core.errors import SkvmError
 from skvm_core.llm.types import Usage
@@ -152,6 +152,7 @@ class Bench:
 
     async def run(self) -> list[RunRecord]:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.interrupted = mark_interrupted_runs(self.workspace)
         atomic_write_text(self.folder / "plan.json", self.plan.model_dump_json(indent=2))
         cells = self.cells()
         self._total = len(cells)

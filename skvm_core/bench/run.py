@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 
 SETUP_SCRIPT = "_setup.sh"
+RUNNING_MARK = "RUNNING"
 SETUP_TIMEOUT_S = 120.0
 
 
@@ -114,6 +116,9 @@ async def run_task(
     run_id = workspace.new_run_id(label or task.id)
     run_dir = workspace.run_dir(run_id)
     work_dir = run_dir / "work"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # Present while the run is under way: a run killed with its process is found later.
+    atomic_write_text(run_dir / RUNNING_MARK, str(os.getpid()))
     prepare_work_dir(task, work_dir)
     setup_note = await run_setup_script(task, work_dir)
     limits = limits_for(
@@ -161,4 +166,33 @@ async def run_task(
     )
     if not keep:
         shutil.rmtree(work_dir, ignore_errors=True)
+    (run_dir / RUNNING_MARK).unlink(missing_ok=True)
     return outcome
+
+
+def mark_interrupted_runs(workspace: Workspace) -> list[Path]:
+    """Run folders left by a process that died mid-run: their partial work folder is
+    removed and the folder is marked INTERRUPTED (its trace is kept for reading)."""
+    found = []
+    runs = workspace.root / "runs"
+    for marker in runs.glob(f"*/{RUNNING_MARK}") if runs.is_dir() else []:
+        try:
+            pid = int(marker.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid and _alive(pid):
+            continue
+        shutil.rmtree(marker.parent / "work", ignore_errors=True)
+        marker.rename(marker.parent / "INTERRUPTED")
+        found.append(marker.parent)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -25,7 +25,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         print(json.dumps([p.model_dump() for p in catalog.primitives], indent=2))
         return EXIT_OK
     table = Table(title="Primitive capabilities", show_lines=False)
-    for column in ("id", "category", "L1", "L2", "L3"):
+    # Ids are what users copy: never broken across lines, however narrow the terminal.
+    table.add_column("id", no_wrap=True, min_width=max(len(p.id) for p in catalog.primitives))
+    for column in ("category", "L1", "L2", "L3"):
         table.add_column(column, overflow="fold")
     for primitive in catalog.primitives:
         table.add_row(primitive.id, primitive.category, primitive.L1, primitive.L2, primitive.L3)

@@ -115,11 +115,33 @@ def cmd_profile_show(args: argparse.Namespace) -> int:
 
 
 def cmd_profile_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from skvm_core.errors import SkvmError
     from skvm_core.profile.store import import_profile
     from skvm_core.store.workspace import Workspace
 
-    path = import_profile(args.path, Workspace.default())
-    console.print(f"imported as {path}")
+    source = Path(args.path).expanduser()
+    files = (
+        sorted(p for p in source.rglob("*.json") if "failure" not in p.name)
+        if source.is_dir()
+        else [source]
+    )
+    if not files:
+        raise SkvmError(f"no profile files (*.json) in {source}")
+    imported, problems = 0, []
+    for file in files:
+        try:
+            path = import_profile(file, Workspace.default())
+        except SkvmError as exc:
+            problems.append(f"{file}: {exc.message}")
+            continue
+        imported += 1
+        console.print(f"imported {file} as {path}")
+    for problem in problems:
+        console.print(f"[yellow]skipped {escape(problem)}[/]")
+    if not imported:
+        raise SkvmError(f"none of the {len(files)} files in {source} is a profile")
     return EXIT_OK
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.tools import LOOPBACK_HOSTS
 from skvm_core.catalog import load_catalog
 from skvm_core.errors import SkvmError
 from skvm_core.llm.models import check_model_ready
@@ -398,6 +399,8 @@ async def run_instance(
         max_steps=options.max_steps,
         timeout_s=options.timeout_s,
         nudge_without_tools=generator.writes_files,
+        # An instance with its own server on loopback may reach it; no other may.
+        allowed_hosts=LOOPBACK_HOSTS if instance.routes else (),
     )
     agent = BareAgent(options.model, protocol=options.protocol)
     if instance.routes:
