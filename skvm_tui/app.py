@@ -408,8 +408,10 @@ class WorkbenchApp(App[int]):
         heatmap = self.query_one(Heatmap)
         if column < 2 or column - 2 >= len(heatmap.targets):
             return
+        if event.cell_key.row_key.value not in heatmap.primitives:
+            return  # the protocol row: nothing more to show
         target = heatmap.targets[column - 2]
-        primitive = heatmap.primitives[event.coordinate.row]
+        primitive = event.cell_key.row_key.value
         body = cell_detail_text(
             primitive, target, self.profiles.get(target), self._required().get(primitive)
         )

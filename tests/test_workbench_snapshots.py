@@ -36,7 +36,7 @@ def test_heatmap_cell_detail(snap_compare, tmp_path):
         await _settled(pilot)
         heatmap = pilot.app.query_one("#heatmap")
         heatmap.focus()
-        heatmap.move_cursor(row=15, column=2)  # tool.file.write on the weak target
+        heatmap.move_cursor(row=16, column=2)  # tool.file.write on the weak target
         await pilot.press("enter")
         await pilot.pause()
 

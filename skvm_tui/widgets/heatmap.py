@@ -41,6 +41,16 @@ class Heatmap(DataTable):
         for target in targets:
             label = target.split("/")[-1][:22]
             self.add_column(label, key=target, width=max(len(label), 6))
+        # Which action protocol each column was measured with: levels differ between them.
+        self.add_row(
+            Text("measured acting as", style="dim italic"),
+            Text(""),
+            *[
+                Text(profiles[t].protocol if profiles.get(t) else "?", style="italic")
+                for t in targets
+            ],
+            key="__protocol__",
+        )
         for primitive in self.primitives:
             need = required.get(primitive)
             cells: list[Text] = [
