@@ -284,3 +284,28 @@ def test_string_helpers_cover_printable_ascii():
     # Every printable character survives a trip through a constrained call's JSON string.
     text = render_call("write_file", {"path": "a", "content": string.printable})
     assert GRAMMAR.matches(text)
+
+
+async def test_done_inside_a_block_ends_the_run_instead_of_running(tmp_path):
+    result, _ = await scripted_run(
+        tmp_path,
+        turn(text="```bash\necho 1 > one.txt\n```"),
+        turn(text="Finished.\n```bash\nDONE\nall written\n```"),
+        protocol="code-act",
+    )
+    assert result.final_text == "all written" and len(result.steps) == 2
+
+
+async def test_reading_with_a_command_is_not_acting_either(tmp_path):
+    (tmp_path / "in.csv").write_text("a\n1\n")
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="```bash\ncat in.csv\n```"),
+        turn(text="DONE the total is 1"),  # nothing written: reminded once
+        turn(text="```bash\necho 1 > total.txt\n```"),
+        turn(text="DONE"),
+        protocol="code-act",
+        limits=RunLimits(),
+    )
+    assert (tmp_path / "total.txt").read_text() == "1\n"
+    assert "Nothing in the work folder" in model.requests[2][-1]["content"]

@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Protocol
 
+from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.history import estimate_tokens, fit_history, text_tokens
 from skvm_core.agent.hooks import RuntimeHooks
 from skvm_core.agent.protocols import (
@@ -240,6 +241,7 @@ class _Run:
         final_text = ""
         model = session_model_id(self.agent.model)
         bundle = lay_bundle(self.skill, self.work_dir) if self.skill else []
+        self.initial_files = folder_state(self.work_dir)
         messages: list[Message] = [
             {
                 "role": "system",
@@ -370,9 +372,11 @@ class _Run:
                 acted = [s for s in self.steps if s.tools]
                 failed_last = bool(acted) and not any(t.ok for t in acted[-1].tools)
                 # Reading is not doing: a model that looked at the input and then answers
-                # has changed nothing (weak models describe the result instead of writing it).
-                changed = any(
-                    t.ok and t.call.name not in READ_ONLY_TOOLS for s in acted for t in s.tools
+                # has changed nothing (weak models describe the result instead of writing
+                # it). The folder itself says whether anything was made, whatever the tool.
+                changed = bool(
+                    changed_files(self.initial_files, folder_state(self.work_dir))
+                    or set(self.initial_files) - set(folder_state(self.work_dir))
                 )
                 if self.step == self.limits.max_steps:
                     return final, ""

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.protocols import ProtocolDecision
 from skvm_core.agent.result import RunResult, SkillMode
 from skvm_core.agent.sandbox import run_command
@@ -66,22 +67,6 @@ async def run_setup_script(task: Task, work_dir: Path) -> str:
     if result.exit_code == 0 and not result.timed_out:
         return ""
     return f"{SETUP_SCRIPT} failed (exit {result.exit_code}{', timed out' if result.timed_out else ''}): {result.stderr.strip()[-300:]}"
-
-
-def folder_state(folder: Path) -> dict[str, tuple[int, int]]:
-    """Size and mtime of every regular file (links not followed), to see what a run wrote."""
-    state: dict[str, tuple[int, int]] = {}
-    for path in folder.rglob("*"):
-        if ".tmp" in path.relative_to(folder).parts:
-            continue
-        info = path.lstat()
-        if path.is_file() and not path.is_symlink():
-            state[path.relative_to(folder).as_posix()] = (info.st_size, info.st_mtime_ns)
-    return state
-
-
-def changed_files(before: dict, after: dict) -> list[str]:
-    return sorted(name for name, stamp in after.items() if before.get(name) != stamp)
 
 
 def task_skill(task: Task) -> Skill | None:

@@ -64,6 +64,9 @@ class CodeActProtocol(ActionProtocol):
         if match:
             language, code = match.group(1).lower(), match.group(2).strip("\n")
             thought = text[: match.start()].strip()
+            if code.strip().splitlines()[0:1] == ["DONE"]:  # the end marker put in a block
+                answer = code.strip().removeprefix("DONE").strip()
+                return Turn(thought=thought, final=answer)
             if not code.strip():
                 return Turn(thought=thought, problem="the code block is empty")
             command = code if language in ("bash", "sh", "shell") else python_command(code)
