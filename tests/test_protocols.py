@@ -192,7 +192,7 @@ def _tcp(model: str, **levels) -> dict:
 @pytest.mark.parametrize(
     ("model", "levels", "expected"),
     [
-        ("local/qwen2.5-coder-0.5b", None, "constrained"),
+        ("local/qwen2.5-coder-0.5b", None, "code-act"),
         ("openai/gpt-x", None, "native"),
         (
             "local/m",
@@ -209,7 +209,8 @@ def _tcp(model: str, **levels) -> dict:
             {"tool.call.format": "L3", "tool.exec": "L2", "gen.code.python": "L1"},
             "native",
         ),
-        ("local/m", {"tool.call.format": "L3", "tool.exec": "L1"}, "constrained"),
+        ("local/m", {"tool.call.format": "L3", "tool.exec": "L1"}, "code-act"),
+        ("local/m", {"tool.call.format": "L2", "tool.exec": "L2"}, "constrained"),
         ("openai/gpt-x", {"tool.call.format": "L1", "tool.exec": "L1"}, "native"),
     ],
 )
@@ -221,7 +222,7 @@ def test_auto_follows_its_rule(model, levels, expected):
 @pytest.mark.parametrize("name", ["local--qwen2.5-coder-0.5b", "local--qwen2.5-coder-1.5b"])
 def test_auto_on_the_committed_local_profiles(name):
     tcp = load_tcp(BUNDLED / "bare-agent" / name / "latest.json")
-    assert choose_protocol(tcp.model, dict(tcp.capabilities)).protocol == "constrained"
+    assert choose_protocol(tcp.model, dict(tcp.capabilities)).protocol == "code-act"
 
 
 def test_the_web_tool_is_offered_only_where_the_web_is_used():

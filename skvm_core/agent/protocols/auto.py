@@ -4,12 +4,17 @@ The rule, in order (levels from the target's TCP; an unprofiled primitive counts
 
 1. code-act, when the target writes code better than it calls tools:
    max(gen.code.shell, gen.code.python) is above max(tool.call.format, tool.exec).
-2. constrained, when the model is decoded in-process (a grammar can hold its output) and
-   it is not reliable at calling tools: tool.call.format below L3 or tool.exec below L2.
-3. native otherwise: the provider's own tool calling.
+2. code-act, when the model is decoded in-process and tool.exec is below L2: a small model
+   that cannot chain commands through tool calls computes in its head and writes guesses;
+   acting only through code (held to a grammar) makes every step an execution. Measured on
+   the embedded 1.5B: code-act passed where constrained and native tool calls did not
+   (docs/protocol-bench).
+3. constrained, when the model is decoded in-process (a grammar can hold its output) and
+   tool.call.format is below L3.
+4. native otherwise: the provider's own tool calling.
 
 A target with no profile at all is treated as all-L0: in-process models get
-`constrained`, API models `native`. Scripted models (tests, replays) play turns written for
+`code-act`, API models `native`. Scripted models (tests, replays) play turns written for
 one protocol, so `auto` gives them `native`; name another protocol to script it.
 """
 
@@ -62,12 +67,13 @@ def choose_protocol(model: str, capabilities: dict[str, str] | None) -> Protocol
         summary = "no profile"
     if code > tools:
         return ProtocolDecision("code-act", f"{summary}: writes code better than it calls tools")
-    if provider_of(model) in IN_PROCESS and (
-        level("tool.call.format") < 3 or level("tool.exec") < 2
-    ):
+    in_process = provider_of(model) in IN_PROCESS
+    if in_process and level("tool.exec") < 2:
         return ProtocolDecision(
-            "constrained", f"{summary}: in-process model, tool calling below L3/L2"
+            "code-act", f"{summary}: in-process model that cannot chain commands as tool calls"
         )
+    if in_process and level("tool.call.format") < 3:
+        return ProtocolDecision("constrained", f"{summary}: in-process model, tool calls below L3")
     return ProtocolDecision("native", f"{summary}: provider tool calling")
 
 
