@@ -75,3 +75,17 @@ def test_only_the_llm_package_imports_litellm_by_its_imports():
         and any(m.split(".")[0] == "litellm" for m in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_profile_and_bench_do_not_import_each_other_both_ways():
+    profile_to_bench = [
+        str(path)
+        for path in ROOT.joinpath("skvm_core", "profile").rglob("*.py")
+        if any(m.startswith("skvm_core.bench") for m in imported_modules(path))
+    ]
+    assert profile_to_bench == []  # bench reads profiles; profiles never need the bench
+
+
+def test_the_judge_does_not_import_the_graders():
+    judge = ROOT / "skvm_core" / "bench" / "judge.py"
+    assert "skvm_core.bench.graders" not in imported_modules(judge)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from skvm_core.agent.result import RunResult
 from skvm_core.agent.sandbox import run_command
+from skvm_core.bench.judge import grade_llm_judge
 from skvm_core.bench.task import (
     CustomCriterion,
     FileCheckCriterion,
@@ -32,29 +33,9 @@ from skvm_core.bench.task import (
     Task,
 )
 from skvm_core.bench.workfiles import inside, read_text
-from skvm_core.llm.types import Usage
+from skvm_core.grading import PASS_MARK, Checkpoint, EvalResult, scored_from_checkpoints
 
-PASS_MARK = 0.5
 SCRIPT_OUTPUT_CAP = 1_000_000
-
-
-class Checkpoint(BaseModel):
-    name: str
-    score: float
-    weight: float | None = None
-    reason: str = ""
-
-
-class EvalResult(BaseModel):
-    criterion: str
-    method: str
-    weight: float = 1.0
-    score: float = 0.0
-    passed: bool = False
-    details: str = ""
-    checkpoints: list[Checkpoint] = Field(default_factory=list)
-    infra_error: str | None = None
-    judge_usage: Usage | None = None  # the judge's own tokens, kept apart from the task's
 
 
 class Score(BaseModel):
@@ -152,8 +133,6 @@ async def _grade_one(
             details=f"unknown evaluator {criterion.evaluator_id!r}",
         )
     if isinstance(criterion, LlmJudgeCriterion):
-        from skvm_core.bench.judge import grade_llm_judge
-
         return await grade_llm_judge(
             criterion, task.prompt, run, label, judge_model or os.environ.get("SKVM_JUDGE_MODEL")
         )
@@ -180,28 +159,6 @@ def read_protocol_line(stdout: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def scored_from_checkpoints(raw: list[Any]) -> tuple[float, bool, list[Checkpoint]]:
-    checkpoints = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict):
-            continue
-        try:
-            score = max(0.0, min(1.0, float(item.get("score", 0))))
-        except (TypeError, ValueError):
-            score = 0.0
-        checkpoints.append(
-            Checkpoint(
-                name=str(item.get("name", f"check{index + 1}")),
-                score=score,
-                reason=str(item.get("reason", "")),
-            )
-        )
-    if not checkpoints:
-        return 0.0, False, []
-    mean = sum(c.score for c in checkpoints) / len(checkpoints)
-    return mean, all(c.score >= PASS_MARK for c in checkpoints), checkpoints
 
 
 async def grade_script(criterion: ScriptCriterion, work_dir: Path, label: str) -> EvalResult:

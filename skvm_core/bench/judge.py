@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.graders import EvalResult
 from skvm_core.bench.task import LlmJudgeCriterion
 from skvm_core.bench.workfiles import read_text, regular_files
 from skvm_core.errors import InfraError, SkvmError
+from skvm_core.grading import EvalResult
 from skvm_core.llm.client import CallOptions, complete
 from skvm_core.llm.types import ToolSchema
 

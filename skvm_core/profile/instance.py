@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from skvm_core.agent.sandbox import run_command
-from skvm_core.bench.graders import Checkpoint
+from skvm_core.grading import Checkpoint
 from skvm_core.profile.tcp import TestLevel
 
 TEST_LEVELS: tuple[TestLevel, ...] = ("L1", "L2", "L3")
