@@ -104,7 +104,10 @@ async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(importe
     task.max_steps = 4
     outcome = await run_task(task, "local/qwen2.5-coder-0.5b", workspace=Workspace(tmp_path / "ws"))
     assert outcome.run.steps and outcome.run.status in ("ok", "timeout")
-    assert outcome.score.tainted or outcome.score.results
+    if outcome.run.status == "ok":  # every criterion was judged (or skipped as infra)
+        assert len(outcome.score.results) == len(task.eval)
+    else:
+        assert outcome.score.tainted and not outcome.score.results
 
 
 @pytest.mark.shared_fixtures

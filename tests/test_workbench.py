@@ -250,7 +250,9 @@ async def test_running_a_sample_task_on_the_small_local_model(tmp_path):
         trace.flush(everything=True)
         assert trace.events_drawn > 3
         assert target in app.last_runs
-        assert 0.0 <= app.last_runs[target].score.score <= 1.0
+        score = app.last_runs[target].score
+        judged = [r for r in score.results if r.infra_error is None]
+        assert score.tainted or score.passed == all(r.passed for r in judged)
 
 
 async def test_trace_leaves_are_made_when_a_call_is_first_opened(tmp_path):
