@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 from pathlib import Path
 
 from rich.console import Console
@@ -118,13 +117,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 f"{file} is not UTF-8 text (byte {exc.start})", hint="diff compares skill text"
             ) from exc
 
-    diff = difflib.unified_diff(
-        text_of(left_file),
-        text_of(right_file),
-        str(left_file),
-        str(right_file),
-        lineterm="",
-    )
+    from skvm_core.textdiff import unified
+
+    diff = unified(text_of(left_file), text_of(right_file), str(left_file), str(right_file))
     for line in diff:
         style = (
             "green"

@@ -133,13 +133,11 @@ def _emit(context: PassContext, inputs: dict[str, Any]) -> VariantText:
 
 
 def _emit_llm(skill: Skill, rewrite: RewriteOutput) -> VariantText:
-    import difflib
+    from skvm_core.textdiff import opcodes
 
     source, variant = skill.source.splitlines(), rewrite.text.splitlines()
     entries = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
-        a=source, b=variant, autojunk=False
-    ).get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(source, variant):
         if tag == "equal" or j1 == j2:
             continue
         nearest = i1 if i1 < len(source) else len(source)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from diff_match_patch import diff_match_patch
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from skvm_core.textdiff import line_ops
 
 if TYPE_CHECKING:
     from skvm_core.compile import CompileResult
@@ -17,17 +18,8 @@ if TYPE_CHECKING:
 
 
 def line_diff(source: str, variant: str) -> list[tuple[int, str]]:
-    """(op, line) pairs: op is 0 equal, 1 inserted, -1 deleted (line-level, semantic clean-up)."""
-    engine = diff_match_patch()
-    chars_a, chars_b, lines = engine.diff_linesToChars(source, variant)
-    diffs = engine.diff_main(chars_a, chars_b, False)
-    engine.diff_charsToLines(diffs, lines)
-    engine.diff_cleanupSemantic(diffs)
-    out: list[tuple[int, str]] = []
-    for op, chunk in diffs:
-        for line in chunk.splitlines():
-            out.append((op, line))
-    return out
+    """(op, line) pairs: op is 0 equal, 1 inserted, -1 deleted."""
+    return list(line_ops(source, variant))
 
 
 def reason_for(line: int, entries: list[SourceMapEntry]) -> SourceMapEntry | None:
