@@ -401,3 +401,19 @@ def test_local_profiles_are_committed_and_ordered():
         for p in small.capabilities
     )
     assert at_or_above > 13  # most primitives
+
+
+def test_an_l1_gap_with_nothing_to_degrade_to_compiles(tmp_path):
+    # Plain JavaScript and HTML blocks need L1; the committed 0.5B profile has L0 on both
+    # and the catalog has no template for them: this raised IndexError.
+    folder = tmp_path / "js-page"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(
+        "---\nname: js-page\ndescription: Build a small page. Use when asked for an HTML page.\n---\n\n"
+        "# JS page\n\n```javascript\nconst fs = require('fs');\nfs.writeFileSync('out.txt', 'hi');\n```\n\n"
+        "```html\n<h1>Title</h1>\n```\n"
+    )
+    tcp = load_tcp(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
+    result = compile_skill(load_skill(folder), tcp)
+    assert not result.errors and result.variant is not None
+    assert {g.primitive_id for g in result.gaps} >= {"gen.code.javascript", "gen.code.html"}

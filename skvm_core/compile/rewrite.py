@@ -112,6 +112,11 @@ def plan_insertions(skill: Skill, scr: SCR, gaps: list[Gap]) -> list[Insertion]:
             if substitute:
                 text = f"{text} {substitute}".strip()
                 rule += "+substitute"
+        if not text.strip():
+            # An L1 need on an L0 target with no template and no substitute: there is no
+            # lower level to degrade to, and an empty note would only add noise. The gap
+            # stays listed (uncompensated) for the author.
+            continue
         body = [
             f"{MARKER} ({gap.primitive_id}: needs {gap.required_level}, target has {gap.model_level}):** {text.splitlines()[0]}"
         ]
