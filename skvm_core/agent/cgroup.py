@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from skvm_core.store.process import process_alive
+
 PIDS_MAX = 512  # per command: ample for builds and test runners, fatal to a fork bomb
 _V1_ROOT = Path("/sys/fs/cgroup/pids")
 _V2_ROOTS = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))
@@ -113,18 +115,9 @@ def _remove_stale(base: Path) -> None:
     that is still empty, so only dead owners' groups are touched; rmdir needs them empty)."""
     for child in base.iterdir():
         owner = child.name.split("-")[1] if child.name.startswith("cmd-") else ""
-        if child.is_dir() and owner.isdigit() and not _alive(int(owner)):
+        if child.is_dir() and owner.isdigit() and not process_alive(int(owner)):
             with contextlib.suppress(OSError):
                 child.rmdir()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

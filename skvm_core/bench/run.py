@@ -22,6 +22,7 @@ from skvm_core.bench.task import Task, TaskError
 from skvm_core.llm.models import check_model_ready
 from skvm_core.skill import Skill, load_skill
 from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.process import process_alive
 from skvm_core.store.workspace import Workspace
 
 SETUP_SCRIPT = "_setup.sh"
@@ -165,19 +166,10 @@ def mark_interrupted_runs(workspace: Workspace) -> list[Path]:
             pid = int(marker.read_text().strip() or 0)
         except (OSError, ValueError):
             pid = 0
-        if pid and _alive(pid):
+        if pid and process_alive(pid):
             continue
         shutil.rmtree(marker.parent / "work", ignore_errors=True)
         marker.rename(marker.parent / "INTERRUPTED")
         found.append(marker.parent)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
