@@ -1,6 +1,8 @@
 """Hostile inputs around the agent's tools: special files, huge files, blocking tools."""
 
 import os
+import pathlib
+import shutil
 import socket
 import tracemalloc
 
@@ -321,3 +323,41 @@ def test_a_killed_runs_partial_folder_is_marked_and_cleaned(tmp_path):
     assert mark_interrupted_runs(workspace) == [dead]
     assert (dead / "INTERRUPTED").is_file() and not (dead / "work").exists()
     assert (live / RUNNING_MARK).is_file() and (live / "work").is_dir()
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to run as another user")
+def test_process_mode_hides_the_parents_environment(tmp_path):
+    # An unprivileged skvm with a secret in its environment, sandboxed without namespaces:
+    # its command must not read the secret from /proc of any ancestor.
+    import subprocess
+    import sys
+    import tempfile
+
+    work = pathlib.Path(tempfile.mkdtemp(prefix="skvm-nobody-"))  # pytest's tmp is root-only
+    work.chmod(0o777)
+    script = (
+        "import asyncio, pathlib\n"
+        "from skvm_core.agent.sandbox import run_command, SandboxMode\n"
+        "r = asyncio.run(run_command('cat /proc/$PPID/environ /proc/*/environ 2>/dev/null | tr \"\\\\0\" \"\\\\n\" | grep -c SKVM_SECRET_MARKER', pathlib.Path(%r), mode=SandboxMode('process', reason='test')))\n"
+        "print('found', r.stdout.strip() or '0')\n"
+    ) % str(work)
+    env = {"PATH": os.environ["PATH"], "SKVM_SECRET_MARKER": "sk-live-123", "HOME": str(work)}
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+        timeout=120,
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("found 0"), result.stdout

@@ -131,6 +131,20 @@ def sandbox_path(in_bubblewrap: bool) -> str:
 
 
 @cache
+def hide_own_environment() -> bool:
+    """Without namespaces, a command could read /proc/<our pid>/environ (API keys) as the
+    same user. A non-dumpable process's /proc files belong to root: other processes of
+    our user can no longer read them. (Root can; run as root only with bubblewrap.)"""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        return False
+
+
+@cache
 def hidden_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Files and folders under /etc that other users may not read (shadow files and their
     backups, private keys, sudoers…): inside the sandbox they are empty, whoever runs it."""
@@ -261,6 +275,7 @@ async def run_command(
         env = {"PATH": SAFE_PATH}
     else:
         argv, env = inner, scrubbed_env(work_dir)
+        hide_own_environment()
     group = new_group()
     if group is not None:
         argv = group.wrap(argv)
