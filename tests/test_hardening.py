@@ -338,9 +338,9 @@ def test_process_mode_hides_the_parents_environment(tmp_path):
     script = (
         "import asyncio, pathlib\n"
         "from skvm_core.agent.sandbox import run_command, SandboxMode\n"
-        "r = asyncio.run(run_command('cat /proc/$PPID/environ /proc/*/environ 2>/dev/null | tr \"\\\\0\" \"\\\\n\" | grep -c SKVM_SECRET_MARKER', pathlib.Path({!r}), mode=SandboxMode('process', reason='test')))\n"
+        f"r = asyncio.run(run_command('cat /proc/$PPID/environ /proc/*/environ 2>/dev/null | tr \"\\\\0\" \"\\\\n\" | grep -c SKVM_SECRET_MARKER', pathlib.Path({str(work)!r}), mode=SandboxMode('process', reason='test')))\n"
         "print('found', r.stdout.strip() or '0')\n"
-    ).format(str(work))
+    )
     env = {"PATH": os.environ["PATH"], "SKVM_SECRET_MARKER": "sk-live-123", "HOME": str(work)}
     result = subprocess.run(
         [
