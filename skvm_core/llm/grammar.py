@@ -224,15 +224,17 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, thought_chars: int = 600) 
     return Grammar(root, rules)
 
 
-def code_act_grammar(*, thought_chars: int = 600, code_chars: int = 6000) -> Grammar:
-    """A short one-line thought, then one fenced bash or python block, or `DONE` and a final
-    answer. Two backticks end the thought, so the fence starts where the model leaves it."""
+def code_act_grammar(*, thought_chars: int = 600) -> Grammar:
+    """A short one-line thought, then one fenced bash or python block, or `DONE` and the
+    final answer (any length: text primitives answer here). Two backticks end the thought,
+    so the fence starts where the model leaves it. The block and the answer are bounded by
+    the token limit, not the grammar (a long bounded repetition makes a large grammar)."""
     # At least one visible character: an empty block would run nothing.
     code = Seq(
         (
             Rep(Chars(" \\t\\n"), 0, 8),
             Chars("^` \\t\\n"),
-            Rep(Alt((Chars("^`"), Seq((Lit("`"), Chars("^`"))))), 0, code_chars),
+            Rep(Alt((Chars("^`"), Seq((Lit("`"), Chars("^`")))))),
         )
     )
     root = Seq(
@@ -243,7 +245,7 @@ def code_act_grammar(*, thought_chars: int = 600, code_chars: int = 6000) -> Gra
                     Seq(
                         (Lit("```"), Alt((Lit("bash"), Lit("python"))), Lit("\n"), code, Lit("```"))
                     ),
-                    Seq((Lit("DONE"), Rep(Chars("^`"), 0, thought_chars))),
+                    Seq((Lit("DONE"), Rep(Chars("^\\x00")))),
                 )
             ),
         )
