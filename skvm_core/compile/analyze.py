@@ -164,20 +164,14 @@ def _lines_matching(
             yield number, text.strip()
 
 
+Span = tuple[str, str, tuple[int, int]]  # purpose id, title, (first line, last line)
+
+
 def analyze(skill: Skill) -> SCR:
+    """The skill's capability requirements, per purpose, from its code blocks, numbered
+    procedures, wording and bundled scripts (static analysis, no model)."""
     collector = _Collector()
-    top_sections = [s for s in skill.ir.sections if s.level <= 2] or []
-    # Purposes: level-2 sections (or level-1 when there are none), else the whole body.
-    level2 = [s for s in skill.ir.sections if s.level == 2]
-    purposes_src = level2 or [s for s in top_sections if s.level == 1]
-    total_lines = len(skill.source.splitlines())
-    if not purposes_src:
-        spans = [("skill", skill.description or skill.name, (skill.body_start_line, total_lines))]
-    else:
-        spans = [(kebab(s.title), s.title, (s.span.start, s.span.end)) for s in purposes_src]
-        first = purposes_src[0].span.start
-        if first > skill.body_start_line:
-            spans.insert(0, ("overview", "Overview", (skill.body_start_line, first - 1)))
+    spans = _purpose_spans(skill)
 
     def purpose_at(line: int) -> str:
         for pid, _title, (start, end) in spans:
@@ -187,70 +181,79 @@ def analyze(skill: Skill) -> SCR:
 
     for block in skill.ir.code_blocks:
         pid, where = purpose_at(block.span.start), (block.span.start, block.span.end)
-        language = block.language
-        if language in ("python", "py", "python3"):
-            level, why = python_level(block.code)
-            collector.add(pid, "gen.code.python", level, f"python block: {why}", where)
-        elif language in ("bash", "sh", "shell", "console", "zsh"):
-            level, why = shell_level(block.code)
-            collector.add(pid, "gen.code.shell", level, f"shell block: {why}", where)
-            collector.add(
-                pid,
-                "tool.exec",
-                "L2" if block.code.count("\n") > 1 else "L1",
-                "commands to run",
-                where,
-            )
-        elif language == "sql":
-            level = (
-                "L3" if SQL_L3.search(block.code) else ("L2" if SQL_L2.search(block.code) else "L1")
-            )
-            collector.add(pid, "gen.code.sql", level, "SQL block", where)
-        elif language in ("javascript", "js", "node", "typescript", "ts"):
-            level = (
-                "L3"
-                if re.search(r"\basync\b|\bawait\b|Promise", block.code)
-                else ("L2" if "require(" in block.code or "import " in block.code else "L1")
-            )
-            collector.add(pid, "gen.code.javascript", level, "JavaScript block", where)
-        elif language in ("html", "svg", "xml"):
-            level = (
-                "L3"
-                if "<svg" in block.code or "aria-" in block.code
-                else ("L2" if re.search(r"<(table|form|header|main)", block.code) else "L1")
-            )
-            collector.add(pid, "gen.code.html", level, f"{language} block", where)
-        elif language in ("json", "yaml", "yml"):
-            depth = max(
-                (len(line) - len(line.lstrip())) // 2 for line in block.code.splitlines() or [""]
-            )
-            level = (
-                "L3"
-                if len(block.code) > 5000
-                else ("L2" if depth >= 2 or len(block.code) > 500 else "L1")
-            )
-            collector.add(pid, "gen.text.structured", level, f"{language} output example", where)
-            collector.add(
-                pid,
-                "follow.format",
-                "L2" if level != "L1" else "L1",
-                f"{language} shape to follow",
-                where,
-            )
-        elif language in ("markdown", "md", "text", "") and block.code.count("\n") >= 8:
-            collector.add(pid, "follow.format", "L2", "a template to reproduce", where)
-        for match in REGEX_CALL.finditer(block.code):
-            pattern = match.group(1) or match.group(2)
-            collector.add(
-                pid,
-                "gen.regex",
-                regex_level(pattern),
-                f"regular expression {pattern[:40]!r}",
-                where,
-            )
+        for primitive, level, why in _code_block_needs(block.language, block.code):
+            collector.add(pid, primitive, level, why, where)
+    _procedure_needs(skill, collector, purpose_at)
+    for pid, _title, (start, end) in spans:
+        _wording_needs(skill, collector, pid, max(start, skill.body_start_line), end)
+    _bundle_needs(skill, collector, purpose_at, spans[0][0])
+    return SCR(skillName=skill.name, purposes=_purposes(skill, spans, collector))
 
+
+def _purpose_spans(skill: Skill) -> list[Span]:
+    """Level-2 sections (or level-1 when there are none), else the whole body; text before
+    the first one is the overview."""
+    top_sections = [s for s in skill.ir.sections if s.level <= 2] or []
+    level2 = [s for s in skill.ir.sections if s.level == 2]
+    purposes_src = level2 or [s for s in top_sections if s.level == 1]
+    total_lines = len(skill.source.splitlines())
+    if not purposes_src:
+        return [("skill", skill.description or skill.name, (skill.body_start_line, total_lines))]
+    spans: list[Span] = [
+        (kebab(s.title), s.title, (s.span.start, s.span.end)) for s in purposes_src
+    ]
+    first = purposes_src[0].span.start
+    if first > skill.body_start_line:
+        spans.insert(0, ("overview", "Overview", (skill.body_start_line, first - 1)))
+    return spans
+
+
+def _code_block_needs(language: str, code: str) -> list[tuple[str, str, str]]:
+    """(primitive, level, evidence) for one fenced block, by its language and content."""
+    needs: list[tuple[str, str, str]] = []
+    if language in ("python", "py", "python3"):
+        level, why = python_level(code)
+        needs.append(("gen.code.python", level, f"python block: {why}"))
+    elif language in ("bash", "sh", "shell", "console", "zsh"):
+        level, why = shell_level(code)
+        needs.append(("gen.code.shell", level, f"shell block: {why}"))
+        needs.append(("tool.exec", "L2" if code.count("\n") > 1 else "L1", "commands to run"))
+    elif language == "sql":
+        level = "L3" if SQL_L3.search(code) else ("L2" if SQL_L2.search(code) else "L1")
+        needs.append(("gen.code.sql", level, "SQL block"))
+    elif language in ("javascript", "js", "node", "typescript", "ts"):
+        level = (
+            "L3"
+            if re.search(r"\basync\b|\bawait\b|Promise", code)
+            else ("L2" if "require(" in code or "import " in code else "L1")
+        )
+        needs.append(("gen.code.javascript", level, "JavaScript block"))
+    elif language in ("html", "svg", "xml"):
+        level = (
+            "L3"
+            if "<svg" in code or "aria-" in code
+            else ("L2" if re.search(r"<(table|form|header|main)", code) else "L1")
+        )
+        needs.append(("gen.code.html", level, f"{language} block"))
+    elif language in ("json", "yaml", "yml"):
+        depth = max((len(line) - len(line.lstrip())) // 2 for line in code.splitlines() or [""])
+        level = "L3" if len(code) > 5000 else ("L2" if depth >= 2 or len(code) > 500 else "L1")
+        needs.append(("gen.text.structured", level, f"{language} output example"))
+        needs.append(
+            ("follow.format", "L2" if level != "L1" else "L1", f"{language} shape to follow")
+        )
+    elif language in ("markdown", "md", "text", "") and code.count("\n") >= 8:
+        needs.append(("follow.format", "L2", "a template to reproduce"))
+    for match in REGEX_CALL.finditer(code):
+        pattern = match.group(1) or match.group(2)
+        needs.append(("gen.regex", regex_level(pattern), f"regular expression {pattern[:40]!r}"))
+    return needs
+
+
+def _procedure_needs(skill: Skill, collector: _Collector, purpose_at) -> None:
     for procedure in skill.ir.procedures:
         pid = purpose_at(procedure.span.start)
+        where = (procedure.span.start, procedure.span.end)
         text = " ".join(item.text for item in procedure.items)
         steps = len(procedure.items)
         if LOOP_WORDS.search(text):
@@ -262,96 +265,79 @@ def analyze(skill: Skill) -> SCR:
             )
         else:
             level, why = "L1", f"{steps} steps"
+        collector.add(pid, "follow.procedure", level, f"numbered procedure: {why}", where)
+        if steps >= 3:
+            planning = "L2" if PARALLEL_WORDS.search(skill.source) else "L1"
+            collector.add(pid, "reason.planning", planning, f"{steps}-step plan", where)
+
+
+# Wording cues, one requirement per matching line: (pattern, primitive, level).
+_LINE_CUES = (
+    (ARITH_L3, "reason.arithmetic", "L3"),
+    (ARITH_L2, "reason.arithmetic", "L2"),
+)
+_LATER_LINE_CUES = (
+    (FORMAT_WORDS, "follow.format", "L1"),
+    (DELEGATION_WORDS, "follow.delegation", "L2"),
+    (PARALLEL_WORDS, "tool.call.batch", "L2"),
+    (URL, "tool.web", "L1"),
+    (BROWSER_WORDS, "tool.browser", "L1"),
+)
+
+
+def _wording_needs(skill: Skill, collector: _Collector, pid: str, start: int, end: int) -> None:
+    def each(pattern, primitive: str, level: str) -> None:
+        for number, text in _lines_matching(skill, pattern, start, end):
+            collector.add(pid, primitive, level, text, (number, number))
+
+    for cue in _LINE_CUES:
+        each(*cue)
+    constraints = list(_lines_matching(skill, CONSTRAINT_WORDS, start, end))
+    if constraints:
+        level = "L3" if len(constraints) >= 6 else ("L2" if len(constraints) >= 3 else "L1")
         collector.add(
             pid,
-            "follow.procedure",
+            "follow.constraint",
             level,
-            f"numbered procedure: {why}",
-            (procedure.span.start, procedure.span.end),
+            f"{len(constraints)} hard rules, e.g. {constraints[0][1]}",
+            (constraints[0][0], constraints[-1][0]),
         )
-        if steps >= 3:
-            collector.add(
-                pid,
-                "reason.planning",
-                "L2" if PARALLEL_WORDS.search(skill.source) else "L1",
-                f"{steps}-step plan",
-                (procedure.span.start, procedure.span.end),
-            )
+    for cue in _LATER_LINE_CUES:
+        each(*cue)
+    reads = list(_lines_matching(skill, FILE_READ, start, end))
+    if reads:
+        level = "L2" if len(reads) > 1 else "L1"
+        collector.add(pid, "tool.file.read", level, reads[0][1], (reads[0][0], reads[-1][0]))
+    writes = list(_lines_matching(skill, FILE_WRITE, start, end))
+    if writes:
+        level = "L3" if len(writes) > 2 else "L1"
+        collector.add(pid, "tool.file.write", level, writes[0][1], (writes[0][0], writes[-1][0]))
+    each(EXEC_WORDS, "tool.exec", "L1")
+    each(LONG_OUTPUT, "gen.text.long", "L2")
 
-    body_start = skill.body_start_line
-    for pid, _title, (start, end) in spans:
-        start = max(start, body_start)
-        for number, text in _lines_matching(skill, ARITH_L3, start, end):
-            collector.add(pid, "reason.arithmetic", "L3", text, (number, number))
-        for number, text in _lines_matching(skill, ARITH_L2, start, end):
-            collector.add(pid, "reason.arithmetic", "L2", text, (number, number))
-        constraints = list(_lines_matching(skill, CONSTRAINT_WORDS, start, end))
-        if constraints:
-            level = "L3" if len(constraints) >= 6 else ("L2" if len(constraints) >= 3 else "L1")
-            collector.add(
-                pid,
-                "follow.constraint",
-                level,
-                f"{len(constraints)} hard rules, e.g. {constraints[0][1]}",
-                (constraints[0][0], constraints[-1][0]),
-            )
-        for number, text in _lines_matching(skill, FORMAT_WORDS, start, end):
-            collector.add(pid, "follow.format", "L1", text, (number, number))
-        for number, text in _lines_matching(skill, DELEGATION_WORDS, start, end):
-            collector.add(pid, "follow.delegation", "L2", text, (number, number))
-        for number, text in _lines_matching(skill, PARALLEL_WORDS, start, end):
-            collector.add(pid, "tool.call.batch", "L2", text, (number, number))
-        for number, text in _lines_matching(skill, URL, start, end):
-            collector.add(pid, "tool.web", "L1", text, (number, number))
-        for number, text in _lines_matching(skill, BROWSER_WORDS, start, end):
-            collector.add(pid, "tool.browser", "L1", text, (number, number))
-        reads = list(_lines_matching(skill, FILE_READ, start, end))
-        if reads:
-            collector.add(
-                pid,
-                "tool.file.read",
-                "L2" if len(reads) > 1 else "L1",
-                reads[0][1],
-                (reads[0][0], reads[-1][0]),
-            )
-        writes = list(_lines_matching(skill, FILE_WRITE, start, end))
-        if writes:
-            collector.add(
-                pid,
-                "tool.file.write",
-                "L3" if len(writes) > 2 else "L1",
-                writes[0][1],
-                (writes[0][0], writes[-1][0]),
-            )
-        for number, text in _lines_matching(skill, EXEC_WORDS, start, end):
-            collector.add(pid, "tool.exec", "L1", text, (number, number))
-        for number, text in _lines_matching(skill, LONG_OUTPUT, start, end):
-            collector.add(pid, "gen.text.long", "L2", text, (number, number))
 
+def _bundle_needs(skill: Skill, collector: _Collector, purpose_at, first_pid: str) -> None:
+    lines = skill.source.splitlines()
     for bundle_file in skill.files:
-        if bundle_file.path.endswith(".py") and bundle_file.is_text:
-            code = (skill.root / bundle_file.path).read_text("utf-8", errors="replace")
-            level, why = python_level(code)
-            mentioned = next(
-                (
-                    n
-                    for n, line in enumerate(skill.source.splitlines(), 1)
-                    if bundle_file.path in line
-                ),
-                None,
-            )
-            pid = purpose_at(mentioned) if mentioned else spans[0][0]
-            where = (mentioned, mentioned) if mentioned else None
-            # A bundled script the skill tells the agent to run needs execution, not writing.
-            collector.add(
-                pid,
-                "tool.exec",
-                "L1",
-                f"run bundled {bundle_file.path} ({why})",
-                where,
-                file=bundle_file.path,
-            )
+        if not (bundle_file.path.endswith(".py") and bundle_file.is_text):
+            continue
+        code = (skill.root / bundle_file.path).read_text("utf-8", errors="replace")
+        _level, why = python_level(code)
+        mentioned = next((n for n, line in enumerate(lines, 1) if bundle_file.path in line), None)
+        pid = purpose_at(mentioned) if mentioned else first_pid
+        where = (mentioned, mentioned) if mentioned else None
+        # A bundled script the skill tells the agent to run needs execution, not writing.
+        collector.add(
+            pid,
+            "tool.exec",
+            "L1",
+            f"run bundled {bundle_file.path} ({why})",
+            where,
+            file=bundle_file.path,
+        )
 
+
+def _purposes(skill: Skill, spans: list[Span], collector: _Collector) -> list[Purpose]:
     purposes = []
     for pid, title, (start, end) in spans:
         requirements = sorted(collector.for_purpose(pid), key=lambda r: (r.lines or (0, 0), r.id))
@@ -367,6 +353,7 @@ def analyze(skill: Skill) -> SCR:
             )
         )
     if not purposes:
+        whole = (skill.body_start_line, len(skill.source.splitlines()))
         purposes.append(
             Purpose(
                 id="skill",
@@ -377,14 +364,14 @@ def analyze(skill: Skill) -> SCR:
                             id="follow.procedure",
                             minLevel="L1",
                             evidence="follow the skill's instructions",
-                            lines=(body_start, total_lines),
+                            lines=whole,
                         )
                     ]
                 ),
-                lines=(body_start, total_lines),
+                lines=whole,
             )
         )
-    return SCR(skillName=skill.name, purposes=purposes)
+    return purposes
 
 
 def _alternatives(requirements: list[Requirement]) -> list[CapabilityPath]:
