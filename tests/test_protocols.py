@@ -310,3 +310,23 @@ async def test_reading_with_a_command_is_not_acting_either(tmp_path):
     )
     assert (tmp_path / "total.txt").read_text() == "1\n"
     assert "Nothing in the work folder" in model.requests[2][-1]["content"]
+
+
+@pytest.mark.parametrize("protocol", ["constrained", "code-act"])
+async def test_after_a_reminder_the_grammar_leaves_no_way_to_finish(tmp_path, protocol):
+    finish = (
+        turn(call("finish", answer="done"), native=False)
+        if protocol == "constrained"
+        else turn(text="DONE")
+    )
+    act = (
+        turn(call("write_file", path="a.txt", content="1"), native=False)
+        if protocol == "constrained"
+        else turn(text="```bash\necho 1 > a.txt\n```")
+    )
+    _, model = await scripted_run(
+        tmp_path, finish, act, finish, protocol=protocol, limits=RunLimits()
+    )
+    first, forced, last = model.grammars
+    finishing = "args-finish" if protocol == "constrained" else '"DONE"'
+    assert finishing in first and finishing not in forced and finishing in last

@@ -224,8 +224,14 @@ class _Run:
             self.tools["load_skill"] = LOAD_SKILL
         available = [schema for schema, _ in self.tools.values()]
         self.schemas = self.protocol.offered_tools(available)
-        decoding = self.protocol.decoding(available, grammar_capable=grammar_capable(agent.model))
+        capable = grammar_capable(agent.model)
+        decoding = self.protocol.decoding(available, grammar_capable=capable)
+        # After a reminder that nothing is done yet, the next reply must be an action: the
+        # grammar leaves out the way to finish (where the model is decoded under one).
+        act_only = self.protocol.decoding(available, grammar_capable=capable, may_finish=False)
+        self.act_options = dataclasses.replace(self.options, decoding=act_only)
         self.options = dataclasses.replace(self.options, decoding=decoding)
+        self.must_act = False
         self.example = first_action(skill.body if skill else None, prompt, work_dir)
         self.acting = self.protocol.instructions(self.schemas, self.example)
         self.parse_failures = 0
@@ -341,6 +347,7 @@ class _Run:
         for step_number in range(1, self.limits.max_steps + 1):
             self.step = step_number
             response = await self._ask(model, messages)
+            self.must_act = False
             turn = self.protocol.interpret(response)
             last_text = turn.final if turn.final is not None else response.text
             messages.append(self.protocol.assistant_message(response, turn))
@@ -396,6 +403,7 @@ class _Run:
                     return final, ""
                 messages.append({"role": "user", "content": reminder})
                 self.emit(HookEvent(run_id=self.recorder.run_id, hook="nudge", detail=detail))
+                self.must_act = True
                 continue
             signature = json.dumps([(c.name, c.arguments) for c in turn.calls], sort_keys=True)
             repeats = repeats + 1 if signature == last_signature else 1
@@ -445,7 +453,11 @@ class _Run:
                 )
 
             response = await complete(
-                model, history, self.schemas, options=self.options, on_retry=on_retry
+                model,
+                history,
+                self.schemas,
+                options=self.act_options if self.must_act else self.options,
+                on_retry=on_retry,
             )
             self.model_ms += response.latency_ms
             self.usage = self.usage + response.usage

@@ -224,7 +224,7 @@ def tool_call_grammar(tools: list[dict[str, Any]], *, thought_chars: int = 600) 
     return Grammar(root, rules)
 
 
-def code_act_grammar(*, thought_chars: int = 600) -> Grammar:
+def code_act_grammar(*, thought_chars: int = 600, may_finish: bool = True) -> Grammar:
     """A short one-line thought, then one fenced bash or python block, or `DONE` and the
     final answer (any length: text primitives answer here). Two backticks end the thought,
     so the fence starts where the model leaves it. The block and the answer are bounded by
@@ -237,19 +237,9 @@ def code_act_grammar(*, thought_chars: int = 600) -> Grammar:
             Rep(Alt((Chars("^`"), Seq((Lit("`"), Chars("^`")))))),
         )
     )
-    root = Seq(
-        (
-            Ref("thought"),
-            Alt(
-                (
-                    Seq(
-                        (Lit("```"), Alt((Lit("bash"), Lit("python"))), Lit("\n"), code, Lit("```"))
-                    ),
-                    Seq((Lit("DONE"), Rep(Chars("^\\x00")))),
-                )
-            ),
-        )
-    )
+    block = Seq((Lit("```"), Alt((Lit("bash"), Lit("python"))), Lit("\n"), code, Lit("```")))
+    done = Seq((Lit("DONE"), Rep(Chars("^\\x00"))))
+    root = Seq((Ref("thought"), Alt((block, done)) if may_finish else block))
     # Inline `code` stays possible in the thought; two backticks in a row start the fence.
     char = Alt((Chars("^`\\n"), Seq((Lit("`"), Chars("^`\\n")))))
     thought = Seq((Rep(char, 0, thought_chars), Rep(Lit("\n"), 0, 1)))

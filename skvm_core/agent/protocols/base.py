@@ -52,7 +52,11 @@ class ActionProtocol(ABC):
     def instructions(self, tools: list[ToolSchema], example: ExampleAction | None) -> str:
         """What the system prompt says about acting, with the worked example."""
 
-    def decoding(self, tools: list[ToolSchema], *, grammar_capable: bool) -> Decoding | None:
+    def decoding(
+        self, tools: list[ToolSchema], *, grammar_capable: bool, may_finish: bool = True
+    ) -> Decoding | None:
+        """How turns are decoded; with `may_finish` False the turn must be an action (the
+        reply after a reminder that nothing was done yet), where a grammar can hold it."""
         return None
 
     @abstractmethod

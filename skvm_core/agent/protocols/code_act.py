@@ -53,10 +53,12 @@ class CodeActProtocol(ActionProtocol):
             text += f"\n\nExample reply (a good first step here):\n{example.thought}\n{example_block(example)}"
         return text
 
-    def decoding(self, tools: list[ToolSchema], *, grammar_capable: bool) -> Decoding | None:
+    def decoding(
+        self, tools: list[ToolSchema], *, grammar_capable: bool, may_finish: bool = True
+    ) -> Decoding | None:
         if not grammar_capable:
             return None  # API models: the block is read from free text
-        return Decoding(grammar=code_act_grammar().gbnf())
+        return Decoding(grammar=code_act_grammar(may_finish=may_finish).gbnf())
 
     def interpret(self, response: LLMResponse) -> Turn:
         text = response.text

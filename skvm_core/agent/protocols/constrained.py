@@ -70,14 +70,17 @@ class ConstrainedProtocol(ActionProtocol):
             )
         return text
 
-    def decoding(self, tools: list[ToolSchema], *, grammar_capable: bool) -> Decoding | None:
+    def decoding(
+        self, tools: list[ToolSchema], *, grammar_capable: bool, may_finish: bool = True
+    ) -> Decoding | None:
         if not grammar_capable:
             raise SkvmError(
                 "the constrained protocol needs a model decoded in-process (local/…)",
                 hint="use --protocol native or code-act for this model, or auto",
             )
+        offered = self.offered_tools(tools) if may_finish else list(tools)
         grammar = tool_call_grammar(
-            [tool.openai() for tool in self.offered_tools(tools)], thought_chars=THOUGHT_CHARS
+            [tool.openai() for tool in offered], thought_chars=THOUGHT_CHARS
         )
         return Decoding(grammar=grammar.gbnf())
 
