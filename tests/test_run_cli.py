@@ -76,7 +76,13 @@ def test_usage_errors_exit_two(tmp_path):
 
 def test_trace_show_replays_a_stored_run(tmp_path):
     turns = script(
-        tmp_path, [{"tool_calls": [{"name": "list_directory", "arguments": {}}]}, {"text": "seen"}]
+        tmp_path,
+        # Answering after only a look gets one reminder (nothing was made); the run then ends.
+        [
+            {"tool_calls": [{"name": "list_directory", "arguments": {}}]},
+            {"text": "seen"},
+            {"text": "seen"},
+        ],
     )
     first = skvm("run", "--prompt", "look", "--model", f"scripted/{turns}")
     assert first.returncode == 0
