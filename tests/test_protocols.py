@@ -330,3 +330,24 @@ async def test_after_a_reminder_the_grammar_leaves_no_way_to_finish(tmp_path, pr
     first, forced, last = model.grammars
     finishing = "args-finish" if protocol == "constrained" else '"DONE"'
     assert finishing in first and finishing not in forced and finishing in last
+
+
+def test_a_bench_compiles_against_the_profile_of_the_protocol_it_runs_under(tmp_path):
+    from skvm_core.profile.store import profile_for_protocol
+
+    workspace = Workspace(tmp_path)
+    native = TCP(
+        model="local/m", profiledAt="2026-01-01T00:00:00.000Z", capabilities={"tool.exec": "L1"}
+    )
+    store_tcp(native, workspace)
+    # auto picks code-act for this profile; none measured under it yet: the native stands in
+    assert profile_for_protocol("local/m", "auto", workspace).protocol == "native"
+    code_act = TCP(
+        model="local/m",
+        profiledAt="2026-01-02T00:00:00.000Z",
+        capabilities={"tool.exec": "L3"},
+        protocol="code-act",
+    )
+    store_tcp(code_act, workspace)
+    assert profile_for_protocol("local/m", "auto", workspace).capabilities["tool.exec"] == "L3"
+    assert profile_for_protocol("local/m", "native", workspace).capabilities["tool.exec"] == "L1"

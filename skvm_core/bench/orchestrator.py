@@ -27,7 +27,7 @@ from skvm_core.bench.task import Task, load_task
 from skvm_core.errors import SkvmError
 from skvm_core.llm.types import Usage
 from skvm_core.profile.runner import slug
-from skvm_core.profile.store import load_profile
+from skvm_core.profile.store import profile_for_protocol
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 
@@ -134,7 +134,9 @@ class Bench:
         self.resolvers = {c: resolve_condition(c) for c in plan.conditions}
         self._profiles: dict[str, object] = {}
         # The workbench passes its own loader (it may pin a profile file per target).
-        self._load_profile = profile_loader or (lambda target: load_profile(target, workspace))
+        self._load_profile = profile_loader or (
+            lambda target: profile_for_protocol(target, plan.protocol, workspace)
+        )
 
     def profile_for(self, target: str):
         if target not in self._profiles:

@@ -82,3 +82,16 @@ def target_protocol(model: str, requested: str, workspace: Workspace) -> Protoco
         except ProfileError:
             capabilities = None
     return resolve_protocol("auto", model, capabilities)
+
+
+def profile_for_protocol(model: str, requested: str, workspace: Workspace) -> TCP:
+    """The profile to compile for when `model` runs under `requested` (auto resolved):
+    the one measured under that protocol, else the native one."""
+    decision = target_protocol(model, requested, workspace)
+    found = find_profile(model, workspace, protocol=decision.protocol)
+    if found is None:
+        raise ProfileError(
+            f"no profile for {model}",
+            hint=f"run `skvm profile --model {model}` or `skvm profile import FILE`",
+        )
+    return load_tcp(found)
