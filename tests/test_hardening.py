@@ -361,3 +361,49 @@ def test_process_mode_hides_the_parents_environment(tmp_path):
     shutil.rmtree(work, ignore_errors=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("found 0"), result.stdout
+
+
+# --- smaller items ----------------------------------------------------------------------
+
+
+def test_catalog_never_breaks_a_primitive_id_at_80_columns(capsys, monkeypatch):
+    from skvm_core.catalog import load_catalog
+    from tests.test_bad_input import run_cli
+
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out = run_cli(capsys, "catalog")
+    assert code == 0
+    for primitive in load_catalog().ids():
+        assert primitive in out, primitive  # whole, on one line
+    code, out = run_cli(capsys, "catalog", "--json")
+    assert code == 0 and len(__import__("json").loads(out)) == 26
+
+
+def test_profile_import_takes_a_folder(tmp_path, capsys):
+    import json
+
+    from tests.test_bad_input import run_cli
+
+    folder = tmp_path / "published"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.json").write_text(
+            json.dumps(
+                {"version": "1.0", "model": f"openai/{name}", "profiledAt": "2026-01-01T00:00:00Z"}
+            )
+        )
+    (folder / "notes.json").write_text("[1, 2]")  # not a profile: named, not fatal
+    code, out = run_cli(capsys, "profile", "import", str(folder))
+    assert code == 0 and out.count("imported") == 2 and "skipped" in out
+
+
+async def test_the_model_layers_start_up_is_not_part_of_the_first_run(tmp_path, monkeypatch):
+    import skvm_core.agent.bare as bare
+
+    events: list = []
+    seen_when_loading: list[int] = []
+    monkeypatch.setattr(bare, "preload", lambda: seen_when_loading.append(len(events)))
+    await scripted_run(tmp_path, turn(text="done"), events=events)
+    # The model layer was loaded once, before the run had started (no event yet), so its
+    # import time falls outside the run's clock and timeout.
+    assert seen_when_loading == [0] and events[0].type == "run_started"
