@@ -337,6 +337,7 @@ class _Run:
             format_repairs=self.repairs,
             protocol=self.protocol.name,
             parse_failures=self.parse_failures,
+            example_tokens=text_tokens(self.acting),
         )
 
     async def _loop(self, model: str, messages: list[Message]) -> tuple[str, str]:

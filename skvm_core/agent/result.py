@@ -65,6 +65,9 @@ class RunResult(BaseModel):
     skill_loaded: bool | None = None
     format_repairs: int = 0
     protocol: str = ""
+    # Estimated tokens of the protocol's instructions and worked example in the prompt
+    # (part of every request's input; reported so their cost is visible).
+    example_tokens: int = 0
     # Turns that were neither a readable action nor an answer, plus calls with unreadable
     # arguments.
     parse_failures: int = 0

@@ -68,6 +68,8 @@ class RunRecord(BaseModel):
     protocol: str = ""
     parse_failures: int = 0
     format_repairs: int = 0
+    # The protocol's instructions and worked example, per request (None: not recorded).
+    example_tokens: int | None = None
     # Files the run created or changed in its work folder; a run that ends with an answer
     # and wrote nothing ended in prose.
     files_written: int = 0
@@ -226,6 +228,7 @@ class Bench:
                 "protocol": run.protocol,
                 "parse_failures": run.parse_failures,
                 "format_repairs": run.format_repairs,
+                "example_tokens": run.example_tokens,
                 "files_written": outcome.files_written,
                 "answered": run.status == "ok" and not run.status_detail,
             }

@@ -83,6 +83,8 @@ class Cell(BaseModel):
     prose_end_rate: float = float("nan")
     # Replies that were neither an action nor an answer, plus unreadable call arguments.
     parse_failures: int = 0
+    # Tokens of the protocol's instructions and worked example in each request's prompt.
+    example_tokens: float | None = None  # None where runs did not record it
 
 
 class Delta(BaseModel):
@@ -170,6 +172,9 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 if graded
                 else float("nan"),
                 parse_failures=sum(r.parse_failures for r in graded),
+                example_tokens=statistics.fmean([r.example_tokens for r in graded])
+                if graded and all(r.example_tokens is not None for r in graded)
+                else None,
             )
         )
     deltas = []
@@ -273,14 +278,14 @@ def to_markdown(report: BenchReport) -> str:
     lines = [
         f"# Bench {report.session}",
         "",
-        "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | prose end | parse failures | tokens in/out | cost | wall s | model s | tainted |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | prose end | parse failures | example tokens | tokens in/out | cost | wall s | model s | tainted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in report.cells:
         at_k = ", ".join(f"{k} {_fmt(v)}" for k, v in c.pass_at_k.items())
         lines.append(
             f"| {c.target} | {c.condition} | {', '.join(c.protocols) or 'n/a'} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
-            f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
+            f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {_fmt(c.example_tokens, '{:.0f}')} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
         )
     if report.deltas:
         lines += [
