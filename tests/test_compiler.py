@@ -417,3 +417,12 @@ def test_an_l1_gap_with_nothing_to_degrade_to_compiles(tmp_path):
     result = compile_skill(load_skill(folder), tcp)
     assert not result.errors and result.variant is not None
     assert {g.primitive_id for g in result.gaps} >= {"gen.code.javascript", "gen.code.html"}
+
+
+def test_compile_reports_the_skill_text_tokens_before_and_after():
+    tcp = load_tcp(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
+    result = compile_skill(load_skill(SAMPLE_SKILLS / "csv-report"), tcp)
+    original, compiled = result.prompt_tokens
+    assert original > 100 and compiled > 0
+    # Notes are added today (issue: lowering must shrink this): the count shows it.
+    assert (compiled > original) == (len(result.variant.text) > len(result.skill.source))

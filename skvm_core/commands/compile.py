@@ -64,8 +64,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     console.print(table)
     variant = result.variant
     if variant is not None:
+        original, compiled = result.prompt_tokens
         console.print(
             f"{len(result.gaps)} gaps, {len(variant.gaps_compensated)} compensated, {len(variant.source_map)} source-map entries"
+        )
+        console.print(
+            f"skill text the model reads: ~{original:,} tokens original, ~{compiled:,} compiled"
+            f" ({compiled / max(1, original):.2f}x) · acts {result.protocol.describe()}"
         )
         for violation in variant.guard_violations:
             console.print(f"[red]guard: {escape(violation)}[/]")

@@ -258,6 +258,20 @@ class CompileResult:
         return self.artifacts.get("gaps") or []
 
     @property
+    def prompt_tokens(self) -> tuple[int, int]:
+        """Estimated tokens of the skill text a model reads by default: (original, variant)."""
+        from skvm_core.agent.history import text_tokens
+        from skvm_core.errors import SkvmError
+        from skvm_core.skill.frontmatter import split_front_matter
+
+        variant = self.variant.text if self.variant else self.skill.source
+        try:
+            variant_body = split_front_matter(variant).body
+        except SkvmError:  # the guard reports a broken front matter; count the whole text
+            variant_body = variant
+        return text_tokens(self.skill.body), text_tokens(variant_body)
+
+    @property
     def protocol(self) -> ProtocolDecision:
         """How the target acts when it runs this variant (the `auto` rule on its profile)."""
         return choose_protocol(self.tcp.model, dict(self.tcp.capabilities))

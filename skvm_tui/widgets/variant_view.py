@@ -89,7 +89,8 @@ class VariantView(VerticalScroll):
             if variant and not variant.guard_violations
             else f"guard ✗ {len(variant.guard_violations) if variant else ''}"
         )
-        self.border_subtitle = f"{len(result.gaps)} gaps · {len(variant.source_map) if variant else 0} changes · {guard} · acts {result.protocol.protocol}"
+        original, compiled = result.prompt_tokens
+        self.border_subtitle = f"{len(result.gaps)} gaps · {len(variant.source_map) if variant else 0} changes · {guard} · {original:,}→{compiled:,} tok · acts {result.protocol.protocol}"
         self.tooltip = (
             f"protocol {result.protocol.describe()}; tools {', '.join(result.tools.names)}"
         )
