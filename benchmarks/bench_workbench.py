@@ -49,6 +49,45 @@ asyncio.run(main())
 """
 
 
+EMPTY_APP = """
+import time
+started = time.perf_counter()
+import asyncio, json
+from textual.app import App
+from textual.widgets import Static
+
+marks = {}
+
+class Empty(App):
+    def compose(self):
+        yield Static("empty")
+
+    def on_mount(self):
+        self.call_after_refresh(lambda: marks.update(paint=time.perf_counter()))
+
+async def main():
+    async with Empty().run_test(size=(150, 46)) as pilot:
+        await pilot.pause()
+    print(json.dumps({"paint_s": marks["paint"] - started}))
+
+asyncio.run(main())
+"""
+
+
+def empty_app_paint(repeats: int = 5) -> float:
+    """An empty Textual app's first frame, the same way (interpreter start included)."""
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        interpreter = time.perf_counter() - started
+        out = subprocess.run(
+            [sys.executable, "-c", EMPTY_APP], capture_output=True, text=True, cwd=ROOT, check=True
+        )
+        samples.append(interpreter + json.loads(out.stdout.strip().splitlines()[-1])["paint_s"])
+    return statistics.median(samples)
+
+
 def first_paint(repeats: int = 5) -> tuple[float, float, bool]:
     """Interpreter start (a bare `python -c pass`, measured alongside) + script start to first frame."""
     paint, bare, litellm = [], [], False
@@ -152,8 +191,15 @@ async def trace_throughput(
 
 def run() -> list[dict]:
     paint, bare, litellm = first_paint()
+    empty = empty_app_paint()
     rate, worst, p95, backlog, behind = asyncio.run(trace_throughput())
     return [
+        report(
+            "workbench: first paint / an empty Textual app's",
+            f"{paint / empty:.2f}x ({paint * 1000:.0f} vs {empty * 1000:.0f} ms)",
+            "<= 1.5x",
+            paint / empty <= 1.5,
+        ),
         report(
             "workbench: time to first paint",
             f"{paint * 1000:.0f} ms (import textual alone: {bare * 1000:.0f} ms)",
