@@ -45,9 +45,11 @@ class CodeActProtocol(ActionProtocol):
         text = (
             "You act by writing code. Every reply is one short sentence of thought, then "
             "exactly one fenced code block, ```bash or ```python, which is run in the work "
-            "folder; its output comes back to you before your next reply. Files the code "
-            "writes stay in the work folder. When the task is done and checked, reply DONE "
-            "followed by a one-line answer."
+            "folder; its output comes back to you before your next reply. A block runs once "
+            "and is not saved: to create a file (a script the task asks for, or a result), "
+            "write it from a bash block with cat > NAME <<'EOF' … EOF, or from python with "
+            "open(NAME, 'w'), then run or check it. When the task is done and checked, reply "
+            "DONE followed by a one-line answer."
         )
         if example is not None:
             text += f"\n\nExample reply (a good first step here):\n{example.thought}\n{example_block(example)}"
