@@ -185,10 +185,6 @@ async def test_prose_under_code_act_gets_one_reminder(tmp_path):
     assert "fenced" in model.requests[1][-1]["content"]
 
 
-def _tcp(model: str, **levels) -> dict:
-    return {k.replace("_", "."): v for k, v in levels.items()}
-
-
 @pytest.mark.parametrize(
     ("model", "levels", "expected"),
     [
