@@ -347,3 +347,11 @@ def test_a_bench_compiles_against_the_profile_of_the_protocol_it_runs_under(tmp_
     store_tcp(code_act, workspace)
     assert profile_for_protocol("local/m", "auto", workspace).capabilities["tool.exec"] == "L3"
     assert profile_for_protocol("local/m", "native", workspace).capabilities["tool.exec"] == "L1"
+
+
+async def test_constrained_on_a_model_without_a_grammar_is_a_clear_error(tmp_path):
+    from skvm_core.agent.bare import BareAgent
+    from skvm_core.errors import SkvmError
+
+    with pytest.raises(SkvmError, match="constrained protocol needs"):
+        await BareAgent("openai/gpt-x", protocol="constrained").run("hi", tmp_path)

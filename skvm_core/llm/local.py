@@ -159,6 +159,7 @@ class LocalWorker:
         self.weights = weights
         self.context = context
         self.state_cache_mb = STATE_CACHE_MB if state_cache_mb is None else state_cache_mb
+        self.template_knows_tools = False
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
@@ -224,12 +225,12 @@ class LocalWorker:
         env.filters["tojson"] = lambda value, indent=None: json.dumps(
             value, ensure_ascii=False, indent=indent
         )
-        template = env.from_string(source)
-        template.skvm_tools = "tools" in source  # the model was trained with a tool format
-        return llm, template
+        # A template that mentions tools renders them in the format the model was trained on.
+        self.template_knows_tools = "tools" in source
+        return llm, env.from_string(source)
 
     def render_prompt(self, template, job: _Job) -> str:
-        if job.tools and getattr(template, "skvm_tools", False):
+        if job.tools and self.template_knows_tools:
             return template.render(
                 messages=to_template_messages(job.messages),
                 tools=job.tools,
