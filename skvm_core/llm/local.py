@@ -353,10 +353,7 @@ class PromptStates:
     def save(self, llm) -> None:
         if self.capacity <= 0 or llm.n_tokens == 0:
             return
-        import numpy as np
-
-        state = llm.save_state()
-        state.scores = np.zeros((1, state.scores.shape[1]), dtype=state.scores.dtype)
+        state = _kv_state(llm)
         key = tuple(int(t) for t in state.input_ids[: state.n_tokens])
         size = self._bytes(state)
         if size > self.capacity:
@@ -370,6 +367,30 @@ class PromptStates:
             self.size -= self._bytes(self.items.pop(next(iter(self.items))))
         self.items[key] = state
         self.size += size
+
+
+def _kv_state(llm):
+    """The context's state without its logits (Llama.save_state copies every evaluated
+    position's logits, hundreds of MB, on each call); one zero row stands in for them,
+    which load_state accepts."""
+    import ctypes
+
+    import numpy as np
+    from llama_cpp import LlamaState, llama_cpp
+
+    size = llama_cpp.llama_state_get_size(llm._ctx.ctx)
+    buffer = (ctypes.c_uint8 * int(size))()
+    written = int(llama_cpp.llama_state_get_data(llm._ctx.ctx, buffer, size))
+    if written > int(size):
+        raise ModelError("llama.cpp wrote more state than it said it would")
+    return LlamaState(
+        input_ids=llm.input_ids.copy(),
+        scores=np.zeros((1, llm.n_vocab()), dtype=np.single),
+        n_tokens=llm.n_tokens,
+        llama_state=ctypes.string_at(buffer, written),
+        llama_state_size=written,
+        seed=llm._seed,
+    )
 
 
 def _raise_template_error(message: str) -> None:
