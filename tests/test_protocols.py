@@ -20,6 +20,7 @@ from skvm_core.profile.runner import profile_folder, store_tcp
 from skvm_core.profile.store import BUNDLED, find_profile, load_tcp
 from skvm_core.profile.tcp import TCP
 from skvm_core.store.workspace import Workspace
+from tests.conftest import SAMPLE_SKILLS
 from tests.harness_helpers import call, scripted_run, turn
 
 SCHEMAS = [schema for schema, _ in TOOLS.values()] + [FINISH]
@@ -355,3 +356,16 @@ async def test_constrained_on_a_model_without_a_grammar_is_a_clear_error(tmp_pat
 
     with pytest.raises(SkvmError, match="constrained protocol needs"):
         await BareAgent("openai/gpt-x", protocol="constrained").run("hi", tmp_path)
+
+
+async def test_files_written_counts_the_runs_output_not_the_skills_own_files(tmp_path):
+    from skvm_core.skill import load_skill
+
+    skill = load_skill(SAMPLE_SKILLS / "csv-report")  # ships scripts/, laid out by the harness
+    result, _ = await scripted_run(
+        tmp_path,
+        turn(call("write_file", path="report.json", content="{}")),
+        turn(text="done"),
+        skill=skill,
+    )
+    assert (tmp_path / "scripts").is_dir() and result.files_written == 1

@@ -235,6 +235,7 @@ class _Run:
         self.example = first_action(skill.body if skill else None, prompt, work_dir)
         self.acting = self.protocol.instructions(self.schemas, self.example)
         self.parse_failures = 0
+        self.initial_files: dict[str, tuple[int, int]] = {}
 
     def emit(self, event) -> None:
         event.t_ms = (time.perf_counter() - self.started) * 1000
@@ -305,6 +306,11 @@ class _Run:
             await self._hook("after_run", self.hooks.after_run(result))
         return result
 
+    def _folder_changed(self) -> bool:
+        """Whether any file was created, changed or removed since the run started (the
+        skill's own files, laid out before that, do not count)."""
+        return folder_state(self.work_dir) != self.initial_files
+
     def _finish(self, status: RunStatus, detail: str, final_text: str) -> RunResult:
         wall_ms = (time.perf_counter() - self.started) * 1000
         self.emit(
@@ -338,6 +344,7 @@ class _Run:
             protocol=self.protocol.name,
             parse_failures=self.parse_failures,
             example_tokens=text_tokens(self.acting),
+            files_written=len(changed_files(self.initial_files, folder_state(self.work_dir))),
         )
 
     async def _loop(self, model: str, messages: list[Message]) -> tuple[str, str]:
@@ -382,10 +389,7 @@ class _Run:
                 # Reading is not doing: a model that looked at the input and then answers
                 # has changed nothing (weak models describe the result instead of writing
                 # it). The folder itself says whether anything was made, whatever the tool.
-                changed = bool(
-                    changed_files(self.initial_files, folder_state(self.work_dir))
-                    or set(self.initial_files) - set(folder_state(self.work_dir))
-                )
+                changed = self._folder_changed()
                 if self.step == self.limits.max_steps:
                     return final, ""
                 if failed_last and not retry_nudged:

@@ -68,6 +68,8 @@ class RunResult(BaseModel):
     # Estimated tokens of the protocol's instructions and worked example in the prompt
     # (part of every request's input; reported so their cost is visible).
     example_tokens: int = 0
+    # Files the run created or changed in its work folder (the skill's own files excluded).
+    files_written: int = 0
     # Turns that were neither a readable action nor an answer, plus calls with unreadable
     # arguments.
     parse_failures: int = 0

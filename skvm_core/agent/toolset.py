@@ -30,22 +30,16 @@ def select_tools(
 ) -> ToolSelection:
     names = list(CORE_TOOLS)
     why = "file and command tools"
-    extra_hosts = set(allowed_hosts) - _LOOPBACK
-    match = _WEB.search(prompt) or (_WEB.search(skill_text) if skill_text else None)
     if not allowed_hosts:
         return ToolSelection(tuple(names), why + "; no web_fetch (the run allows no host)")
-    if extra_hosts or match:
-        names.append("web_fetch")
-        cause = (
-            f"hosts {', '.join(sorted(extra_hosts))}"
-            if extra_hosts
-            else f"mentions {match.group(0)!r}"
-        )  # type: ignore[union-attr]
-        why += (
-            f"; web_fetch because the task or skill {cause}"
-            if not extra_hosts
-            else f"; web_fetch for the allowed {cause}"
-        )
+    extra_hosts = sorted(set(allowed_hosts) - _LOOPBACK)
+    match = _WEB.search(prompt) or (_WEB.search(skill_text) if skill_text else None)
+    if extra_hosts:
+        cause = f"the allowed hosts {', '.join(extra_hosts)}"
+    elif match:
+        cause = f"the task or skill mentions {match.group(0)!r}"
     else:
-        why += "; no web_fetch (neither skill nor task uses the web)"
-    return ToolSelection(tuple(names), why)
+        return ToolSelection(
+            tuple(names), why + "; no web_fetch (neither skill nor task uses the web)"
+        )
+    return ToolSelection((*names, "web_fetch"), f"{why}; web_fetch for {cause}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import json
 import os
 import shutil
@@ -11,7 +10,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from skvm_core.agent.bare import BareAgent, limits_for
-from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.protocols import ProtocolDecision
 from skvm_core.agent.result import RunResult, SkillMode
 from skvm_core.agent.sandbox import run_command
@@ -119,7 +117,6 @@ async def run_task(
 
         protocol = target_protocol(model, protocol, workspace)
     agent = BareAgent(model, subscribers=subscribers, protocol=protocol)
-    before = folder_state(work_dir)
     result = await agent.run(
         task.prompt,
         work_dir,
@@ -129,15 +126,6 @@ async def run_task(
         run_id=run_id,
         trace_path=run_dir / "trace.jsonl",
     )
-    written = changed_files(before, folder_state(work_dir))
-    if skill is not None:  # the skill's own files, laid out by the harness, are not output
-        laid = {f.path for f in skill.files}
-        written = [
-            name
-            for name in written
-            if name not in laid
-            or not filecmp.cmp(work_dir / name, skill.root / name, shallow=False)
-        ]
     score = await evaluate(task, result, judge_model=judge_model)
     outcome = TaskRun(
         task_id=task.id,
@@ -145,7 +133,7 @@ async def run_task(
         score=score,
         run_dir=run_dir,
         setup_note=setup_note,
-        files_written=len(written),
+        files_written=result.files_written,
     )
     atomic_write_text(
         run_dir / "result.json", json.dumps(outcome.model_dump(mode="json"), indent=2)
