@@ -75,8 +75,11 @@ def test_every_sample_skill_compiles_deterministically_guarded_and_mapped(skill_
             ),
         ):
             assert (first / name).read_bytes() == (second / name).read_bytes(), (target, name)
-        # The compile artifacts are not part of the skill the agent receives.
-        assert {f.path for f in load_skill(first).files} == {f.path for f in skill.files}
+        # The compile artifacts are not part of the skill the agent receives; the files the
+        # variant adds (a lowering's reference text) are.
+        assert {f.path for f in load_skill(first).files} == {f.path for f in skill.files} | set(
+            cold.variant.files
+        )
         variant = cold.variant
         assert variant.guard_violations == [], (target, variant.guard_violations)
         covered = {
@@ -314,8 +317,9 @@ def test_llm_rewrite_is_held_to_the_guard_and_replaced_when_it_fails():
 def test_llm_rewrite_that_satisfies_the_guard_is_used():
     from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
 
-    skill = load_skill(SAMPLE_SKILLS / "csv-report")
-    improved = skill.source.replace("## Checks", "Use code for every number.\n\n## Checks")
+    # A skill without scripts: one with scripts is lowered to them, deterministically.
+    skill = load_skill(SAMPLE_SKILLS / "log-triage")
+    improved = skill.source.replace("## Rules", "Use code for every number.\n\n## Rules")
     model = ScriptedModel(
         [
             ScriptedTurn(
@@ -382,7 +386,8 @@ def test_compile_explain_and_diff_cli(tmp_path):
         and "│" in explained.stdout
     )
     diffed = skvm("diff", "sample_skills/log-triage", str(out))
-    assert diffed.returncode == 0 and "+> **Compiled note" in diffed.stdout
+    # No script to lower to, and notes would only lengthen a weak target's prompt.
+    assert diffed.returncode == 0 and diffed.stdout.strip() == ""
     missing = skvm(
         "compile", "--skill", "sample_skills/log-triage", "--target", "openrouter/nobody/none"
     )

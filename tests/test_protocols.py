@@ -173,6 +173,30 @@ async def test_a_code_act_turn_runs_in_the_sandbox_like_execute_command(tmp_path
     assert model.requests[-1][-1]["content"].startswith("Observation")
 
 
+async def test_shell_commands_in_a_python_block_run_as_shell(tmp_path):
+    (tmp_path / "a.txt").write_text("hello\n")
+    result, _ = await scripted_run(
+        tmp_path,
+        turn(text="```python\ncat a.txt\nmkdir -p out\n```"),
+        turn(text="```python\nprint(len('abc'))\n```"),
+        turn(text="DONE"),
+        protocol="code-act",
+    )
+    shell, python = result.steps[0].tools[0], result.steps[1].tools[0]
+    assert shell.call.arguments["command"] == "cat a.txt\nmkdir -p out"
+    assert shell.output.startswith("hello") and (tmp_path / "out").is_dir()
+    assert python.output.startswith("3")
+
+
+def test_only_blocks_that_are_not_python_count_as_shell():
+    from skvm_core.agent.protocols.code_act import looks_like_shell
+
+    assert looks_like_shell("python3 scripts/x.py data.csv --out r.json")
+    assert not looks_like_shell("print('hi')")
+    assert not looks_like_shell("cat = 3\nprint(cat)")  # valid Python stays Python
+    assert not looks_like_shell("python3 x.py\nthis is prose")
+
+
 async def test_prose_under_code_act_gets_one_reminder(tmp_path):
     result, model = await scripted_run(
         tmp_path,

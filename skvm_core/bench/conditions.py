@@ -76,17 +76,30 @@ def split_protocol(name: str) -> tuple[str, str | None]:
 
 
 def resolve_condition(name: str) -> Resolver:
-    """A registered condition, or `custom:<label>=<skill dir>` for any skill folder; either
-    may end in `@<protocol>`."""
+    """A registered condition, or `custom:<label>=<dir>` for any skill folder; either may end
+    in `@<protocol>`. `<dir>` is one skill, or a folder of skills by name (each task then
+    gets the one named like its own skill)."""
     name, _ = split_protocol(name)
     if name in CONDITIONS:
         return CONDITIONS[name]
     if name.startswith("custom:") and "=" in name:
         folder = Path(name.split("=", 1)[1]).expanduser()
-        return lambda task, target, ctx: load_skill(folder)
+        return lambda task, target, ctx: load_skill(_custom_skill_folder(folder, task))
     raise SkvmError(
         f"unknown condition {name!r}",
         hint=f"use {', '.join(CONDITIONS)} or custom:<label>=<skill dir>",
+    )
+
+
+def _custom_skill_folder(folder: Path, task) -> Path:
+    if (folder / "SKILL.md").is_file():
+        return folder
+    own = task_skill(task)
+    if own is not None and (folder / own.name / "SKILL.md").is_file():
+        return folder / own.name
+    raise SkvmError(
+        f"{folder} is neither a skill nor a folder holding one named like task {task.id}'s skill",
+        hint="give a skill folder, or a folder of skill folders named by skill",
     )
 
 

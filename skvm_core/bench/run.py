@@ -68,6 +68,22 @@ async def run_setup_script(task: Task, work_dir: Path) -> str:
     return f"{SETUP_SCRIPT} failed (exit {result.exit_code}{', timed out' if result.timed_out else ''}): {result.stderr.strip()[-300:]}"
 
 
+ENV_SETUP = ".skvm/env-setup.sh"
+
+
+async def run_env_setup(skill: Skill | None, work_dir: Path) -> str:
+    """A compiled variant's environment binding, run in the sandbox before the agent starts
+    (so what it provides, or fails to, is the same for every run); a failure is noted."""
+    if skill is None or not (skill.root / ENV_SETUP).is_file():
+        return ""
+    script = (skill.root / ENV_SETUP).read_text("utf-8")
+    result = await run_command(script, work_dir, timeout_s=SETUP_TIMEOUT_S, output_cap=8_000)
+    if result.exit_code == 0 and not result.timed_out:
+        return ""
+    tail = (result.stderr or result.stdout).strip()[-300:]
+    return f"env-setup.sh of the variant failed (exit {result.exit_code}): {tail}"
+
+
 def task_skill(task: Task) -> Skill | None:
     paths = task.skill_paths()
     return load_skill(paths[0]) if paths else None
@@ -105,6 +121,8 @@ async def run_task(
     atomic_write_text(run_dir / RUNNING_MARK, str(os.getpid()))
     prepare_work_dir(task, work_dir)
     setup_note = await run_setup_script(task, work_dir)
+    env_note = await run_env_setup(skill, work_dir)
+    setup_note = "; ".join(n for n in (setup_note, env_note) if n)
     limits = limits_for(
         model,
         max_steps=task.max_steps,

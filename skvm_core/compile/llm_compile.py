@@ -7,17 +7,14 @@ favour of the deterministic rewrite.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import re
-from collections.abc import Coroutine
-from typing import Any
 
 from skvm_core.catalog import load_catalog
 from skvm_core.compile.manager import PassContext
 from skvm_core.compile.model import SCR, Gap, Requirement
 from skvm_core.compile.rewrite import guard, guidance_for
+from skvm_core.compile.verify import run_sync
 from skvm_core.llm import complete
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
@@ -25,18 +22,8 @@ from skvm_core.skill import Skill
 OPTIONS = CallOptions(temperature=0.0, max_tokens=4096, timeout_s=300)
 
 
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine from synchronous pass code, inside or outside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def _ask(model: str, prompt: str, context: PassContext) -> str:
-    response = _run(complete(model, [{"role": "user", "content": prompt}], options=OPTIONS))
+    response = run_sync(complete(model, [{"role": "user", "content": prompt}], options=OPTIONS))
     context.usage = context.usage + response.usage
     return response.text
 

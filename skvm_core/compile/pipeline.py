@@ -14,7 +14,9 @@ from skvm_core.agent.protocols import ProtocolDecision, choose_protocol
 from skvm_core.agent.toolset import ToolSelection, select_tools
 from skvm_core.compile.analyze import PARALLEL_WORDS, analyze
 from skvm_core.compile.bind_env import EnvBinding, bind_environment
+from skvm_core.compile.executable import ScriptHelp, script_help
 from skvm_core.compile.gaps import find_gaps
+from skvm_core.compile.lower import LoweredSkill, lower, lowering_guard, offered, wants_lowering
 from skvm_core.compile.manager import Pass, PassContext, PassManager, PassRecord
 from skvm_core.compile.model import SCR, Gap, SourceMapEntry
 from skvm_core.compile.parallel import Workflow, concurrency_notes, extract_workflow
@@ -43,6 +45,16 @@ class VariantText(BaseModel):
     source_map: list[SourceMapEntry]
     guard_violations: list[str] = Field(default_factory=list)
     gaps_compensated: list[str] = Field(default_factory=list)
+    files: dict[str, str] = Field(default_factory=dict)  # files the variant adds: path → text
+    lowered: bool = False
+    replaced: list[str] = Field(default_factory=list)  # requirement lines left out, and why
+
+
+class Lowering(BaseModel):
+    """The lower pass's answer: a lowered skill, or why the text stays as written."""
+
+    skill: LoweredSkill | None = None
+    reason: str
 
 
 def _analyze(context: PassContext, inputs: dict[str, Any]) -> SCR:
@@ -83,6 +95,32 @@ def _rewrite(context: PassContext, inputs: dict[str, Any]) -> RewriteOutput:
     return output
 
 
+def _executable(context: PassContext, inputs: dict[str, Any]) -> list[ScriptHelp]:
+    return script_help(inputs["skill"])
+
+
+def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
+    skill, gaps, tcp = inputs["skill"], inputs["gaps"], inputs["tcp"]
+    if not wants_lowering(gaps):
+        return Lowering(reason="the target meets the skill's code, reasoning and procedure needs")
+    scripts = offered(inputs["executable"])
+    if not scripts:
+        return Lowering(
+            reason="the skill ships no script that runs (checked in the sandbox), so there is "
+            "nothing executable to lower to; the text stays as written"
+        )
+    protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
+    names = ", ".join(s.script for s in scripts)
+    lowered = lower(skill, scripts, gaps, protocol)
+    over = [v for v in lowering_guard(skill, lowered, budget=True) if "tokens" in v]
+    if over:
+        return Lowering(reason=f"not lowered: even the shortest lowering is too long ({over[0]})")
+    return Lowering(
+        skill=lowered,
+        reason=f"lowered to {names} (the target has gaps the scripts stand in for)",
+    )
+
+
 def _bind_env(context: PassContext, inputs: dict[str, Any]) -> EnvBinding:
     return bind_environment(inputs["skill.code"])
 
@@ -95,8 +133,23 @@ def _emit(context: PassContext, inputs: dict[str, Any]) -> VariantText:
     skill: Skill = inputs["skill"]
     rewrite: RewriteOutput | None = inputs.get("rewrite")
     workflow: Workflow | None = inputs.get("parallelism")
+    lowering: Lowering | None = inputs.get("lower")
+    if lowering is not None and lowering.skill is not None:
+        lowered = lowering.skill
+        return VariantText(
+            text=lowered.text,
+            source_map=lowered.source_map,
+            guard_violations=lowering_guard(skill, lowered, budget=True),
+            gaps_compensated=[g.label for g in inputs.get("gaps") or [] if g.gap_type != "unknown"],
+            files=lowered.files,
+            lowered=True,
+            replaced=lowered.replaced,
+        )
     if rewrite is not None and rewrite.text is not None:
         return _emit_llm(skill, rewrite)
+    if lowering is not None and wants_lowering(inputs.get("gaps") or []):
+        # A weak target without an executable path: notes would only lengthen its prompt.
+        return VariantText(text=skill.source, source_map=[])
     insertions = [
         Insertion(after_line=n.after_line, lines=n.lines, gap=n.gap, rule=n.rule)
         for n in (rewrite.notes if rewrite else [])
@@ -192,6 +245,20 @@ PASSES = [
         description="compensation notes at the lines that carry each gap",
     ),
     Pass(
+        "executable",
+        ("skill",),
+        list[ScriptHelp],
+        _executable,
+        description="bundled scripts: interface from --help, example runs on synthesised input",
+    ),
+    Pass(
+        "lower",
+        ("skill", "gaps", "executable", "tcp"),
+        Lowering,
+        _lower,
+        description="for a weak target: concrete verified commands instead of instructions",
+    ),
+    Pass(
         "bind_env",
         ("skill.code",),
         EnvBinding,
@@ -207,7 +274,7 @@ PASSES = [
     ),
     Pass(
         "emit",
-        ("skill", "rewrite", "parallelism"),
+        ("skill", "gaps", "lower", "rewrite", "parallelism"),
         VariantText,
         _emit,
         description="assemble the variant text, source map and guard check",
@@ -260,7 +327,7 @@ class CompileResult:
     @property
     def prompt_tokens(self) -> tuple[int, int]:
         """Estimated tokens of the skill text a model reads by default: (original, variant)."""
-        from skvm_core.agent.history import text_tokens
+        from skvm_core.agent.history import reading_tokens
         from skvm_core.errors import SkvmError
         from skvm_core.skill.frontmatter import split_front_matter
 
@@ -269,7 +336,7 @@ class CompileResult:
             variant_body = split_front_matter(variant).body
         except SkvmError:  # the guard reports a broken front matter; count the whole text
             variant_body = variant
-        return text_tokens(self.skill.body), text_tokens(variant_body)
+        return reading_tokens(self.skill.body), reading_tokens(variant_body)
 
     @property
     def protocol(self) -> ProtocolDecision:

@@ -21,7 +21,7 @@ from skvm_core.errors import SkvmError
 from skvm_core.profile.runner import slug
 from skvm_core.store.workspace import Workspace
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 ARTIFACTS = ".skvm"
 
 
@@ -71,6 +71,10 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         shutil.copyfile(skill.root / bundle_file.path, target)
     variant = result.variant
     (staging / "SKILL.md").write_text(variant.text if variant else skill.source, "utf-8")
+    for relative, text in (variant.files if variant else {}).items():
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
     meta_dir = staging / ARTIFACTS
     meta_dir.mkdir()
     artifacts = result.artifacts
@@ -98,6 +102,7 @@ def write_variant(result: CompileResult, out: Path) -> Path:
         "tools": list(result.tools.names),
         "analyzer": artifacts["analyze"].analyzer if "analyze" in artifacts else None,
         "rewrite": artifacts["rewrite"].mode if "rewrite" in artifacts else None,
+        "lowering": _lowering_meta(result),
     }
     (meta_dir / "meta.json").write_text(_json(meta), "utf-8")
     (meta_dir / "source_map.json").write_text(
@@ -135,6 +140,28 @@ def write_variant(result: CompileResult, out: Path) -> Path:
             shutil.rmtree(retired, ignore_errors=True)
         staging.rename(out)
     return out
+
+
+def _lowering_meta(result: CompileResult) -> dict | None:
+    lowering = result.artifacts.get("lower")
+    if lowering is None:
+        return None
+    scripts = [
+        {
+            "script": h.script,
+            "origin": h.origin,
+            "checks": [c.model_dump(exclude={"output"}) for c in h.checks],
+            "loop": h.loop.verification.model_dump(exclude={"output"}) if h.loop else None,
+        }
+        for h in result.artifacts.get("executable") or []
+    ]
+    variant = result.variant
+    return {
+        "lowered": bool(variant and variant.lowered),
+        "reason": lowering.reason,
+        "scripts": scripts,
+        "replaced": variant.replaced if variant else [],
+    }
 
 
 def materialize_variant(result: CompileResult, workspace: Workspace) -> Path:

@@ -21,6 +21,24 @@ _DONE = re.compile(r"\bDONE\b[:.\s]*(.*)", re.DOTALL)
 _HEREDOC = "SKVM_PYTHON_BLOCK"
 
 
+# First words that start a shell command line and never a Python statement.
+_SHELL_STARTS = re.compile(
+    r"^(?:python3?|bash|sh|cat|ls|head|tail|mkdir|cd|echo|grep|awk|sed|sort|uniq|wc|cut|cp|mv|"
+    r"rm|touch|sqlite3|find|printf|chmod|\./)(?:\s|$)"
+)
+
+
+def looks_like_shell(code: str) -> bool:
+    """A `python` block that holds shell commands (small models label blocks loosely): it
+    does not parse as Python, and every line starts like a command."""
+    try:
+        compile(code, "<block>", "exec")
+    except (SyntaxError, ValueError):
+        lines = [line.strip() for line in code.splitlines() if line.strip()]
+        return bool(lines) and all(_SHELL_STARTS.match(line) for line in lines)
+    return False
+
+
 def python_command(code: str) -> str:
     return f"python3 - <<'{_HEREDOC}'\n{code.rstrip()}\n{_HEREDOC}"
 
@@ -73,7 +91,8 @@ class CodeActProtocol(ActionProtocol):
                 return Turn(thought=thought, final=answer)
             if not code.strip():
                 return Turn(thought=thought, problem="the code block is empty")
-            command = code if language in ("bash", "sh", "shell") else python_command(code)
+            is_shell = language in ("bash", "sh", "shell") or looks_like_shell(code)
+            command = code if is_shell else python_command(code)
             call = ToolCall(id="code_0", name="execute_command", arguments={"command": command})
             return Turn(thought=thought, calls=[call])
         done = _DONE.search(text)

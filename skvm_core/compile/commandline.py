@@ -1,0 +1,108 @@
+"""Command lines a skill shows: which script they run, which words are files, which are
+inputs or outputs. Shared by the passes that verify and lower a skill's executable help."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from pydantic import BaseModel, Field
+
+# A relative path with an extension, or a path through a folder ("invoices/INV-1.json").
+_PATH = re.compile(r"^(?![-$])(?:[\w.-]+/)*[\w.-]*[\w-]\.[A-Za-z][\w]{0,5}$|^(?:[\w.-]+/)+[\w.-]+$")
+OUTPUT_FLAGS = ("--out", "--output", "-o", "--dest", "--to")
+RUNNERS = {"python3": "python3", "python": "python3", "bash": "bash", "sh": "bash"}
+SCRIPT_SUFFIXES = (".py", ".sh")
+
+
+def is_path(word: str) -> bool:
+    return bool(_PATH.match(word)) and not re.match(r"^\d+(\.\d+)*$", word)
+
+
+class CommandLine(BaseModel):
+    """One concrete command from the skill, split into what the lowering needs."""
+
+    text: str
+    runner: str  # python3 or bash
+    script: str  # bundle path of the script it runs
+    args: list[str]  # the words after the script, redirections removed
+    inputs: list[str] = Field(default_factory=list)  # paths read (positional or option values)
+    outputs: list[str] = Field(default_factory=list)  # paths written (--out, > redirect)
+    stdout_to: str | None = None  # the `> FILE` target, if any
+    line: int | None = None  # SKILL.md line it was found on
+
+    def option_values(self) -> dict[str, str]:
+        """`--flag value` pairs (a flag followed by a non-flag word)."""
+        values: dict[str, str] = {}
+        for flag, value in zip(self.args, self.args[1:], strict=False):
+            if flag.startswith("-") and not value.startswith("-"):
+                values[flag] = value
+        return values
+
+
+def parse_command(text: str, scripts: set[str], line: int | None = None) -> CommandLine | None:
+    """A command that runs one of the bundle's scripts, or None."""
+    try:
+        words = shlex.split(text.strip().removeprefix("$ "), comments=True)
+    except ValueError:
+        return None
+    if len(words) < 2:
+        return None
+    if words[0] in RUNNERS and words[1] in scripts:
+        runner, script, rest = RUNNERS[words[0]], words[1], words[2:]
+    elif words[0].removeprefix("./") in scripts:
+        script = words[0].removeprefix("./")
+        runner, rest = ("python3" if script.endswith(".py") else "bash"), words[1:]
+    else:
+        return None
+    args: list[str] = []
+    stdout_to = None
+    words_iter = iter(rest)
+    for word in words_iter:
+        if word in (">", ">>"):
+            stdout_to = next(words_iter, None)
+            continue
+        if word.startswith(">") and len(word) > 1:
+            stdout_to = word.lstrip(">")
+            continue
+        if word in ("|", "&&", ";", "2>&1"):
+            break
+        args.append(word)
+    outputs = [stdout_to] if stdout_to else []
+    inputs = []
+    for index, word in enumerate(args):
+        if not is_path(word):
+            continue
+        previous = args[index - 1] if index else ""
+        (outputs if previous in OUTPUT_FLAGS else inputs).append(word)
+    return CommandLine(
+        text=text.strip(),
+        runner=runner,
+        script=script,
+        args=args,
+        inputs=inputs,
+        outputs=outputs,
+        stdout_to=stdout_to,
+        line=line,
+    )
+
+
+_INLINE = re.compile(r"`([^`\n]+)`")
+
+
+def commands_in_skill(source: str, scripts: set[str]) -> list[CommandLine]:
+    """Every concrete command in the skill (code blocks and inline code) that runs a bundled
+    script, in the order they appear."""
+    found: list[CommandLine] = []
+    in_block = False
+    for number, raw in enumerate(source.splitlines(), start=1):
+        stripped = raw.strip()
+        if stripped.startswith("```"):
+            in_block = not in_block
+            continue
+        candidates = [stripped] if in_block else _INLINE.findall(raw)
+        for candidate in candidates:
+            command = parse_command(candidate, scripts, number)
+            if command is not None:
+                found.append(command)
+    return found

@@ -1,0 +1,253 @@
+"""Executable help: the scripts a variant offers as the primary path, each with its call
+shapes and the evidence that it runs.
+
+For every bundled script the skill tells the agent to run, the pass reads the script's
+interface from its own `--help` (in the sandbox), runs the skill's example command on inputs
+synthesised from the skill, and, where the skill says to repeat a command once per file,
+builds and runs the loop that does so. Scripts that do not even start are not offered.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import PurePosixPath
+
+from pydantic import BaseModel, Field
+
+from skvm_core.compile.analyze import LOOP_WORDS
+from skvm_core.compile.commandline import (
+    SCRIPT_SUFFIXES,
+    CommandLine,
+    commands_in_skill,
+    parse_command,
+)
+from skvm_core.compile.extract import extract_script, python_examples
+from skvm_core.compile.script_cli import ScriptInterface, parse_help
+from skvm_core.compile.synth import synthesize, value_words
+from skvm_core.compile.verify import Verification, verify_command
+from skvm_core.skill import Skill
+
+REPEAT_WORDS = re.compile(
+    r"\b(repeat|once per|for each|for every|each (?:file|invoice|input|one)|every (?:file|invoice|input))\b",
+    re.IGNORECASE,
+)
+
+
+class Loop(BaseModel):
+    """A command the skill says to repeat per file, as one shell loop over the folder."""
+
+    setup: list[str] = Field(default_factory=list)  # lines before it in the block (mkdir -p)
+    command: str  # the loop, with CAPITAL placeholders for per-task values
+    concrete: str  # the same loop with the skill's example values (what was verified)
+    folder: str
+    pattern: str
+    verification: Verification
+    lines: tuple[int, int]
+
+
+class ScriptHelp(BaseModel):
+    script: str
+    runner: str
+    origin: str = "bundled"  # or "extracted" (written by the compiler from a code block)
+    text: str | None = None  # the script itself, for one the compiler wrote
+    interface: ScriptInterface | None = None
+    examples: list[CommandLine] = Field(default_factory=list)
+    checks: list[Verification] = Field(default_factory=list)
+    loop: Loop | None = None
+    lines: tuple[int, int] | None = None  # SKILL.md lines that mention or hold it
+
+    @property
+    def starts(self) -> bool:
+        """It ran at least once: its help, or an example."""
+        return any(c.passed for c in self.checks)
+
+    @property
+    def example_passed(self) -> bool:
+        return any(c.passed and "--help" not in c.command for c in self.checks)
+
+
+def bundle_files(skill: Skill) -> dict[str, bytes]:
+    return {f.path: (skill.root / f.path).read_bytes() for f in skill.files}
+
+
+def input_files(skill: Skill, command: CommandLine) -> dict[str, bytes]:
+    columns = value_words(command.args)
+    bundled = {f.path for f in skill.files}
+    return {p: synthesize(skill, p, columns) for p in command.inputs if p not in bundled}
+
+
+def _output_dirs(outputs: list[str]) -> str:
+    folders = sorted({str(PurePosixPath(o).parent) for o in outputs} - {"."})
+    return f"mkdir -p {' '.join(shlex.quote(f) for f in folders)} && " if folders else ""
+
+
+def script_help(skill: Skill) -> list[ScriptHelp]:
+    """The bundled scripts the skill runs, then one script per example Python block (offered
+    only where no bundled script is, and only once verified)."""
+    bundled = _bundled_help(skill)
+    return bundled + _extracted_help(skill, {h.script for h in bundled})
+
+
+def _extracted_help(skill: Skill, taken: set[str]) -> list[ScriptHelp]:
+    helps = []
+    taken = taken | {f.path for f in skill.files}
+    files = bundle_files(skill)
+    for code, lines, title in python_examples(skill):
+        extracted = extract_script(skill, code, lines, title, taken)
+        if extracted is None:
+            continue
+        taken.add(extracted.path)
+        example = parse_command(extracted.example_command(), {extracted.path}, lines[0])
+        if example is None:
+            continue
+        layout = {**files, extracted.path: extracted.text.encode()}
+        help_check = verify_command(f"python3 {extracted.path} --help", layout, [])
+        run_check = verify_command(
+            _output_dirs(example.outputs) + example.text,
+            {**layout, **input_files(skill, example)},
+            example.outputs,
+        )
+        helps.append(
+            ScriptHelp(
+                script=extracted.path,
+                runner="python3",
+                origin="extracted",
+                text=extracted.text,
+                interface=parse_help(help_check.output) if help_check.passed else None,
+                examples=[example],
+                checks=[help_check, run_check],
+                lines=lines,
+            )
+        )
+    return helps
+
+
+def _bundled_help(skill: Skill) -> list[ScriptHelp]:
+    scripts = {f.path for f in skill.files if f.path.endswith(SCRIPT_SUFFIXES) and f.is_text}
+    commands = commands_in_skill(skill.source, scripts)
+    mentioned = [s for s in sorted(scripts) if any(c.script == s for c in commands)]
+    files = bundle_files(skill)
+    helps = []
+    for script in mentioned:
+        examples = [c for c in commands if c.script == script]
+        runner = examples[0].runner
+        help_check = verify_command(f"{runner} {shlex.quote(script)} --help", files, [])
+        interface = parse_help(help_check.output) if help_check.passed else None
+        checks = [help_check]
+        for example in examples[:2]:
+            layout = {**files, **input_files(skill, example)}
+            command = _output_dirs(example.outputs) + example.text
+            checks.append(verify_command(command, layout, example.outputs))
+        lines = [c.line for c in examples if c.line]
+        helps.append(
+            ScriptHelp(
+                script=script,
+                runner=runner,
+                interface=interface,
+                examples=examples,
+                checks=checks,
+                loop=_loop(skill, examples, interface, files),
+                lines=(min(lines), max(lines)) if lines else None,
+            )
+        )
+    return helps
+
+
+def _loop(
+    skill: Skill,
+    examples: list[CommandLine],
+    interface: ScriptInterface | None,
+    files: dict[str, bytes],
+) -> Loop | None:
+    """The per-file loop, when the skill shows a command on one file in a folder and says
+    to repeat it for each."""
+    lines = skill.source.splitlines()
+    for example in examples:
+        folder_inputs = [p for p in example.inputs if "/" in p]
+        if not folder_inputs or example.line is None:
+            continue
+        block = next(
+            (b for b in skill.ir.code_blocks if b.span.start <= example.line <= b.span.end),
+            None,
+        )
+        start, end = (block.span.start, block.span.end) if block else (example.line, example.line)
+        around = "\n".join(lines[max(0, start - 4) : min(len(lines), end + 4)])
+        if not REPEAT_WORDS.search(around) and not LOOP_WORDS.search(around):
+            continue
+        path = PurePosixPath(folder_inputs[0])
+        folder, suffix, stem = str(path.parent), path.suffix, path.stem
+        setup = []
+        if block:
+            for raw in block.code.splitlines():
+                if raw.strip() == example.text:
+                    break
+                if raw.strip() and not raw.strip().startswith("#"):
+                    setup.append(raw.strip())
+        per_file = f'$(basename "$f" {suffix})' if suffix else '$(basename "$f")'
+        concrete = _loop_text(example, str(path), stem, per_file, folder, suffix, None)
+        generic = _loop_text(example, str(path), stem, per_file, folder, suffix, interface)
+        second = f"{folder}/{stem}-b{suffix}"
+        layout = {**files, **input_files(skill, example)}
+        layout[second] = layout.get(str(path), synthesize(skill, str(path), []))
+        outputs = [
+            o.replace(stem, f"{stem}-b") for o in example.outputs if stem in o
+        ] + example.outputs
+        check = verify_command(
+            _output_dirs(example.outputs) + "\n".join([*setup, concrete]), layout, outputs
+        )
+        return Loop(
+            setup=setup,
+            command=generic,
+            concrete=concrete,
+            folder=folder,
+            pattern=f"*{suffix}",
+            verification=check,
+            lines=(start, end),
+        )
+    return None
+
+
+def _loop_text(
+    example: CommandLine,
+    path: str,
+    stem: str,
+    per_file: str,
+    folder: str,
+    suffix: str,
+    interface: ScriptInterface | None,
+) -> str:
+    placeholders = _value_placeholders(example, interface) if interface else {}
+    words = []
+    skip_next = False
+    for index, word in enumerate(example.args):
+        if skip_next:
+            skip_next = False
+            continue
+        if word == path:
+            words.append('"$f"')
+        elif word in placeholders:
+            words.append(f"{word} {placeholders[word]}")
+            skip_next = True
+        elif stem in word:
+            words.append(f'"{word.replace(stem, per_file)}"')
+        else:
+            words.append(shlex.quote(word))
+        del index
+    call = " ".join([example.runner, example.script, *words])
+    if example.stdout_to:
+        target = example.stdout_to
+        call += f' > "{target.replace(stem, per_file)}"' if stem in target else f" >> {target}"
+    glob = f"{folder}/*{suffix}"
+    return f"for f in {glob}; do {call}; done"
+
+
+def _value_placeholders(example: CommandLine, interface: ScriptInterface) -> dict[str, str]:
+    """Flags whose example value is task-specific (not a file): flag → its placeholder."""
+    by_flag = {a.flag: a for a in interface.all_arguments() if a.flag and a.metavar}
+    values = example.option_values()
+    return {
+        flag: by_flag[flag].placeholder
+        for flag, value in values.items()
+        if flag in by_flag and value not in example.inputs and value not in example.outputs
+    }

@@ -1,0 +1,382 @@
+"""Lowering on skills that are not among the samples: the lowered text, the verified runs
+of the scripts it offers, the token budget, determinism and the guard."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from skvm_core.agent.sandbox import run_command
+from skvm_core.compile import compile_skill
+from skvm_core.compile.lower import REFERENCE_FILE, _lower, lowering_guard
+from skvm_core.compile.variant import write_variant
+from skvm_core.compile.verify import run_sync
+from skvm_core.profile.tcp import TCP
+from skvm_core.skill import load_skill
+
+WEAK = {p: "L0" for p in ("gen.code.python", "gen.code.shell", "tool.exec", "tool.call.format",
+                          "follow.procedure", "reason.arithmetic", "reason.planning",
+                          "follow.delegation", "tool.file.read", "tool.file.write")}  # fmt: skip
+
+
+def weak_local() -> TCP:
+    return TCP(model="local/weak-model", profiledAt="now", capabilities=WEAK)
+
+
+def weak_api() -> TCP:
+    return TCP(
+        model="openai/weak-model",
+        profiledAt="now",
+        capabilities={**WEAK, "tool.call.format": "L3", "tool.exec": "L2"},
+    )
+
+
+def write_skill(root: Path, name: str, body: str, files: dict[str, str] | None = None) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    front = f"---\nname: {name}\ndescription: Test skill {name} for the lowering passes.\n---\n\n"
+    (folder / "SKILL.md").write_text(front + textwrap.dedent(body).lstrip(), "utf-8")
+    for relative, text in (files or {}).items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(textwrap.dedent(text).lstrip(), "utf-8")
+    return folder
+
+
+MERGE_SCRIPT = '''
+    """Merge JSON-lines records that share a key."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file")
+    parser.add_argument("--key", required=True, help="field that identifies a record")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--keep-first", action="store_true", help="the first record of a key wins")
+    group.add_argument("--keep-last", action="store_true", help="the last record of a key wins")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    args = parser.parse_args()
+    merged = {}
+    with open(args.file) as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                if args.keep_last or record[args.key] not in merged:
+                    merged[record[args.key]] = record
+    with open(args.out, "w") as handle:
+        json.dump([merged[k] for k in sorted(merged)], handle, indent=2)
+'''
+
+MERGE_SKILL = """
+    # Record merge
+
+    Merge exported records that share an id into one record each.
+
+    ## Background
+
+    Exports from the customer system contain one JSON object per line. When a customer
+    record is edited, the system appends the new version instead of replacing the old
+    one, so one id can appear several times. Older exports kept the first version,
+    newer ones should keep the last; the task states which policy applies. Records
+    without the key field are corrupt and should be reported, not merged.
+
+    ## How to merge
+
+    1. Open the export and find the field that identifies a record.
+    2. Write a Python script `merge.py` that reads the lines with `json.loads` and keeps
+       one record per id, then run it and look at what it wrote.
+    3. Decide whether the first or the last record of an id wins; the task says which.
+
+    The bundled script does all of it:
+    `python3 scripts/merge_records.py people.jsonl --key id --keep-last --out merged.json`
+
+    ## Output format
+
+    The output is a JSON list of records sorted by the key.
+
+    ## Rules
+
+    - Never drop a record whose key appears once.
+    - `merge.py` must run without errors.
+"""
+
+FREQ_SKILL = """
+    # Word frequencies
+
+    Report the most frequent words of a text file as JSON. Count with code, never by eye.
+
+    ## Background
+
+    Editors use the report to spot overused words in drafts. Words are compared in lower
+    case with surrounding punctuation removed, so "The" and "the," count as one word.
+    Hyphenated words stay whole. Numbers count as words too; nothing is filtered out.
+
+    ## Example
+
+    ```python
+    import json
+    from collections import Counter
+
+    counts = Counter()
+    with open("notes.txt") as handle:
+        for line in handle:
+            counts.update(word.lower().strip(".,;:!?") for word in line.split())
+    with open("freq.json", "w") as handle:
+        json.dump(dict(counts.most_common(10)), handle, indent=2, sort_keys=True)
+    ```
+
+    ## Output format
+
+    A JSON object from word to count, keys sorted, at most 10 words.
+"""
+
+CHECKSUM_SCRIPT = """
+    #!/usr/bin/env bash
+    set -euo pipefail
+    printf '%s %s\\n' "$(sha256sum < "$1" | cut -c1-16)" "$(wc -c < "$1")"
+"""
+
+CHECKSUM_SKILL = """
+    # Checksums
+
+    Record a short checksum and the size of every file in a folder, one result file each.
+
+    ## Background
+
+    The release team compares these records before and after a transfer to find files that
+    changed or were cut short. A record holds the first 16 hex digits of the file's SHA-256
+    and its size in bytes, separated by one space. Sizes are exact byte counts, never
+    rounded, and a file of zero bytes still gets a record.
+
+    ## Do it with the script
+
+    ```bash
+    mkdir -p sums
+    bash scripts/checksum.sh data/a.bin > sums/a.txt
+    ```
+
+    Repeat that command for each file in `data/`, changing only the file names.
+
+    ## Checks
+
+    - There is exactly one file in `sums/` per file in `data/`.
+"""
+
+
+def run_here(command: str, folder: Path) -> subprocess.CompletedProcess:
+    result = run_sync(run_command(command, folder, timeout_s=30))
+    return subprocess.CompletedProcess(command, result.exit_code, result.stdout, result.stderr)
+
+
+def variant_for(skill_dir: Path, tcp: TCP, out: Path):
+    result = compile_skill(load_skill(skill_dir), tcp)
+    assert not result.errors, result.errors
+    return result, write_variant(result, out)
+
+
+def test_bundled_script_becomes_the_steps_with_every_call_shape(tmp_path):
+    skill_dir = write_skill(
+        tmp_path, "record-merge", MERGE_SKILL, {"scripts/merge_records.py": MERGE_SCRIPT}
+    )
+    result, variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    text = result.variant.text
+    assert result.variant.lowered and result.variant.guard_violations == []
+    # One line per way to call it, filled with the skill's own example values.
+    # A list, not one block: a small model runs every line of a block it copies.
+    assert (
+        "   - `python3 scripts/merge_records.py people.jsonl --key id --keep-first --out merged.json`"
+        in text
+    )
+    assert (
+        "   - `python3 scripts/merge_records.py people.jsonl --key id --keep-last --out merged.json`"
+        in text
+    )
+    # Argument meanings come from the script's own --help, when they fit the budget.
+    full = _lower(
+        load_skill(skill_dir), result.artifacts["executable"], result.gaps, "code-act", "full"
+    )
+    assert "   - `--keep-last`: the last record of a key wins" in full.text
+    assert "Then reply DONE." in text  # code-act idiom
+    # What the result must be stays word for word; how the original did it moves away.
+    assert "The output is a JSON list of records sorted by the key." in text
+    assert "- Never drop a record whose key appears once." in text
+    assert "Write a Python script `merge.py`" not in text and "`merge.py` must run" not in text
+    assert any("merge.py" in r for r in result.variant.replaced)
+    assert "Write a Python script `merge.py`" in (variant / REFERENCE_FILE).read_text()
+    original_tokens, compiled_tokens = result.prompt_tokens
+    assert compiled_tokens <= original_tokens
+    # The offered command really does the job on a task's own file names.
+    work = tmp_path / "work"
+    (work / "scripts").mkdir(parents=True)
+    (work / "scripts" / "merge_records.py").write_bytes(
+        (variant / "scripts" / "merge_records.py").read_bytes()
+    )
+    (work / "staff.jsonl").write_text(
+        '{"uid": 2, "v": "a"}\n{"uid": 1, "v": "b"}\n{"uid": 2, "v": "c"}\n'
+    )
+    ran = run_here(
+        "python3 scripts/merge_records.py staff.jsonl --key uid --keep-first --out out.json", work
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads((work / "out.json").read_text()) == [
+        {"uid": 1, "v": "b"},
+        {"uid": 2, "v": "a"},
+    ]
+    meta = json.loads((variant / ".skvm" / "meta.json").read_text())
+    checks = meta["lowering"]["scripts"][0]["checks"]
+    assert [c["passed"] for c in checks] == [True, True], checks
+
+
+def test_example_block_becomes_a_verified_parameterised_script(tmp_path):
+    skill_dir = write_skill(tmp_path, "word-freq", FREQ_SKILL)
+    result, variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    assert result.variant.lowered and result.variant.guard_violations == []
+    script = "scripts/example.py"
+    assert (variant / script).is_file()
+    text = result.variant.text
+    assert f"python3 {script} notes.txt --out freq.json" in text
+    assert "`notes.txt` (the input)" in text and "`freq.json` (the file to write)" in text
+    assert "A JSON object from word to count, keys sorted, at most 10 words." in text
+    assert "Counter()" not in text  # the code is in the script, not retyped by the model
+    meta = json.loads((variant / ".skvm" / "meta.json").read_text())
+    extracted = next(s for s in meta["lowering"]["scripts"] if s["origin"] == "extracted")
+    assert all(c["passed"] for c in extracted["checks"]), extracted
+    original_tokens, compiled_tokens = result.prompt_tokens
+    assert compiled_tokens <= original_tokens
+    # With the task's names in place of the example's, it computes the right thing.
+    work = tmp_path / "work"
+    (work / "scripts").mkdir(parents=True)
+    (work / script).write_bytes((variant / script).read_bytes())
+    (work / "essay.txt").write_text("The cat. the dog\nthe end, dog!\n")
+    ran = run_here(f"python3 {script} essay.txt --out top.json", work)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads((work / "top.json").read_text()) == {"cat": 1, "dog": 2, "end": 1, "the": 3}
+
+
+def test_a_command_to_repeat_per_file_becomes_a_verified_loop(tmp_path):
+    skill_dir = write_skill(
+        tmp_path, "checksums", CHECKSUM_SKILL, {"scripts/checksum.sh": CHECKSUM_SCRIPT}
+    )
+    result, variant = variant_for(skill_dir, weak_api(), tmp_path / "variant")
+    text = result.variant.text
+    loop = 'for f in data/*.bin; do bash scripts/checksum.sh "$f" > "sums/$(basename "$f" .bin).txt"; done'
+    assert loop in text and "mkdir -p sums" in text
+    assert "call the tool `execute_command` with this command" in text  # native idiom
+    assert "- There is exactly one file in `sums/` per file in `data/`." in text
+    meta = json.loads((variant / ".skvm" / "meta.json").read_text())
+    assert meta["lowering"]["scripts"][0]["loop"]["passed"]
+    work = tmp_path / "work"
+    (work / "scripts").mkdir(parents=True)
+    (work / "scripts" / "checksum.sh").write_bytes(
+        (variant / "scripts" / "checksum.sh").read_bytes()
+    )
+    for name in ("x", "y", "z"):
+        (work / "data").mkdir(exist_ok=True)
+        (work / "data" / f"{name}.bin").write_text(name * 3)
+    ran = run_here(f"mkdir -p sums\n{loop}", work)
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(p.name for p in (work / "sums").iterdir()) == ["x.txt", "y.txt", "z.txt"]
+    assert (work / "sums" / "x.txt").read_text().split()[1] == "3"
+
+
+def test_lowering_is_deterministic(tmp_path):
+    skill_dir = write_skill(tmp_path, "word-freq", FREQ_SKILL)
+    skill = load_skill(skill_dir)
+    first = write_variant(
+        compile_skill(skill, weak_local(), cache_dir=tmp_path / "c1"), tmp_path / "a"
+    )
+    second = write_variant(
+        compile_skill(skill, weak_local(), cache_dir=tmp_path / "c2"), tmp_path / "b"
+    )
+    names = [
+        "SKILL.md",
+        REFERENCE_FILE,
+        "scripts/example.py",
+        ".skvm/meta.json",
+        ".skvm/source_map.json",
+    ]
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_guard_rejects_a_lowering_that_drops_a_required_output(tmp_path):
+    skill_dir = write_skill(tmp_path, "word-freq", FREQ_SKILL)
+    skill = load_skill(skill_dir)
+    result = compile_skill(skill, weak_local())
+    lowered = result.artifacts["lower"].skill
+    assert lowering_guard(skill, lowered, budget=True) == []
+    dropped = lowered.model_copy(
+        update={
+            "text": lowered.text.replace(
+                "A JSON object from word to count, keys sorted, at most 10 words.\n", ""
+            )
+        }
+    )
+    violations = lowering_guard(skill, dropped, budget=True)
+    assert violations and "A JSON object from word" in violations[0]
+
+
+def test_a_prose_only_skill_is_left_as_written_for_a_weak_target(tmp_path):
+    skill_dir = write_skill(
+        tmp_path,
+        "tidy-notes",
+        """
+        # Tidy notes
+
+        1. Read every file in `notes/`.
+        2. Merge duplicate lines and write `tidy.txt`, sorted.
+        3. Compute the total number of lines and write it to `count.txt`.
+        """,
+    )
+    skill = load_skill(skill_dir)
+    result = compile_skill(skill, weak_local())
+    assert result.variant.text == skill.source and not result.variant.lowered
+    assert "no script" in result.artifacts["lower"].reason
+
+
+def test_a_lowering_longer_than_the_original_is_not_used(tmp_path):
+    skill_dir = write_skill(
+        tmp_path,
+        "tiny-merge",
+        """
+        # Tiny merge
+
+        Run `python3 scripts/merge_records.py people.jsonl --key id --keep-last --out merged.json`.
+        """,
+        {"scripts/merge_records.py": MERGE_SCRIPT},
+    )
+    skill = load_skill(skill_dir)
+    result = compile_skill(skill, weak_local())
+    assert result.variant.text == skill.source and not result.variant.lowered
+    assert "too long" in result.artifacts["lower"].reason
+
+
+@pytest.mark.parametrize("tcp", [weak_local(), weak_api()])
+def test_a_strong_enough_target_gets_no_lowering(tmp_path, tcp):
+    skill_dir = write_skill(tmp_path, "word-freq", FREQ_SKILL)
+    strong = tcp.model_copy(update={"capabilities": {p: "L3" for p in WEAK}})
+    result = compile_skill(load_skill(skill_dir), strong)
+    assert not result.variant.lowered
+    assert "meets" in result.artifacts["lower"].reason
+
+
+async def test_a_variant_env_setup_runs_in_the_sandbox_before_the_agent(tmp_path):
+    from skvm_core.bench.run import run_env_setup
+
+    variant = write_skill(tmp_path, "with-env", "# With env\n\nDo the thing.\n")
+    (variant / ".skvm").mkdir()
+    (variant / ".skvm" / "env-setup.sh").write_text("echo ready > env-ran.txt\necho $HOME\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    assert await run_env_setup(load_skill(variant), work) == ""
+    assert (work / "env-ran.txt").read_text() == "ready\n"  # ran in the work folder
+    (variant / ".skvm" / "env-setup.sh").write_text("echo 'sqlite3 missing' >&2\nexit 1\n")
+    note = await run_env_setup(load_skill(variant), work)
+    assert "failed (exit 1)" in note and "sqlite3 missing" in note
+    assert (
+        await run_env_setup(load_skill(write_skill(tmp_path, "plain", "# Plain\n\nx\n")), work)
+        == ""
+    )
