@@ -380,3 +380,40 @@ async def test_a_variant_env_setup_runs_in_the_sandbox_before_the_agent(tmp_path
         await run_env_setup(load_skill(write_skill(tmp_path, "plain", "# Plain\n\nx\n")), work)
         == ""
     )
+
+
+def _all_l3(**levels: str) -> TCP:
+    from skvm_core.catalog import load_catalog
+
+    capabilities = {p: "L3" for p in load_catalog().ids()}
+    return TCP(model="openai/strong", profiledAt="now", capabilities={**capabilities, **levels})
+
+
+def test_concurrency_advice_only_for_a_target_that_batches_calls():
+    skill = load_skill(Path(__file__).resolve().parent.parent / "sample_skills" / "release-notes")
+    batching = compile_skill(skill, _all_l3()).variant.text
+    serial = compile_skill(skill, _all_l3(**{"tool.call.batch": "L0"})).variant.text
+    assert "Compiled note (concurrency" in batching
+    assert "Compiled note (concurrency" not in serial
+    assert "Read one file at a time" in serial  # its own note, which the advice would contradict
+
+
+def test_no_advice_addressed_to_the_author_reaches_the_model():
+    from skvm_core.catalog import LEVELS, load_catalog
+
+    catalog = load_catalog()
+    advice = {
+        text
+        for pid in catalog.ids()
+        for level in LEVELS
+        if (text := catalog.get(pid).degradation(level))
+    }
+    root = Path(__file__).resolve().parent.parent / "sample_skills"
+    targets = [
+        _all_l3(**{p: "L1" for p in ("gen.regex", "follow.format", "tool.call.batch")}),
+        weak_api(),
+    ]
+    for name in ("csv-report", "invoice-batch", "log-triage", "release-notes", "sql-inventory"):
+        for tcp in targets:
+            text = compile_skill(load_skill(root / name), tcp).variant.text
+            assert not [a for a in advice if a in text], (name, tcp.model)

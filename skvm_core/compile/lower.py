@@ -246,6 +246,7 @@ def _lower(
             (skill.body_start_line, len(source)),
             "move:reference",
         )
+    writer.source_map += _moved_regions(skill, writer, gaps)
     text = "\n".join(writer.lines) + "\n"
     reference = f"# {skill.name}: the original instructions\n\n{skill.body.strip()}\n"
     written = {h.script: h.text for h in scripts if h.text is not None}
@@ -288,6 +289,45 @@ def lowering_guard(original: Skill, lowered: LoweredSkill, *, budget: bool) -> l
                 f"the lowered text is ~{after} tokens, longer than the original's ~{before}"
             )
     return violations
+
+
+def _moved_regions(skill: Skill, writer: _Writer, gaps: list[Gap]) -> list[SourceMapEntry]:
+    """One entry per run of original lines the lowered text no longer has, pointing at
+    where the model is sent instead (the reference note, else the steps) and at the gap
+    those lines carried."""
+    present = {line.strip() for line in writer.lines if line.strip()}
+    source = skill.source.splitlines()
+    pointer = next(
+        (e for e in writer.source_map if e.rule == "move:reference"),
+        next(e for e in writer.source_map if e.rule == "lower:scripts"),
+    )
+    runs: list[tuple[int, int]] = []
+    for number in range(skill.body_start_line, len(source) + 1):
+        text = source[number - 1].strip()
+        if not text or text in present:
+            continue
+        if runs and all(not source[n - 1].strip() for n in range(runs[-1][1] + 1, number)):
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    entries = []
+    for start, end in runs:
+        gap = max(
+            (g for g in gaps if g.lines and g.lines[0] <= end and g.lines[1] >= start),
+            key=lambda g: (g.severity, g.primitive_id),
+            default=None,
+        )
+        entries.append(
+            SourceMapEntry(
+                variantLines=pointer.variant_lines,
+                sourceLines=(start, end),
+                primitiveId=gap.primitive_id if gap else None,
+                gap=gap.label if gap else None,
+                rule="move:reference",
+                **{"pass": "lower"},
+            )
+        )
+    return entries
 
 
 def _paragraphs(source: list[str], start: int, end: int) -> list[list[str]]:

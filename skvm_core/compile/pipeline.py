@@ -154,7 +154,11 @@ def _emit(context: PassContext, inputs: dict[str, Any]) -> VariantText:
         Insertion(after_line=n.after_line, lines=n.lines, gap=n.gap, rule=n.rule)
         for n in (rewrite.notes if rewrite else [])
     ]
-    if workflow is not None:
+    tcp: TCP | None = inputs.get("tcp")
+    batches = tcp is not None and (tcp.level_number("tool.call.batch") or 0) >= 2
+    # Concurrency advice only for a target that can issue calls together; to one that
+    # cannot, it would contradict the rest of its prompt.
+    if workflow is not None and batches:
         for anchor, lines, group in concurrency_notes(workflow):
             concurrency_gap = Gap(
                 purposeId="workflow", primitiveId="tool.call.batch", requiredLevel="L2", modelLevel=None, gapType="unknown", severity=0,
@@ -241,7 +245,7 @@ PASSES = [
         ("skill", "analyze", "gaps", "options"),
         RewriteOutput,
         _rewrite,
-        version="2",  # one note per primitive; catalog guidance is not an input, so bump on edits
+        version="3",  # model-addressed notes only; the templates are not an input, so bump on edits
         description="compensation notes at the lines that carry each gap",
     ),
     Pass(
@@ -274,7 +278,7 @@ PASSES = [
     ),
     Pass(
         "emit",
-        ("skill", "gaps", "lower", "rewrite", "parallelism"),
+        ("skill", "gaps", "tcp", "lower", "rewrite", "parallelism"),
         VariantText,
         _emit,
         description="assemble the variant text, source map and guard check",

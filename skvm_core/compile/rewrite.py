@@ -77,6 +77,16 @@ def guidance_for(gap: Gap) -> tuple[str, str]:
     ), rule
 
 
+def model_note_for(gap: Gap) -> tuple[str, str]:
+    """(text, rule id) of the note the model reads for a gap: only help written for the
+    model itself. The catalog's degradation guidance is advice to the skill's author (or to
+    a compiler model) and stays in the gap listing, never in the variant."""
+    template = TEMPLATES.get(gap.primitive_id)
+    if template is None:
+        return "", "none"
+    return template, f"template:{gap.primitive_id}"
+
+
 def substitution_for(gap: Gap, scr: SCR) -> str | None:
     purpose = next((p for p in scr.purposes if p.id == gap.purpose_id), None)
     if purpose is None:
@@ -106,16 +116,15 @@ def plan_insertions(skill: Skill, scr: SCR, gaps: list[Gap]) -> list[Insertion]:
         seen.add(gap.primitive_id)
         anchor = gap.lines[1] if gap.lines else len(lines)
         anchor = _end_of_paragraph(lines, _after_block(anchor, code_spans + list_spans))
-        text, rule = guidance_for(gap)
+        text, rule = model_note_for(gap)
         if gap.gap_type == "missing":
             substitute = substitution_for(gap, scr)
             if substitute:
                 text = f"{text} {substitute}".strip()
                 rule += "+substitute"
         if not text.strip():
-            # An L1 need on an L0 target with no template and no substitute: there is no
-            # lower level to degrade to, and an empty note would only add noise. The gap
-            # stays listed (uncompensated) for the author.
+            # Nothing written for the model covers this primitive: the gap stays listed,
+            # with the catalog's advice, for the author.
             continue
         body = [
             f"{MARKER} ({gap.primitive_id}: needs {gap.required_level}, target has {gap.model_level}):** {text.splitlines()[0]}"
