@@ -417,3 +417,81 @@ def test_no_advice_addressed_to_the_author_reaches_the_model():
         for tcp in targets:
             text = compile_skill(load_skill(root / name), tcp).variant.text
             assert not [a for a in advice if a in text], (name, tcp.model)
+
+
+PROSE_SKILL = """
+    # Line report
+
+    Count the lines of the input text file and write the total to `count.txt`.
+
+    ## Background
+
+    The operations team tracks how long their incident notes grow over a shift. Each note
+    is a plain text file; blank lines count as lines too. The count is written as a bare
+    number with no other text so that other tools can read it back without parsing.
+    Older versions of this report also listed the longest line and the number of words;
+    those figures moved to a separate dashboard and are no longer part of the report,
+    so nothing but the count is written here.
+
+    ## Output format
+
+    `count.txt` holds one integer and a newline.
+"""
+
+GOOD_ANSWER = """```python
+import argparse
+parser = argparse.ArgumentParser()
+parser.add_argument("--input", default="notes.txt", help="text file to count")
+parser.add_argument("--out", default="count.txt", help="file to write the count to")
+args = parser.parse_args()
+count = sum(1 for _ in open(args.input))
+open(args.out, "w").write(f"{count}\\n")
+print(f"wrote {args.out}")
+```
+
+```bash
+python3 scripts/do_task.py --input notes.txt --out count.txt
+```
+
+```file:notes.txt
+one
+two
+```
+"""
+
+
+def test_a_compiler_model_writes_the_missing_script_and_it_is_verified_first(tmp_path):
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+
+    skill = load_skill(write_skill(tmp_path, "line-report", PROSE_SKILL))
+    broken = GOOD_ANSWER.replace('open(args.input)', 'open(args.missing)')
+    analysis = ScriptedTurn(text='{"requirements": []}')  # the compiler model's analysis
+    model = ScriptedModel([analysis, ScriptedTurn(text=broken), ScriptedTurn(text=GOOD_ANSWER)])
+    result = compile_skill(skill, weak_local(), compiler_model=register_scripted(model))
+    assert model.turns_used == 3  # the failing script went back to the model once
+    assert "failed" in model.requests[2][-1]["content"]
+    variant = result.variant
+    assert variant.lowered and variant.guard_violations == []
+    assert variant.files["scripts/do_task.py"].startswith("import argparse")
+    assert "python3 scripts/do_task.py --input notes.txt --out count.txt" in variant.text
+    assert "`count.txt` holds one integer and a newline." in variant.text
+    # The script runs on a task's own file.
+    work = tmp_path / "work"
+    (work / "scripts").mkdir(parents=True)
+    (work / "scripts" / "do_task.py").write_text(variant.files["scripts/do_task.py"])
+    (work / "log.txt").write_text("a\n\nb\nc\n")
+    ran = run_here("python3 scripts/do_task.py --input log.txt --out n.txt", work)
+    assert ran.returncode == 0 and (work / "n.txt").read_text() == "4\n"
+
+
+def test_a_script_that_never_passes_is_never_offered(tmp_path):
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+
+    skill = load_skill(write_skill(tmp_path, "line-report", PROSE_SKILL))
+    broken = ScriptedTurn(text=GOOD_ANSWER.replace("open(args.input)", "open(args.missing)"))
+    analysis = ScriptedTurn(text='{"requirements": []}')
+    model = ScriptedModel([analysis, broken, broken, broken])
+    result = compile_skill(skill, weak_local(), compiler_model=register_scripted(model))
+    assert model.turns_used == 4
+    assert result.variant.text == skill.source and not result.variant.lowered
+    assert "wrote none that passed verification" in result.artifacts["lower"].reason

@@ -470,8 +470,14 @@ def _filled_forms(help_: ScriptHelp, example: CommandLine | None) -> list[str]:
         for argument in slot:
             if shared is not None and argument.metavar:
                 slot_values[argument.flag] = values.get(argument.flag, shared)
+    # Optional arguments the example sets are part of every form (with its values).
+    used = [
+        a
+        for a in help_.interface.optional
+        if a.flag in values or (a.flag and a.flag in example_switches(example))
+    ]
     lines = []
-    for form in help_.interface.forms():
+    for form in [f + used for f in help_.interface.forms()]:
         words = [help_.runner, help_.script]
         position = 0
         for argument in form:
@@ -481,6 +487,10 @@ def _filled_forms(help_: ScriptHelp, example: CommandLine | None) -> list[str]:
             words.append(f"> {example.stdout_to}")
         lines.append(" ".join(words))
     return list(dict.fromkeys(lines))
+
+
+def example_switches(example: CommandLine | None) -> set[str]:
+    return {w for w in (example.args if example else []) if w.startswith("-")}
 
 
 def _filled(

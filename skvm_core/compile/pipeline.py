@@ -85,7 +85,8 @@ def _rewrite(context: PassContext, inputs: dict[str, Any]) -> RewriteOutput:
     ]
     output = RewriteOutput(notes=planned)
     model = inputs["options"].get("compiler_model")
-    if model and gaps:
+    # A weak target is lowered instead (the lower pass asks the model for a script).
+    if model and gaps and not wants_lowering(gaps):
         from skvm_core.compile.llm_compile import llm_rewrite
 
         text, violations = llm_rewrite(skill, gaps, model, context)
@@ -104,10 +105,17 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
     if not wants_lowering(gaps):
         return Lowering(reason="the target meets the skill's code, reasoning and procedure needs")
     scripts = offered(inputs["executable"])
+    model = inputs["options"].get("compiler_model")
+    if not scripts and model:
+        from skvm_core.compile.llm_script import write_script
+
+        written = write_script(skill, model, context)
+        scripts = [written] if written is not None else []
     if not scripts:
         return Lowering(
-            reason="the skill ships no script that runs (checked in the sandbox), so there is "
-            "nothing executable to lower to; the text stays as written"
+            reason="the skill ships no script that runs (checked in the sandbox)"
+            + (f" and {model} wrote none that passed verification" if model else "")
+            + ", so there is nothing executable to lower to; the text stays as written"
         )
     protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
     names = ", ".join(s.script for s in scripts)
@@ -257,7 +265,7 @@ PASSES = [
     ),
     Pass(
         "lower",
-        ("skill", "gaps", "executable", "tcp"),
+        ("skill", "gaps", "executable", "tcp", "options"),
         Lowering,
         _lower,
         description="for a weak target: concrete verified commands instead of instructions",
