@@ -288,3 +288,17 @@ def test_resuming_an_unknown_session_is_a_clear_error():
     )  # fmt: skip
     assert resumed.returncode == 2 and "no bench session 'no-such-session'" in resumed.stderr
     assert "Traceback" not in resumed.stderr
+
+
+def test_a_compiled_by_condition_names_its_compiler_model(tmp_path):
+    from skvm_core.bench.conditions import condition_label, resolve_condition
+    from skvm_core.bench.orchestrator import record_path
+
+    assert callable(resolve_condition("compiled:local/qwen2.5-coder-1.5b@code-act"))
+    assert condition_label("compiled:local/qwen2.5-coder-1.5b") == "compiled:local/qwen2.5-coder-1.5b"
+    path = record_path(tmp_path, "t", "local/m", "compiled:local/qwen2.5-coder-1.5b", 0)
+    assert path.parent.parent == tmp_path / "runs" / "t" / "local--m"
+    from skvm_core.errors import SkvmError
+
+    with pytest.raises(SkvmError):
+        resolve_condition("compiled:")

@@ -37,7 +37,9 @@ def _original(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
     return skill
 
 
-def _compiled(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
+def _compiled(
+    task: Task, target: str, ctx: ConditionContext, compiler_model: str | None = None
+) -> Skill | None:
     from skvm_core.compile import compile_skill, materialize_variant
 
     skill = _original(task, target, ctx)
@@ -45,6 +47,7 @@ def _compiled(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
         skill,
         ctx.profile_for(target),
         passes=ctx.passes,
+        compiler_model=compiler_model,
         cache_dir=ctx.workspace.root / "cache" / "compile",
     )
     if result.errors:
@@ -76,18 +79,22 @@ def split_protocol(name: str) -> tuple[str, str | None]:
 
 
 def resolve_condition(name: str) -> Resolver:
-    """A registered condition, or `custom:<label>=<dir>` for any skill folder; either may end
-    in `@<protocol>`. `<dir>` is one skill, or a folder of skills by name (each task then
+    """A registered condition, `compiled:<compiler model>`, or `custom:<label>=<dir>` for any
+    skill folder; any may end in `@<protocol>`. `<dir>` is one skill, or a folder of skills by name (each task then
     gets the one named like its own skill)."""
     name, _ = split_protocol(name)
     if name in CONDITIONS:
         return CONDITIONS[name]
+    if name.startswith("compiled:") and len(name) > len("compiled:"):
+        # Compiled with a compiler model (e.g. the 1.5B compiling for the 0.5B).
+        model = name.removeprefix("compiled:")
+        return lambda task, target, ctx: _compiled(task, target, ctx, compiler_model=model)
     if name.startswith("custom:") and "=" in name:
         folder = Path(name.split("=", 1)[1]).expanduser()
         return lambda task, target, ctx: load_skill(_custom_skill_folder(folder, task))
     raise SkvmError(
         f"unknown condition {name!r}",
-        hint=f"use {', '.join(CONDITIONS)} or custom:<label>=<skill dir>",
+        hint=f"use {', '.join(CONDITIONS)}, compiled:<compiler model> or custom:<label>=<skill dir>",
     )
 
 

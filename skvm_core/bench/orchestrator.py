@@ -104,7 +104,7 @@ def record_path(folder: Path, task_id: str, target: str, condition: str, run: in
         / "runs"
         / task_id
         / slug(target)
-        / condition_label(condition).replace(":", "_")
+        / condition_label(condition).replace(":", "_").replace("/", "_")
         / f"run-{run}.json"
     )
 

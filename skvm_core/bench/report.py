@@ -181,9 +181,9 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
     conditions = sorted({r.condition for r in records})
     # A condition run under another protocol (`original@native`) is compared with the same
     # condition under the plan's protocol.
-    pairs = [("no-skill", "original"), ("original", "compiled")] + [
-        (c.rsplit("@", 1)[0], c) for c in conditions if "@" in c
-    ]
+    pairs = [("no-skill", "original"), ("original", "compiled")]
+    pairs += [("original", c) for c in conditions if c.startswith("compiled:") and "@" not in c]
+    pairs += [(c.rsplit("@", 1)[0], c) for c in conditions if "@" in c]
     for target in sorted({r.target for r in records}):
         for base, other in pairs:
             delta = paired_delta(records, target, base, other)
