@@ -72,6 +72,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
             f"skill text the model reads: ~{original:,} tokens original, ~{compiled:,} compiled"
             f" ({compiled / max(1, original):.2f}x) · acts {result.protocol.describe()}"
         )
+        lowering = result.artifacts.get("lower")
+        if lowering is not None:
+            console.print(f"lowering: {escape(lowering.reason)}")
         for violation in variant.guard_violations:
             console.print(f"[red]guard: {escape(violation)}[/]")
     console.print(f"variant: {out}")

@@ -69,8 +69,11 @@ def _parse(answer: str) -> tuple[str | None, str | None, dict[str, bytes]]:
     return script, command, files
 
 
-def write_script(skill: Skill, model: str, context: PassContext) -> ScriptHelp | None:
-    """A verified script for the skill's whole job, written by `model`, or None."""
+def write_script(
+    skill: Skill, model: str, context: PassContext, problems: list[str] | None = None
+) -> ScriptHelp | None:
+    """A verified script for the skill's whole job, written by `model`, or None; each failed
+    attempt's problem is appended to `problems`."""
     from skvm_core.llm import complete
 
     messages = [{"role": "user", "content": PROMPT.format(path=SCRIPT_PATH, skill=skill.body)}]
@@ -92,9 +95,14 @@ def write_script(skill: Skill, model: str, context: PassContext) -> ScriptHelp |
                 examples=[example] if example else [],
                 checks=[help_check, run_check] if help_check else [run_check],
             )
+        if problems is not None:
+            problems.append(problem or "no run")
         messages += [
             {"role": "assistant", "content": response.text},
-            {"role": "user", "content": f"That did not work: {problem}. Answer again in the same shape, fixed."},
+            {
+                "role": "user",
+                "content": f"That did not work: {problem}. Answer again in the same shape, fixed.",
+            },
         ]
     return None
 
@@ -105,7 +113,11 @@ def _check(
     if not script:
         return "there was no ```python block with the script", None, None
     if not command or parse_command(command, {SCRIPT_PATH}) is None:
-        return f"the ```bash block must be one line that starts with python3 {SCRIPT_PATH}", None, None
+        return (
+            f"the ```bash block must be one line that starts with python3 {SCRIPT_PATH}",
+            None,
+            None,
+        )
     try:
         compile(script, SCRIPT_PATH, "exec")
     except SyntaxError as exc:

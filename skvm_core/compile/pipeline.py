@@ -109,13 +109,18 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
     if not scripts and model:
         from skvm_core.compile.llm_script import write_script
 
-        written = write_script(skill, model, context)
+        problems: list[str] = []
+        written = write_script(skill, model, context, problems)
         scripts = [written] if written is not None else []
     if not scripts:
+        attempts = (
+            "".join(f" attempt {n}: {p}." for n, p in enumerate(problems, 1)) if model else ""
+        )
         return Lowering(
             reason="the skill ships no script that runs (checked in the sandbox)"
             + (f" and {model} wrote none that passed verification" if model else "")
-            + ", so there is nothing executable to lower to; the text stays as written"
+            + ", so there is nothing executable to lower to; the text stays as written."
+            + attempts
         )
     protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
     names = ", ".join(s.script for s in scripts)
