@@ -14,6 +14,7 @@ BENCHMARKS = [
     "bench_workbench",
     "bench_scheduler",
     "bench_protocols",
+    "bench_executors",
 ]
 
 

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--instances", type=_count(50), default=3, help="instances per level (default 3)"
     )
     profile.add_argument("--concurrency", type=_count(64), default=1)
+    _executor_argument(profile)
     profile.add_argument("--seed", type=int, default=0)
     profile.add_argument("--policy", choices=("strict", "majority"), default="strict")
     profile.add_argument(
@@ -162,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=_count(100), default=1)
     _protocol_argument(bench)
     bench.add_argument("--concurrency", type=_count(64), default=2)
+    _executor_argument(bench)
     bench.add_argument(
         "--temperature",
         type=float,
@@ -230,6 +232,15 @@ def _count(highest: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _executor_argument(parser) -> None:
+    parser.add_argument(
+        "--executor",
+        default="local",
+        help="where runs execute: local (this process, default), ray (RAY_ADDRESS or a new local "
+        "Ray instance) or ray://HOST:PORT (an existing cluster)",
+    )
 
 
 def _protocol_argument(parser: argparse.ArgumentParser) -> None:

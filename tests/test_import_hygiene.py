@@ -89,3 +89,18 @@ def test_profile_and_bench_do_not_import_each_other_both_ways():
 def test_the_judge_does_not_import_the_graders():
     judge = ROOT / "skvm_core" / "bench" / "judge.py"
     assert "skvm_core.bench.graders" not in imported_modules(judge)
+
+
+def test_ray_is_imported_only_by_its_executor():
+    modules = imported_after(
+        "import skvm_core.bench.orchestrator, skvm_core.profile.runner, skvm_core.executors; "
+        "skvm_core.executors.make_executor('local')"
+    )
+    assert "ray" not in modules
+    offenders = [
+        str(path)
+        for path in ROOT.joinpath("skvm_core").rglob("*.py")
+        if path.name != "ray_executor.py"
+        and any(m.split(".")[0] == "ray" for m in imported_modules(path))
+    ]
+    assert offenders == []

@@ -25,9 +25,12 @@ from skvm_core.bench.conditions import (
 from skvm_core.bench.run import mark_interrupted_runs, run_task
 from skvm_core.bench.task import Task, load_task
 from skvm_core.errors import SkvmError
+from skvm_core.executors import Executor, WorkerLost, call_with_retry, make_executor, resources_for
+from skvm_core.llm.models import provider_of
 from skvm_core.llm.types import Usage
 from skvm_core.profile.runner import slug
 from skvm_core.profile.store import profile_for_protocol
+from skvm_core.profile.tcp import TCP
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 
@@ -46,6 +49,22 @@ class BenchPlan(BaseModel):
     # the seed, so the bench is reproducible and pass@k means something.
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     # How targets act (see agent/protocols); a condition may override it with `@<protocol>`.
+    protocol: str = "auto"
+    per_provider: int = Field(default=8, ge=1, le=256)
+
+
+class RunSpec(BaseModel):
+    """Everything one run needs, as data: what an executor ships to wherever it runs."""
+
+    task_path: str
+    target: str
+    condition: str
+    index: int
+    workspace: str
+    tcp: TCP | None = None  # the target's profile, resolved by the caller
+    passes: list[str] | None = None
+    judge_model: str | None = None
+    temperature: float = 0.7
     protocol: str = "auto"
 
 
@@ -75,6 +94,8 @@ class RunRecord(BaseModel):
     files_written: int = 0
     # The run ended with the model's own answer (not a loop, step limit or crash).
     answered: bool = False
+    # Workers lost before this run completed (a retry ran it again elsewhere).
+    worker_retries: int = 0
 
     @property
     def prose_end(self) -> bool:
@@ -116,8 +137,12 @@ class Bench:
         workspace: Workspace,
         progress: ProgressFn | None = None,
         profile_loader: Callable[[str], object] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plan = plan
+        # Where runs execute (this process by default, or a Ray cluster); the records are
+        # the same either way.
+        self.executor = executor or make_executor("local")
         self.workspace = workspace
         self.progress = progress
         self.folder = session_dir(workspace, plan.session)
@@ -133,7 +158,9 @@ class Bench:
                     hint="give every task in a bench its own id",
                 )
             seen[task.id] = path
-        self.resolvers = {c: resolve_condition(c) for c in plan.conditions}
+        self.paths = {task.id: path for task, path in zip(self.tasks, plan.tasks, strict=True)}
+        for condition in plan.conditions:
+            resolve_condition(condition)  # an unknown condition fails here, before any run
         self._profiles: dict[str, object] = {}
         # The workbench passes its own loader (it may pin a profile file per target).
         self._load_profile = profile_loader or (
@@ -162,9 +189,9 @@ class Bench:
         self._total = len(cells)
         overall = asyncio.Semaphore(self.plan.concurrency)
         per_target = {t: asyncio.Semaphore(self.plan.per_target) for t in self.plan.targets}
-        context = ConditionContext(
-            workspace=self.workspace, profile_for=self.profile_for, passes=self.plan.passes
-        )
+        # API models are limited per provider (their rate limits), wherever the runs go.
+        providers = {t: provider_of(t) for t in self.plan.targets}
+        per_provider = {p: asyncio.Semaphore(self.plan.per_provider) for p in providers.values()}
 
         async def one(task: Task, target: str, condition: str, index: int) -> RunRecord:
             path = record_path(self.folder, task.id, target, condition, index)
@@ -172,8 +199,8 @@ class Bench:
                 record = RunRecord.model_validate_json(path.read_text("utf-8"))
                 self.reused += 1
             else:
-                async with per_target[target], overall:
-                    record = await self._execute(task, target, condition, index, context)
+                async with per_target[target], per_provider[providers[target]], overall:
+                    record = await self._execute(self.paths[task.id], target, condition, index)
                 atomic_write_text(path, record.model_dump_json(indent=2))
                 self.executed += 1
             self._done += 1
@@ -183,53 +210,92 @@ class Bench:
 
         return list(await asyncio.gather(*(one(*cell) for cell in cells)))
 
-    async def _execute(
-        self, task: Task, target: str, condition: str, index: int, context: ConditionContext
-    ) -> RunRecord:
-        base = RunRecord(
-            task_id=task.id,
+    async def _execute(self, path: str, target: str, condition: str, index: int) -> RunRecord:
+        try:
+            tcp = self.profile_for(target)
+        except SkvmError:
+            tcp = None  # only the compiled conditions need it; they report it missing
+        spec = RunSpec(
+            task_path=path,
             target=target,
-            condition=condition_label(condition),
-            run=index,
-            status="crashed",
+            condition=condition,
+            index=index,
+            workspace=str(self.workspace.root),
+            tcp=tcp,
+            passes=self.plan.passes,
+            judge_model=self.plan.judge_model,
+            temperature=self.plan.temperature,
+            protocol=self.plan.protocol,
         )
         try:
-            skill = await asyncio.to_thread(self.resolvers[condition], task, target, context)
-            _, protocol = split_protocol(condition)
-            outcome = await run_task(
-                task,
-                target,
-                skill=skill,
-                use_task_skill=False,
-                workspace=self.workspace,
-                label=f"{task.id}-{condition_label(condition)}-{index}",
-                judge_model=self.plan.judge_model,
-                sampling={"temperature": self.plan.temperature, "seed": index},
-                protocol=protocol or self.plan.protocol,
+            record, lost = await call_with_retry(
+                self.executor, execute_run, spec, resources=resources_for(target)
             )
-        except SkvmError as exc:
-            base.error = str(exc)
-            return base
-        run, score = outcome.run, outcome.score
-        return base.model_copy(
-            update={
-                "status": run.status,
-                "score": score.score,
-                "passed": score.passed,
-                "skipped": score.skipped,
-                "usage": run.usage,
-                "cost_usd": run.cost_usd,
-                "wall_ms": run.wall_ms,
-                "model_ms": run.model_ms,
-                "trace": str(run.trace_path) if run.trace_path else None,
-                "judge_usage": sum(
-                    (r.judge_usage for r in score.results if r.judge_usage), Usage()
-                ),
-                "protocol": run.protocol,
-                "parse_failures": run.parse_failures,
-                "format_repairs": run.format_repairs,
-                "example_tokens": run.example_tokens,
-                "files_written": outcome.files_written,
-                "answered": run.status == "ok" and not run.status_detail,
-            }
+        except WorkerLost as exc:
+            return _base_record(spec).model_copy(
+                update={"status": "infra-error", "error": f"worker lost twice: {exc}"}
+            )
+        return record.model_copy(update={"worker_retries": lost}) if lost else record
+
+
+def _base_record(spec: RunSpec) -> RunRecord:
+    return RunRecord(
+        task_id=load_task(spec.task_path).id,
+        target=spec.target,
+        condition=condition_label(spec.condition),
+        run=spec.index,
+        status="crashed",
+    )
+
+
+async def execute_run(spec: RunSpec) -> RunRecord:
+    """One run of the matrix, wherever an executor runs it (module level, data in and out)."""
+    task = load_task(spec.task_path)
+    workspace = Workspace(Path(spec.workspace))
+    target, condition, index = spec.target, spec.condition, spec.index
+
+    def profile_for(name: str):
+        if spec.tcp is None:
+            return profile_for_protocol(name, spec.protocol, workspace)
+        return spec.tcp
+
+    context = ConditionContext(workspace=workspace, profile_for=profile_for, passes=spec.passes)
+    base = _base_record(spec)
+    try:
+        skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
+        _, protocol = split_protocol(condition)
+        outcome = await run_task(
+            task,
+            target,
+            skill=skill,
+            use_task_skill=False,
+            workspace=workspace,
+            label=f"{task.id}-{condition_label(condition)}-{index}",
+            judge_model=spec.judge_model,
+            sampling={"temperature": spec.temperature, "seed": index},
+            protocol=protocol or spec.protocol,
         )
+    except SkvmError as exc:
+        base.error = str(exc)
+        return base
+    run, score = outcome.run, outcome.score
+    return base.model_copy(
+        update={
+            "status": run.status,
+            "score": score.score,
+            "passed": score.passed,
+            "skipped": score.skipped,
+            "usage": run.usage,
+            "cost_usd": run.cost_usd,
+            "wall_ms": run.wall_ms,
+            "model_ms": run.model_ms,
+            "trace": str(run.trace_path) if run.trace_path else None,
+            "judge_usage": sum((r.judge_usage for r in score.results if r.judge_usage), Usage()),
+            "protocol": run.protocol,
+            "parse_failures": run.parse_failures,
+            "format_repairs": run.format_repairs,
+            "example_tokens": run.example_tokens,
+            "files_written": outcome.files_written,
+            "answered": run.status == "ok" and not run.status_detail,
+        }
+    )

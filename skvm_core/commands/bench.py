@@ -52,7 +52,18 @@ def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
     return paths
 
 
-def _run(plan) -> tuple[list, object]:
+async def with_executor(spec: str | None, work):
+    """Run `work(executor)` on the chosen executor, and always release it."""
+    from skvm_core.executors import make_executor
+
+    executor = make_executor(spec)
+    try:
+        return await work(executor)
+    finally:
+        await executor.close()
+
+
+def _run(plan, executor: str | None = None) -> tuple[list, object]:
     from skvm_core.bench.orchestrator import Bench
     from skvm_core.store.workspace import Workspace
 
@@ -76,8 +87,14 @@ def _run(plan) -> tuple[list, object]:
                 detail=escape(f"{mark} {record.task_id} · {record.target} · {record.condition}"),
             )
 
-        bench = Bench(plan, Workspace.default(), on_run)
-        records = asyncio.run(bench.run())
+        holder: dict = {}
+
+        async def work(chosen):
+            holder["bench"] = Bench(plan, Workspace.default(), on_run, executor=chosen)
+            return await holder["bench"].run()
+
+        records = asyncio.run(with_executor(executor, work))
+        bench = holder["bench"]
     console.print(f"ran {bench.executed}, reused {bench.reused} (session {plan.session})")
     return records, bench
 
@@ -142,7 +159,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             judge_model=load_config().judge_model,
             protocol=args.protocol,
         )
-    records, bench = _run(plan)
+    records, bench = _run(plan, getattr(args, "executor", None))
     report = build_report(plan.session, records)
     _write_reports(report, bench.folder)
     console.print(report_table(report))

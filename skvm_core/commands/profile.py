@@ -61,8 +61,16 @@ def cmd_profile(args: argparse.Namespace) -> int:
             detail = f"{mark} {record.primitive} {record.level}  {totals['passed']} passed · {totals['tokens']:,} tokens · ${totals['cost']:.4f}"
             progress.update(task, total=total, completed=done, detail=escape(detail))
 
-        profiler = Profiler(options, workspace, on_instance)
-        tcp = asyncio.run(profiler.run(resume=args.resume))
+        from skvm_core.commands.bench import with_executor
+
+        holder: dict = {}
+
+        async def work(executor):
+            holder["profiler"] = Profiler(options, workspace, on_instance, executor=executor)
+            return await holder["profiler"].run(resume=args.resume)
+
+        tcp = asyncio.run(with_executor(args.executor, work))
+        profiler = holder["profiler"]
     path = store_tcp(tcp, workspace)
     console.print(profile_table(tcp))
     console.print(f"ran {profiler.executed} instances, reused {profiler.reused}; saved {path}")

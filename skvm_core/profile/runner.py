@@ -22,6 +22,7 @@ from skvm_core.agent.bare import BareAgent, limits_for
 from skvm_core.agent.tools import LOOPBACK_HOSTS
 from skvm_core.catalog import load_catalog
 from skvm_core.errors import SkvmError
+from skvm_core.executors import Executor, WorkerLost, call_with_retry, make_executor, resources_for
 from skvm_core.llm.models import check_model_ready
 from skvm_core.llm.types import Usage
 from skvm_core.profile.generators import GENERATORS
@@ -145,8 +146,10 @@ class Profiler:
         options: ProfileOptions,
         workspace: Workspace | None = None,
         progress: ProgressFn | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.options = options
+        self.executor = executor or make_executor("local")
         self.workspace = workspace or Workspace.default()
         self.progress = progress
         self.session = session_dir(self.workspace, options)
@@ -207,12 +210,27 @@ class Profiler:
             self.reused += 1
             self._report(existing)
             return existing
+        instance = GENERATORS[primitive].generate(level, self.options.seed, index)
         async with self._semaphore:
-            record = await run_instance(
-                GENERATORS[primitive].generate(level, self.options.seed, index),
-                self.options,
-                self.session,
-            )
+            try:
+                record, _lost = await call_with_retry(
+                    self.executor,
+                    run_instance,
+                    instance,
+                    self.options,
+                    self.session,
+                    resources=resources_for(self.options.model),
+                )
+            except WorkerLost as exc:
+                record = InstanceRecord(
+                    primitive=primitive,
+                    level=level,
+                    index=index,
+                    passed=False,
+                    skipped=True,
+                    status="infra-error",
+                    summary=f"infrastructure: worker lost twice: {exc}",
+                )
         record.rerun = rerun
         atomic_write_text(
             record_path(self.session, primitive, level, index), record.model_dump_json(indent=2)

@@ -1,0 +1,21 @@
+"""Where profile instances and bench runs execute: this process (`local`, the default) or a
+Ray cluster (`ray`, `ray://HOST:PORT`). Results, records and resume rules are the same
+whichever runs them; only the place changes."""
+
+from skvm_core.executors.base import (
+    Executor,
+    Resources,
+    WorkerLost,
+    call_with_retry,
+    make_executor,
+    resources_for,
+)
+
+__all__ = [
+    "Executor",
+    "Resources",
+    "WorkerLost",
+    "call_with_retry",
+    "make_executor",
+    "resources_for",
+]
