@@ -33,21 +33,34 @@ Rules for the script:
 - Every value that can change from task to task (input and output file names, numbers, names) is a command-line option made with argparse, and its default is the value the skill uses.
 - It prints one line saying what it wrote.
 
-Then give a tiny test: the command that runs the script on a small example, and every input file that example needs.
+Then give a tiny test: the command that runs the script on a small example, and every input file that example needs. Use the same option names in the command as in the script.
 
-Answer in exactly this shape and nothing else:
+Here is a complete answer for another skill ("count the words of notes.txt into count.txt"):
 
 ```python
-(the script; it will be saved as {path})
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--input", default="notes.txt")
+parser.add_argument("--out", default="count.txt")
+args = parser.parse_args()
+with open(args.input) as handle:
+    words = len(handle.read().split())
+with open(args.out, "w") as handle:
+    handle.write(f"{{words}}\\n")
+print(f"wrote {{args.out}}")
 ```
 
 ```bash
-python3 {path} (options)
+python3 {path} --input notes.txt --out count.txt
 ```
 
-```file:PATH/OF/INPUT.txt
-(content of one input file; one such block per input file)
+```file:notes.txt
+one two three
+four five
 ```
+
+Answer for the skill below in exactly that shape (the script, then the command, then one file block per input file) and nothing else.
 
 The skill:
 
