@@ -237,8 +237,8 @@ def _count(highest: int) -> Callable[[str], int]:
 def _executor_argument(parser) -> None:
     parser.add_argument(
         "--executor",
-        default="local",
-        help="where runs execute: local (this process, default), ray (RAY_ADDRESS or a new local "
+        default=None,
+        help="where runs execute: local (this process; the default unless skvm.toml sets `executor`), ray (RAY_ADDRESS or a new local "
         "Ray instance) or ray://HOST:PORT (an existing cluster)",
     )
 

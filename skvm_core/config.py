@@ -29,6 +29,8 @@ class Config(BaseModel):
     # model-id prefix → API base URL, e.g. {"openai/my-vllm" = "http://127.0.0.1:8000/v1"}
     api_bases: dict[str, str] = Field(default_factory=dict)
     concurrency: int = Field(default=2, ge=1, le=256)
+    # Where bench runs and profile instances execute: local, ray or ray://HOST:PORT.
+    executor: str = "local"
     workspace: Path | None = None
     call_timeout_s: float = Field(default=180.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=20)

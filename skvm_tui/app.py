@@ -522,6 +522,6 @@ def run_workbench(skill: str | None, targets: list[str] | None) -> int:
         raise SkvmError(
             f"no SKILL.md in {folder}", hint="pass a skill folder, e.g. sample_skills/csv-report"
         )
-    engine = Engine(Workspace(config.workspace_dir()))
+    engine = Engine(Workspace(config.workspace_dir()), executor=config.executor)
     app = WorkbenchApp(folder.resolve(), targets or config.default_targets, engine)
     return app.run() or 0

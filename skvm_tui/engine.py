@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 class Engine:
     workspace: Workspace
     profile_overrides: dict[str, Path] = field(default_factory=dict)
+    executor: str = "local"  # where bench runs execute (the configuration's `executor`)
 
     def load_skill(self, folder: Path) -> Skill:
         from skvm_core.skill import load_skill
@@ -122,8 +123,15 @@ class Engine:
             pinned = self.profile_overrides.get(target)
             return load_tcp(pinned) if pinned else load_profile(target, self.workspace)
 
-        bench = await asyncio.to_thread(Bench, plan, self.workspace, progress, profile_for)
-        return await bench.run()
+        from skvm_core.executors import with_executor
+
+        async def work(executor):
+            bench = await asyncio.to_thread(
+                Bench, plan, self.workspace, progress, profile_for, executor
+            )
+            return await bench.run()
+
+        return await with_executor(self.executor, work)
 
     def run_trace(self, record: RunRecord) -> list:
         from skvm_core.agent.trace import read_trace

@@ -52,17 +52,6 @@ def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
     return paths
 
 
-async def with_executor(spec: str | None, work):
-    """Run `work(executor)` on the chosen executor, and always release it."""
-    from skvm_core.executors import make_executor
-
-    executor = make_executor(spec)
-    try:
-        return await work(executor)
-    finally:
-        await executor.close()
-
-
 def _run(plan, executor: str | None = None) -> tuple[list, object]:
     from skvm_core.bench.orchestrator import Bench
     from skvm_core.store.workspace import Workspace
@@ -92,6 +81,8 @@ def _run(plan, executor: str | None = None) -> tuple[list, object]:
         async def work(chosen):
             holder["bench"] = Bench(plan, Workspace.default(), on_run, executor=chosen)
             return await holder["bench"].run()
+
+        from skvm_core.executors import with_executor
 
         records = asyncio.run(with_executor(executor, work))
         bench = holder["bench"]

@@ -61,7 +61,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             detail = f"{mark} {record.primitive} {record.level}  {totals['passed']} passed · {totals['tokens']:,} tokens · ${totals['cost']:.4f}"
             progress.update(task, total=total, completed=done, detail=escape(detail))
 
-        from skvm_core.commands.bench import with_executor
+        from skvm_core.executors import with_executor
 
         holder: dict = {}
 

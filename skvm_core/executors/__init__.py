@@ -9,6 +9,7 @@ from skvm_core.executors.base import (
     call_with_retry,
     make_executor,
     resources_for,
+    with_executor,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "call_with_retry",
     "make_executor",
     "resources_for",
+    "with_executor",
 ]

@@ -81,3 +81,15 @@ def make_executor(spec: str | None) -> Executor:
     raise SkvmError(
         f"unknown executor {spec!r}", hint="use local, ray, or ray://HOST:PORT for a cluster"
     )
+
+
+async def with_executor(spec: str | None, work: Callable[[Executor], Awaitable[Any]]) -> Any:
+    """Run `work(executor)` on the chosen executor (default: the configuration's), and
+    always release it."""
+    from skvm_core.config import load_config
+
+    executor = make_executor(spec or load_config().executor)
+    try:
+        return await work(executor)
+    finally:
+        await executor.close()
