@@ -295,7 +295,9 @@ def test_a_compiled_by_condition_names_its_compiler_model(tmp_path):
     from skvm_core.bench.orchestrator import record_path
 
     assert callable(resolve_condition("compiled:local/qwen2.5-coder-1.5b@code-act"))
-    assert condition_label("compiled:local/qwen2.5-coder-1.5b") == "compiled:local/qwen2.5-coder-1.5b"
+    assert (
+        condition_label("compiled:local/qwen2.5-coder-1.5b") == "compiled:local/qwen2.5-coder-1.5b"
+    )
     path = record_path(tmp_path, "t", "local/m", "compiled:local/qwen2.5-coder-1.5b", 0)
     assert path.parent.parent == tmp_path / "runs" / "t" / "local--m"
     from skvm_core.errors import SkvmError

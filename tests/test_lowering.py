@@ -464,7 +464,7 @@ def test_a_compiler_model_writes_the_missing_script_and_it_is_verified_first(tmp
     from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
 
     skill = load_skill(write_skill(tmp_path, "line-report", PROSE_SKILL))
-    broken = GOOD_ANSWER.replace('open(args.input)', 'open(args.missing)')
+    broken = GOOD_ANSWER.replace("open(args.input)", "open(args.missing)")
     analysis = ScriptedTurn(text='{"requirements": []}')  # the compiler model's analysis
     model = ScriptedModel([analysis, ScriptedTurn(text=broken), ScriptedTurn(text=GOOD_ANSWER)])
     result = compile_skill(skill, weak_local(), compiler_model=register_scripted(model))
