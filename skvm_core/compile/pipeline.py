@@ -273,6 +273,8 @@ PASSES = [
         ("skill", "gaps", "executable", "tcp", "options"),
         Lowering,
         _lower,
+        # The text templates and the compiler model's prompt are not inputs: bump on edits.
+        version="2",
         description="for a weak target: concrete verified commands instead of instructions",
     ),
     Pass(
