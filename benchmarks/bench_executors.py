@@ -16,15 +16,11 @@ import time
 from pathlib import Path
 
 from benchmarks._util import report
+from benchmarks.bench_scheduler import TASKS  # the same four tasks as the scheduler benchmark
 from skvm_core.bench.orchestrator import Bench, BenchPlan
 from skvm_core.executors import make_executor
 from skvm_core.store.workspace import Workspace
 
-ROOT = Path(__file__).resolve().parent.parent
-TASKS = [
-    str(ROOT / "sample_skills" / "tasks" / n)
-    for n in ("csv-count-status", "csv-mean-score", "log-unique-ips", "sql-low-stock")
-]
 LATENCY_S = 0.5
 CONCURRENCY = 8
 

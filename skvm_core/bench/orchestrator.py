@@ -200,7 +200,7 @@ class Bench:
                 self.reused += 1
             else:
                 async with per_target[target], per_provider[providers[target]], overall:
-                    record = await self._execute(self.paths[task.id], target, condition, index)
+                    record = await self._execute(task.id, target, condition, index)
                 atomic_write_text(path, record.model_dump_json(indent=2))
                 self.executed += 1
             self._done += 1
@@ -210,13 +210,13 @@ class Bench:
 
         return list(await asyncio.gather(*(one(*cell) for cell in cells)))
 
-    async def _execute(self, path: str, target: str, condition: str, index: int) -> RunRecord:
+    async def _execute(self, task_id: str, target: str, condition: str, index: int) -> RunRecord:
         try:
             tcp = self.profile_for(target)
         except SkvmError:
             tcp = None  # only the compiled conditions need it; they report it missing
         spec = RunSpec(
-            task_path=path,
+            task_path=self.paths[task_id],
             target=target,
             condition=condition,
             index=index,
@@ -232,15 +232,15 @@ class Bench:
                 self.executor, execute_run, spec, resources=resources_for(target)
             )
         except WorkerLost as exc:
-            return _base_record(spec).model_copy(
+            return _base_record(spec, task_id).model_copy(
                 update={"status": "infra-error", "error": f"worker lost twice: {exc}"}
             )
         return record.model_copy(update={"worker_retries": lost}) if lost else record
 
 
-def _base_record(spec: RunSpec) -> RunRecord:
+def _base_record(spec: RunSpec, task_id: str) -> RunRecord:
     return RunRecord(
-        task_id=load_task(spec.task_path).id,
+        task_id=task_id,
         target=spec.target,
         condition=condition_label(spec.condition),
         run=spec.index,
@@ -260,7 +260,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
         return spec.tcp
 
     context = ConditionContext(workspace=workspace, profile_for=profile_for, passes=spec.passes)
-    base = _base_record(spec)
+    base = _base_record(spec, task.id)
     try:
         skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
         _, protocol = split_protocol(condition)

@@ -220,7 +220,7 @@ def _loop_text(
     placeholders = _value_placeholders(example, interface) if interface else {}
     words = []
     skip_next = False
-    for index, word in enumerate(example.args):
+    for word in example.args:
         if skip_next:
             skip_next = False
             continue
@@ -233,7 +233,6 @@ def _loop_text(
             words.append(f'"{word.replace(stem, per_file)}"')
         else:
             words.append(shlex.quote(word))
-        del index
     call = " ".join([example.runner, example.script, *words])
     if example.stdout_to:
         target = example.stdout_to

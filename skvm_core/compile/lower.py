@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from skvm_core.compile.commandline import CommandLine, is_path
+from skvm_core.compile.commandline import CommandLine
 from skvm_core.compile.executable import ScriptHelp
 from skvm_core.compile.model import Gap, SourceMapEntry
 from skvm_core.compile.script_cli import Argument
+from skvm_core.compile.synth import value_words
 from skvm_core.skill import Skill
 
 REFERENCE_FILE = "reference/skill-original.md"
@@ -384,7 +385,7 @@ def _steps(scripts: list[ScriptHelp], idiom: Idiom, trim: str = "full") -> list[
     inspected: set[str] = set()
     for help_ in scripts:
         example = help_.examples[0] if help_.examples else None
-        names = _name_values(example) if example else []
+        names = value_words(example.args) if example else []
         inspect = trim not in ("no inspection", "no footer")
         if inspect and example and names and example.inputs and example.inputs[0] not in inspected:
             first = example.inputs[0]
@@ -440,15 +441,6 @@ def _explained(help_: ScriptHelp, trim: str) -> list[Argument]:
     return [a for slot in help_.interface.slots if len(slot) > 1 for a in slot]
 
 
-def _name_values(example: CommandLine) -> list[str]:
-    """Values in the example that name things inside the input (columns, keys)."""
-    return [
-        v
-        for flag, v in example.option_values().items()
-        if not is_path(v) and not re.fullmatch(r"[\d.]+", v) and flag not in ("--out", "-o")
-    ]
-
-
 def _loop_values(example: CommandLine) -> str:
     values = [
         f"`{v}` ({flag})"
@@ -471,11 +463,8 @@ def _filled_forms(help_: ScriptHelp, example: CommandLine | None) -> list[str]:
             if shared is not None and argument.metavar:
                 slot_values[argument.flag] = values.get(argument.flag, shared)
     # Optional arguments the example sets are part of every form (with its values).
-    used = [
-        a
-        for a in help_.interface.optional
-        if a.flag in values or (a.flag and a.flag in example_switches(example))
-    ]
+    set_flags = example_switches(example)
+    used = [a for a in help_.interface.optional if a.flag in set_flags]
     lines = []
     for form in [f + used for f in help_.interface.forms()]:
         words = [help_.runner, help_.script]
@@ -532,7 +521,7 @@ def _replace_sentence(help_: ScriptHelp, example: CommandLine | None) -> str:
     parts = []
     if example.inputs:
         parts.append(", ".join(f"`{p}`" for p in example.inputs) + " (the input)")
-    names = _name_values(example)
+    names = value_words(example.args)
     if names:
         parts.append(", ".join(f"`{n}`" for n in dict.fromkeys(names)) + " (names in the input)")
     numbers = [

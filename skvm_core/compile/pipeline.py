@@ -54,6 +54,7 @@ class Lowering(BaseModel):
     """The lower pass's answer: a lowered skill, or why the text stays as written."""
 
     skill: LoweredSkill | None = None
+    violations: list[str] = Field(default_factory=list)  # the guard's, checked once here
     reason: str
 
 
@@ -125,11 +126,13 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
     protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
     names = ", ".join(s.script for s in scripts)
     lowered = lower(skill, scripts, gaps, protocol)
-    over = [v for v in lowering_guard(skill, lowered, budget=True) if "tokens" in v]
+    violations = lowering_guard(skill, lowered, budget=True)
+    over = [v for v in violations if "tokens" in v]
     if over:
         return Lowering(reason=f"not lowered: even the shortest lowering is too long ({over[0]})")
     return Lowering(
         skill=lowered,
+        violations=violations,
         reason=f"lowered to {names} (the target has gaps the scripts stand in for)",
     )
 
@@ -152,7 +155,7 @@ def _emit(context: PassContext, inputs: dict[str, Any]) -> VariantText:
         return VariantText(
             text=lowered.text,
             source_map=lowered.source_map,
-            guard_violations=lowering_guard(skill, lowered, budget=True),
+            guard_violations=lowering.violations,
             gaps_compensated=[g.label for g in inputs.get("gaps") or [] if g.gap_type != "unknown"],
             files=lowered.files,
             lowered=True,
@@ -274,7 +277,7 @@ PASSES = [
         Lowering,
         _lower,
         # The text templates and the compiler model's prompt are not inputs: bump on edits.
-        version="2",
+        version="3",
         description="for a weak target: concrete verified commands instead of instructions",
     ),
     Pass(
