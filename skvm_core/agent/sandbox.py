@@ -280,15 +280,7 @@ async def run_command(
     if group is not None:
         argv = group.wrap(argv)
     started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=work_dir,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,  # own process group: killed whole on timeout
-    )
+    process, exited = await _spawn(argv, work_dir, env)
     flood = asyncio.Event()
     out = _CappedReader(output_cap, flood)
     err = _CappedReader(output_cap, flood)
@@ -296,7 +288,7 @@ async def run_command(
     timed_out = False
     try:
         # The command's own exit, not its pipes closing: a background child may hold them.
-        waiter = asyncio.ensure_future(_exited(process))
+        waiter = asyncio.ensure_future(exited.wait())
         flooded = asyncio.ensure_future(flood.wait())
         done, _ = await asyncio.wait(
             {waiter, flooded}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
@@ -335,21 +327,35 @@ async def run_command(
     )
 
 
-async def _exited(process: asyncio.subprocess.Process) -> None:
-    """Returns when the process itself has exited (a pidfd), whoever still holds its pipes."""
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # no pidfd (old kernel): wait on the process as asyncio does
-        await process.wait()
-        return
+class _ExitAwareProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Signals the process's own exit, which asyncio reports only once its pipes close too."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
+async def _spawn(
+    argv: list[str], work_dir: Path, env: dict[str, str]
+) -> tuple[asyncio.subprocess.Process, asyncio.Event]:
+    # The child watcher reports the exit whoever still holds the pipes; a background child
+    # may keep them open long after the command itself ended.
     loop = asyncio.get_running_loop()
-    exited = asyncio.Event()
-    loop.add_reader(pidfd, exited.set)
-    try:
-        await exited.wait()
-    finally:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _ExitAwareProtocol(limit=2**16, loop=loop),
+        *argv,
+        cwd=work_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # own process group: killed whole on timeout
+    )
+    return asyncio.subprocess.Process(transport, protocol, loop), protocol.exited
 
 
 def _kill_group(pid: int) -> None:
