@@ -258,8 +258,10 @@ async def run_command(
     network: bool = False,
     mode: SandboxMode | None = None,
     read_only: tuple[Path, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> CommandResult:
-    """Run `command` with bash in `work_dir` under the sandbox."""
+    """Run `command` with bash in `work_dir` under the sandbox. `extra_env` passes values
+    (a template's parameters) as variables, so they never become part of the command text."""
     mode = mode or sandbox_mode()
     work_dir = work_dir.resolve()
     (work_dir / ".tmp").mkdir(parents=True, exist_ok=True)
@@ -271,11 +273,15 @@ async def run_command(
     )
     inner = ["bash", "-c", limited, "skvm-command", command]
     if mode.kind == "bubblewrap" and mode.bwrap:
-        argv = [*_bwrap_argv(mode.bwrap, work_dir, network, read_only), *inner]
+        argv = _bwrap_argv(mode.bwrap, work_dir, network, read_only)
+        for key, value in (extra_env or {}).items():  # bubblewrap clears the environment
+            argv += ["--setenv", key, value]
+        argv += inner
         env = {"PATH": SAFE_PATH}
     else:
         argv, env = inner, scrubbed_env(work_dir)
         hide_own_environment()
+    env = {**env, **(extra_env or {})}
     group = new_group()
     if group is not None:
         argv = group.wrap(argv)

@@ -59,7 +59,17 @@ CONDITIONS: dict[str, Resolver] = {
     "no-skill": _no_skill,
     "original": _original,
     "compiled": _compiled,
+    # The original skill under the JIT runtime (skvm_core/jit): promoted templates do the
+    # work without the model, candidates run in the model path's shadow.
+    "solidified": _original,
 }
+# Conditions whose runs go through a runtime instead of the bare agent alone; the first
+# runs of each are warm-up (see BenchPlan.warmup).
+RUNTIME_CONDITIONS = frozenset({"solidified"})
+
+
+def is_runtime_condition(name: str) -> bool:
+    return split_protocol(name)[0] in RUNTIME_CONDITIONS
 
 
 def split_protocol(name: str) -> tuple[str, str | None]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from skvm_core.bench.conditions import (
     ConditionContext,
     condition_label,
+    is_runtime_condition,
     resolve_condition,
     split_protocol,
 )
@@ -51,6 +52,9 @@ class BenchPlan(BaseModel):
     # How targets act (see agent/protocols); a condition may override it with `@<protocol>`.
     protocol: str = "auto"
     per_provider: int = Field(default=8, ge=1, le=256)
+    # Runs per task of each runtime condition (solidified) before the measured ones: they
+    # let the runtime learn, and are reported apart, never averaged with measured runs.
+    warmup: int = Field(default=0, ge=0, le=20)
 
 
 class RunSpec(BaseModel):
@@ -66,6 +70,7 @@ class RunSpec(BaseModel):
     judge_model: str | None = None
     temperature: float = 0.7
     protocol: str = "auto"
+    warmup: bool = False
 
 
 class RunRecord(BaseModel):
@@ -96,6 +101,11 @@ class RunRecord(BaseModel):
     answered: bool = False
     # Workers lost before this run completed (a retry ran it again elsewhere).
     worker_retries: int = 0
+    warmup: bool = False  # a runtime condition's warm-up run: reported apart
+    # Under solidification: "template" (done without the model), "fell back" (a promoted
+    # template failed, the model did the task), "model"; and the shadow trial's outcome.
+    solidified: str = ""
+    shadow: str = ""
 
     @property
     def prose_end(self) -> bool:
@@ -119,14 +129,16 @@ def session_dir(workspace: Workspace, session: str) -> Path:
     return workspace.root / "bench" / session
 
 
-def record_path(folder: Path, task_id: str, target: str, condition: str, run: int) -> Path:
+def record_path(
+    folder: Path, task_id: str, target: str, condition: str, run: int, warmup: bool = False
+) -> Path:
     return (
         folder
         / "runs"
         / task_id
         / slug(target)
         / condition_label(condition).replace(":", "_").replace("/", "_")
-        / f"run-{run}.json"
+        / (f"warmup-{run}.json" if warmup else f"run-{run}.json")
     )
 
 
@@ -181,26 +193,39 @@ class Bench:
             for r in range(self.plan.runs)
         ]
 
+    def warmup_cells(self) -> list[tuple[Task, str, str, int]]:
+        return [
+            (t, target, c, r)
+            for r in range(self.plan.warmup)
+            for target in self.plan.targets
+            for t in self.tasks
+            for c in self.plan.conditions
+            if is_runtime_condition(c)
+        ]
+
     async def run(self) -> list[RunRecord]:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.interrupted = mark_interrupted_runs(self.workspace)
         atomic_write_text(self.folder / "plan.json", self.plan.model_dump_json(indent=2))
         cells = self.cells()
-        self._total = len(cells)
+        warmups = self.warmup_cells()
+        self._total = len(cells) + len(warmups)
         overall = asyncio.Semaphore(self.plan.concurrency)
         per_target = {t: asyncio.Semaphore(self.plan.per_target) for t in self.plan.targets}
         # API models are limited per provider (their rate limits), wherever the runs go.
         providers = {t: provider_of(t) for t in self.plan.targets}
         per_provider = {p: asyncio.Semaphore(self.plan.per_provider) for p in providers.values()}
 
-        async def one(task: Task, target: str, condition: str, index: int) -> RunRecord:
-            path = record_path(self.folder, task.id, target, condition, index)
+        async def one(
+            task: Task, target: str, condition: str, index: int, warmup: bool = False
+        ) -> RunRecord:
+            path = record_path(self.folder, task.id, target, condition, index, warmup)
             if path.is_file():
                 record = RunRecord.model_validate_json(path.read_text("utf-8"))
                 self.reused += 1
             else:
                 async with per_target[target], per_provider[providers[target]], overall:
-                    record = await self._execute(task.id, target, condition, index)
+                    record = await self._execute(task.id, target, condition, index, warmup)
                 atomic_write_text(path, record.model_dump_json(indent=2))
                 self.executed += 1
             self._done += 1
@@ -208,9 +233,13 @@ class Bench:
                 self.progress(record, self._done, self._total)
             return record
 
-        return list(await asyncio.gather(*(one(*cell) for cell in cells)))
+        # Warm-up first, so measured runs see what the runtime learned from it.
+        warmed = await asyncio.gather(*(one(*cell, warmup=True) for cell in warmups))
+        return list(warmed) + list(await asyncio.gather(*(one(*cell) for cell in cells)))
 
-    async def _execute(self, task_id: str, target: str, condition: str, index: int) -> RunRecord:
+    async def _execute(
+        self, task_id: str, target: str, condition: str, index: int, warmup: bool = False
+    ) -> RunRecord:
         try:
             tcp = self.profile_for(target)
         except SkvmError:
@@ -226,6 +255,7 @@ class Bench:
             judge_model=self.plan.judge_model,
             temperature=self.plan.temperature,
             protocol=self.plan.protocol,
+            warmup=warmup,
         )
         try:
             record, lost = await call_with_retry(
@@ -245,6 +275,7 @@ def _base_record(spec: RunSpec, task_id: str) -> RunRecord:
         condition=condition_label(spec.condition),
         run=spec.index,
         status="crashed",
+        warmup=spec.warmup,
     )
 
 
@@ -264,17 +295,25 @@ async def execute_run(spec: RunSpec) -> RunRecord:
     try:
         skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
         _, protocol = split_protocol(condition)
-        outcome = await run_task(
-            task,
-            target,
-            skill=skill,
-            use_task_skill=False,
-            workspace=workspace,
-            label=f"{task.id}-{condition_label(condition)}-{index}",
-            judge_model=spec.judge_model,
-            sampling={"temperature": spec.temperature, "seed": index},
-            protocol=protocol or spec.protocol,
-        )
+        options = {
+            "workspace": workspace,
+            "label": f"{task.id}-{condition_label(condition)}-{'w' if spec.warmup else ''}{index}",
+            "judge_model": spec.judge_model,
+            # Warm-up runs are seeded apart from the measured runs they precede.
+            "sampling": {
+                "temperature": spec.temperature,
+                "seed": index + (1000 if spec.warmup else 0),
+            },
+            "protocol": protocol or spec.protocol,
+        }
+        if is_runtime_condition(condition):
+            from skvm_core.jit import run_solidified
+
+            if skill is None:
+                raise SkvmError(f"task {task.id} names no skill to solidify")
+            outcome = await run_solidified(task, target, skill=skill, **options)
+        else:
+            outcome = await run_task(task, target, skill=skill, use_task_skill=False, **options)
     except SkvmError as exc:
         base.error = str(exc)
         return base
@@ -297,5 +336,13 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             "example_tokens": run.example_tokens,
             "files_written": outcome.files_written,
             "answered": run.status == "ok" and not run.status_detail,
+            "solidified": str(run.extra.get("solidified", {}).get("outcome", "")),
+            "shadow": _shadow_outcome(run.extra.get("solidified", {}).get("shadow")),
         }
     )
+
+
+def _shadow_outcome(shadow: dict | None) -> str:
+    if not shadow or not shadow.get("template"):
+        return ""
+    return "pass" if shadow.get("ok") else "fail"

@@ -85,6 +85,10 @@ class Cell(BaseModel):
     parse_failures: int = 0
     # Tokens of the protocol's instructions and worked example in each request's prompt.
     example_tokens: float | None = None  # None where runs did not record it
+    # Under solidification: graded runs a template did without the model, and runs where a
+    # promoted template failed and the model did the task.
+    by_template: int = 0
+    fell_back: int = 0
 
 
 class Delta(BaseModel):
@@ -114,14 +118,27 @@ class TaskRow(BaseModel):
     passes: dict[str, str] = Field(default_factory=dict)  # condition → "passed/graded"
 
 
+class WarmupRow(BaseModel):
+    """A runtime condition's warm-up runs on one target: what the runtime learned there."""
+
+    target: str
+    condition: str
+    runs: int
+    passed: int
+    by_template: int  # runs a template did without the model
+    shadow_passes: int
+    shadow_failures: int
+
+
 class BenchReport(BaseModel):
     session: str
     cells: list[Cell]
     deltas: list[Delta]
     tasks: list[TaskRow] = Field(default_factory=list)
+    warmup: list[WarmupRow] = Field(default_factory=list)
 
 
-_CONDITION_ORDER = {"no-skill": 0, "original": 1, "compiled": 2}
+_CONDITION_ORDER = {"no-skill": 0, "original": 1, "compiled": 2, "solidified": 3}
 
 
 def _order(target: str, condition: str) -> tuple:
@@ -130,6 +147,8 @@ def _order(target: str, condition: str) -> tuple:
 
 
 def build_report(session: str, records: list[RunRecord]) -> BenchReport:
+    warmups = [r for r in records if r.warmup]
+    records = [r for r in records if not r.warmup]
     groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
     for record in records:
         groups[(record.target, record.condition)].append(record)
@@ -175,13 +194,15 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 example_tokens=statistics.fmean([r.example_tokens for r in graded])
                 if graded and all(r.example_tokens is not None for r in graded)
                 else None,
+                by_template=sum(r.solidified == "template" for r in graded),
+                fell_back=sum(r.solidified == "fell back" for r in graded),
             )
         )
     deltas = []
     conditions = sorted({r.condition for r in records})
     # A condition run under another protocol (`original@native`) is compared with the same
     # condition under the plan's protocol.
-    pairs = [("no-skill", "original"), ("original", "compiled")]
+    pairs = [("no-skill", "original"), ("original", "compiled"), ("original", "solidified")]
     pairs += [("original", c) for c in conditions if c.startswith("compiled:") and "@" not in c]
     pairs += [(c.rsplit("@", 1)[0], c) for c in conditions if "@" in c]
     for target in sorted({r.target for r in records}):
@@ -189,7 +210,31 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
             delta = paired_delta(records, target, base, other)
             if delta:
                 deltas.append(delta)
-    return BenchReport(session=session, cells=cells, deltas=deltas, tasks=task_rows(records))
+    return BenchReport(
+        session=session,
+        cells=cells,
+        deltas=deltas,
+        tasks=task_rows(records),
+        warmup=warmup_rows(warmups),
+    )
+
+
+def warmup_rows(records: list[RunRecord]) -> list[WarmupRow]:
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for record in records:
+        groups[(record.target, record.condition)].append(record)
+    return [
+        WarmupRow(
+            target=target,
+            condition=condition,
+            runs=len(items),
+            passed=sum(r.passed for r in items),
+            by_template=sum(r.solidified == "template" for r in items),
+            shadow_passes=sum(r.shadow == "pass" for r in items),
+            shadow_failures=sum(r.shadow == "fail" for r in items),
+        )
+        for (target, condition), items in sorted(groups.items())
+    ]
 
 
 def task_rows(records: list[RunRecord]) -> list[TaskRow]:
@@ -299,6 +344,24 @@ def to_markdown(report: BenchReport) -> str:
             lines.append(
                 f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {_fmt(d.pass_delta, '{:+.3f}')} ({_fmt(d.pass_low, '{:+.3f}')} to {_fmt(d.pass_high, '{:+.3f}')}) | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
             )
+    if report.warmup:
+        lines += [
+            "",
+            "## Warm-up runs (reported apart, not in the figures above)",
+            "",
+            "| target | condition | runs | passed | done by a template | shadow trials passed/failed |",
+            "|---|---|---|---|---|---|",
+        ]
+        for w in report.warmup:
+            lines.append(
+                f"| {w.target} | {w.condition} | {w.runs} | {w.passed} | {w.by_template} | {w.shadow_passes}/{w.shadow_failures} |"
+            )
+    solidified = [c for c in report.cells if c.by_template or c.fell_back]
+    if solidified:
+        lines += ["", "## Solidified runs", ""] + [
+            f"- {c.target} · {c.condition}: {c.by_template} of {c.graded} graded runs done by a template, {c.fell_back} fell back to the model"
+            for c in solidified
+        ]
     lines += _task_tables(report)
     tainted = [(c.target, c.condition, t) for c in report.cells for t in c.tainted]
     if tainted:

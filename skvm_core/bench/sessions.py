@@ -53,7 +53,11 @@ def _plan(folder: Path) -> BenchPlan:
 
 
 def expected_runs(plan: BenchPlan) -> int:
-    return len(plan.tasks) * len(plan.targets) * len(plan.conditions) * plan.runs
+    from skvm_core.bench.conditions import is_runtime_condition
+
+    runtime = sum(1 for c in plan.conditions if is_runtime_condition(c))
+    per_task = len(plan.conditions) * plan.runs + runtime * plan.warmup
+    return len(plan.tasks) * len(plan.targets) * per_task
 
 
 def list_sessions(workspace: Workspace) -> list[SessionSummary]:
@@ -95,7 +99,8 @@ def load_session(workspace: Workspace, session: str) -> SessionData:
     folder = session_dir(workspace, session)
     records: list[RunRecord] = []
     problems: list[str] = []
-    for path in sorted((folder / "runs").rglob("run-*.json")):
+    runs = folder / "runs"
+    for path in sorted([*runs.rglob("warmup-*.json"), *runs.rglob("run-*.json")]):
         try:
             records.append(RunRecord.model_validate_json(path.read_text("utf-8")))
         except (ValidationError, ValueError, OSError) as exc:

@@ -405,7 +405,7 @@ def _steps(scripts: list[ScriptHelp], idiom: Idiom, trim: str = "full") -> list[
             outputs = sorted({o.rsplit("/", 1)[0] for o in (example.outputs if example else [])})
             check = f"`ls {outputs[0]}`" if outputs and "/" in (example.outputs[0]) else None
         else:
-            forms = _filled_forms(help_, example)
+            forms = filled_forms(help_, example)
             if len(forms) == 1:
                 steps.append(f"{number}. Run `{help_.script}`; {idiom.run}:")
                 steps += ["```bash", *forms, "```"]
@@ -450,7 +450,7 @@ def _loop_values(example: CommandLine) -> str:
     return ", ".join(values)
 
 
-def _filled_forms(help_: ScriptHelp, example: CommandLine | None) -> list[str]:
+def filled_forms(help_: ScriptHelp, example: CommandLine | None) -> list[str]:
     """Every call shape, filled with the example's values where it has them."""
     if help_.interface is None or not help_.interface.forms():
         return [example.text] if example else [f"{help_.runner} {help_.script}"]
