@@ -69,8 +69,42 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skill-mode", choices=("inject", "discover"), default="inject")
     run.add_argument("--no-skill", action="store_true", help="run the task without any skill")
     run.add_argument("--keep", action="store_true", help="keep the work folder after the run")
+    run.add_argument(
+        "--jit",
+        action="store_true",
+        help="under solidification: a promoted template does the task without the model, a candidate runs in the model's shadow",
+    )
     _protocol_argument(run)
     run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
+
+    jit = commands.add_parser("jit", help="solidified templates per skill and target")
+    jit_commands = jit.add_subparsers(dest="jit_command", metavar="ACTION", required=True)
+    jit_list = jit_commands.add_parser("list", help="every template with its status")
+    jit_list.add_argument("--skill", help="a skill name or folder")
+    jit_list.add_argument("--target")
+    jit_list.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_list"))
+    jit_show = jit_commands.add_parser("show", help="one template: steps, parameters, trials")
+    jit_show.add_argument("template", help="template id (or a unique prefix)")
+    jit_show.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_show"))
+    for action, text in (
+        ("promote", "trust a template without shadow trials"),
+        ("demote", "stop using a template"),
+    ):
+        command = jit_commands.add_parser(action, help=text)
+        command.add_argument("template", help="template id (or a unique prefix)")
+        command.set_defaults(handler=_lazy("skvm_core.commands.jit", f"cmd_jit_{action}"))
+    jit_harvest = jit_commands.add_parser(
+        "harvest", help="make candidates from the stored passing runs of a skill"
+    )
+    jit_harvest.add_argument("--skill", required=True, help="skill folder")
+    jit_harvest.add_argument("--target", required=True)
+    jit_harvest.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_harvest"))
+    jit_reset = jit_commands.add_parser(
+        "reset", help="forget every template of a skill on a target"
+    )
+    jit_reset.add_argument("--skill", required=True, help="a skill name or folder")
+    jit_reset.add_argument("--target", required=True)
+    jit_reset.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_reset"))
 
     trace = commands.add_parser("trace", help="stored traces")
     trace_commands = trace.add_subparsers(dest="trace_command", metavar="ACTION", required=True)
@@ -158,9 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--conditions",
         default="no-skill,original,compiled",
-        help="no-skill, original, compiled, compiled:<compiler model>, custom:<label>=<dir>; any may end in @<protocol>",
+        help="no-skill, original, compiled, solidified, compiled:<compiler model>, custom:<label>=<dir>; any may end in @<protocol>",
     )
     bench.add_argument("--runs", type=_count(100), default=1)
+    bench.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="runs per task of the solidified condition before the measured ones, reported apart (default: 1 when it is benched)",
+    )
     _protocol_argument(bench)
     bench.add_argument("--concurrency", type=_count(64), default=2)
     _executor_argument(bench)

@@ -24,6 +24,17 @@ from skvm_core.errors import EXIT_FAIL, EXIT_OK
 console = Console(highlight=False)
 
 
+def _warmup(args: argparse.Namespace) -> int:
+    from skvm_core.bench.conditions import is_runtime_condition
+    from skvm_core.errors import SkvmError
+
+    if args.warmup is not None:
+        if args.warmup < 0:
+            raise SkvmError("--warmup must be 0 or more")
+        return args.warmup
+    return int(any(is_runtime_condition(c.strip()) for c in args.conditions.split(",")))
+
+
 def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
     from skvm_core.bench.task import discover_tasks
     from skvm_core.errors import SkvmError
@@ -149,6 +160,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             judge_model=load_config().judge_model,
             protocol=args.protocol,
+            warmup=_warmup(args),
         )
     records, bench = _run(plan, getattr(args, "executor", None))
     report = build_report(plan.session, records)

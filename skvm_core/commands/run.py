@@ -105,6 +105,35 @@ def score_table(score) -> Table:
     return table
 
 
+async def _solidified(args: argparse.Namespace, task, skill):
+    from skvm_core.bench.run import task_skill
+    from skvm_core.config import load_config
+    from skvm_core.errors import SkvmError
+    from skvm_core.jit import run_solidified
+    from skvm_core.store.workspace import Workspace
+
+    skill = skill or task_skill(task)
+    if skill is None or args.no_skill:
+        raise SkvmError("--jit solidifies a skill: give --skill or a task that names one")
+    outcome = await run_solidified(
+        task,
+        args.model,
+        skill=skill,
+        workspace=Workspace.default(),
+        subscribers=[render_event],
+        judge_model=load_config().judge_model,
+        protocol=args.protocol,
+    )
+    info = outcome.run.extra.get("solidified", {})
+    line = f"solidification: {info.get('outcome', 'model')}"
+    if info.get("template"):
+        line += f" (template {info['template']})"
+    if shadow := info.get("shadow"):
+        line += f"; shadow trial: {shadow.get('template') or 'none'} {'passed' if shadow.get('ok') else shadow.get('reason', '')}"
+    console.print(f"[cyan]{escape(line)}[/]")
+    return outcome
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from skvm_core.agent.bare import BareAgent, limits_for
     from skvm_core.bench.run import run_task
@@ -124,19 +153,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_model_ready(args.model)
     if args.task:
         task = load_task(args.task)
-        outcome = asyncio.run(
-            run_task(
-                task,
-                args.model,
-                skill=skill,
-                use_task_skill=not args.no_skill,
-                skill_mode=args.skill_mode,
-                keep=args.keep,
-                subscribers=[render_event],
-                judge_model=load_config().judge_model,
-                protocol=args.protocol,
+        if getattr(args, "jit", False):
+            outcome = asyncio.run(_solidified(args, task, skill))
+        else:
+            outcome = asyncio.run(
+                run_task(
+                    task,
+                    args.model,
+                    skill=skill,
+                    use_task_skill=not args.no_skill,
+                    skill_mode=args.skill_mode,
+                    keep=args.keep,
+                    subscribers=[render_event],
+                    judge_model=load_config().judge_model,
+                    protocol=args.protocol,
+                )
             )
-        )
         console.print(score_table(outcome.score))
         console.print(
             f"[dim]trace: {outcome.run.trace_path}[/]"

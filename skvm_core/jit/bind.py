@@ -25,6 +25,7 @@ class Binding(BaseModel):
     by: dict[str, str] = Field(default_factory=dict)  # param → the rule, or "model"
     problem: str = ""  # why the template cannot run on this task
     usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0  # None when the model's price is unknown
     model_ms: float = 0.0
 
     @property
@@ -162,6 +163,7 @@ async def _bind_by_model(
     model: str,
 ) -> None:
     from skvm_core.llm import CallOptions, complete
+    from skvm_core.llm.client import price_of
     from skvm_core.llm.grammar import JSON_RULES, Grammar, arguments_node
     from skvm_core.llm.types import Decoding
 
@@ -176,6 +178,7 @@ async def _bind_by_model(
     )
     response = await complete(model, messages, options=options)
     binding.usage = response.usage
+    binding.cost_usd = price_of(model, response.usage)
     binding.model_ms = response.latency_ms
     text = response.text.strip()
     start, end = text.find("{"), text.rfind("}")

@@ -216,7 +216,7 @@ def merge(templates: list[Template]) -> list[Template]:
             params.append(
                 param.model_copy(
                     update={
-                        "examples": list(dict.fromkeys(examples)),
+                        "examples": examples,  # one per prompt, in order
                         "locators": learn_locators(pairs, param.kind),
                         "choices_from_prompt": param.kind == "word",
                     }

@@ -140,22 +140,30 @@ def locators_for(prompt: str, value: str) -> list[str]:
 
 
 def learn_locators(examples: list[tuple[str, str]], kind: str) -> list[str]:
-    """The rules that find every example's value in its own prompt."""
-    rules: list[str] | None = None
-    for prompt, value in examples:
-        found = locators_for(prompt, value)
-        rules = found if rules is None else [r for r in rules if r in found]
-    learned = rules or []
+    """The rules that are right on every example where they find anything, and right on
+    at least two (one, with a single example): several phrasings of one job each teach
+    their own rule, and no rule that ever found a wrong value is kept."""
+    candidates = list(
+        dict.fromkeys(r for prompt, value in examples for r in locators_for(prompt, value))
+    )
+    needed = min(2, len(examples))
+    learned = []
+    for rule in candidates:
+        found = [(apply_locator(rule, prompt), value) for prompt, value in examples]
+        right = sum(1 for got, value in found if got == value)
+        if right >= needed and all(got in (None, value) for got, value in found):
+            learned.append((right, rule))
+    rules = [rule for _, rule in sorted(learned, key=lambda item: -item[0])]
     suffix = Path(examples[0][1]).suffix.lower() if examples else ""
     if kind == "input_file" and suffix:
-        learned.append(f"folder:{suffix}")
+        rules.append(f"folder:{suffix}")
     if kind == "output_file" and suffix:
-        learned.append(f"new:{suffix}")
-    return learned
+        rules.append(f"new:{suffix}")
+    return rules
 
 
-def apply_locator(rule: str, prompt: str, folder: Path) -> str | None:
-    """The value `rule` finds for a new task, or None."""
+def apply_locator(rule: str, prompt: str, folder: Path | None = None) -> str | None:
+    """The value `rule` finds for a new task, or None (folder rules need the folder)."""
     kind, _, arg = rule.partition(":")
     values = tokens(prompt)
     if kind == "after":
@@ -168,6 +176,8 @@ def apply_locator(rule: str, prompt: str, folder: Path) -> str | None:
         distinct = list(dict.fromkeys(t.text for t in values if t.value_class == value_class))
         position = int(index) if index.isdigit() else -1
         return distinct[position] if 0 <= position < len(distinct) else None
+    if folder is None:
+        return None
     if kind == "folder":
         matches = [
             p.name

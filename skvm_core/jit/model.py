@@ -83,6 +83,7 @@ class Trial(BaseModel):
 
     run_id: str
     task_id: str
+    prompt: str = ""  # with `bound`, evidence for the rules that find each value
     mode: Literal["shadow", "promoted"]
     ok: bool
     reason: str = ""

@@ -39,6 +39,7 @@ from skvm_core.bench.task import Task
 from skvm_core.jit.bind import Binding, bind
 from skvm_core.jit.execute import TemplateRun, run_template
 from skvm_core.jit.harvest import compiler_candidates, generalise, merge, passing_runs
+from skvm_core.jit.locate import learn_locators
 from skvm_core.jit.model import JitState, TemplateRecord, Trial
 from skvm_core.jit.store import JitStore
 from skvm_core.skill import Skill
@@ -216,6 +217,7 @@ async def _use_promoted(
         Trial(
             run_id=run_id,
             task_id=task.id,
+            prompt=task.prompt,
             mode="promoted",
             ok=passed,
             reason=reason,
@@ -321,7 +323,7 @@ def _run_result(
         status="ok",
         steps=[AgentStep(index=0, tools=executed.steps, usage=binding.usage, source="hook")],
         usage=binding.usage,
-        cost_usd=None if binding.usage.total_tokens else 0.0,
+        cost_usd=binding.cost_usd,
         wall_ms=(time.perf_counter() - started) * 1000,
         model_ms=binding.model_ms,
         work_dir=work_dir,
@@ -384,6 +386,7 @@ async def _shadow(
         trial = Trial(
             run_id=model_run.run.run_id,
             task_id=task.id,
+            prompt=task.prompt,
             mode="shadow",
             ok=ok,
             reason=reason,
@@ -468,6 +471,27 @@ def apply_trial(
         record.note = (
             f"failed {record.failures_in_a_row} times in a row; last: {trial.reason[:200]}"
         )
+
+
+def relearn_locators(record: TemplateRecord) -> None:
+    """Every graded success is a task whose right values are known: with two or more, the
+    rules that find all of them are learned, so later tasks bind without the model."""
+    template = record.template
+    for index, param in enumerate(template.params):
+        pairs = [
+            (prompt, param.examples[min(i, len(param.examples) - 1)])
+            for i, prompt in enumerate(template.prompts)
+            if param.examples
+        ]
+        pairs += [
+            (t.prompt, t.bound[param.name])
+            for t in record.trials
+            if t.ok and t.prompt and param.name in t.bound
+        ]
+        if len(pairs) >= 2:
+            template.params[index] = param.model_copy(
+                update={"locators": learn_locators(pairs, param.kind)}
+            )
 
 
 def states_for(workspace: Workspace) -> list[JitState]:
