@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench_scheduler",
     "bench_protocols",
     "bench_executors",
+    "bench_solidify",
 ]
 
 

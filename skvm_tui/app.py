@@ -42,6 +42,7 @@ from skvm_tui.settings import WorkbenchSettings, load_settings, save_settings
 from skvm_tui.themes import discover_themes
 from skvm_tui.widgets.gap_inspector import GapInspector
 from skvm_tui.widgets.heatmap import Heatmap
+from skvm_tui.widgets.jit_view import JitView
 from skvm_tui.widgets.source_view import SourceView
 from skvm_tui.widgets.trace_pane import TracePane
 from skvm_tui.widgets.variant_view import VariantView
@@ -67,6 +68,7 @@ class WorkbenchApp(App[int]):
         Binding("d", "toggle_diff", "Diff/plain", id="workbench.toggle_diff"),
         Binding("e", "open_editor", "Edit", id="workbench.open_editor"),
         Binding("b", "bench", "Bench", id="workbench.bench"),
+        Binding("j", "toggle_solidify", "JIT", id="workbench.toggle_solidify"),
         Binding("f1", "help", "Help", id="workbench.help"),
         Binding("q", "quit", "Quit", id="workbench.quit"),
     ]
@@ -118,6 +120,8 @@ class WorkbenchApp(App[int]):
                     yield TracePane(id="trace")
                 with TabPane("Gaps", id="gaps-tab"):
                     yield GapInspector(id="gaps")
+                with TabPane("JIT", id="jit-tab"):
+                    yield JitView(id="jit")
         yield Static("", id="status-line")
         yield Footer()
 
@@ -157,6 +161,7 @@ class WorkbenchApp(App[int]):
             f"watch {'on' if self._watch_stop else 'off'}",
             f"auto re-run {'on' if self.settings.auto_rerun else 'off'}",
             f"view {'diff' if self.settings.diff_view else 'plain'}",
+            f"jit {'on' if self.settings.solidify else 'off'}",
         ]
         if extra:
             parts.append(extra)
@@ -288,7 +293,11 @@ class WorkbenchApp(App[int]):
                 await asyncio.to_thread(self.engine.variant_skill, result) if result else self.skill
             )
             outcome = await self.engine.run(
-                task, target, skill, lambda event: self.post_message(TraceEvent(target, event))
+                task,
+                target,
+                skill,
+                lambda event: self.post_message(TraceEvent(target, event)),
+                solidify=self.settings.solidify,
             )
         except SkvmError as exc:
             self.post_message(WorkFailed(f"Run on {target} failed", str(exc)))
@@ -336,6 +345,7 @@ class WorkbenchApp(App[int]):
 
     # --- message handlers ---------------------------------------------------------------
     def on_skill_loaded(self, message: SkillLoaded) -> None:
+        self.call_after_refresh(self._refresh_jit)
         self.skill = message.skill
         self.sub_title = f"{message.skill.name} · {len(self.targets)} targets"
         self.query_one(SourceView).show(message.skill, self.current_theme.dark)
@@ -385,6 +395,7 @@ class WorkbenchApp(App[int]):
             severity=severity,
         )
         self._refresh_gaps()
+        self._refresh_jit()
 
     def on_profile_progress(self, message: ProfileProgress) -> None:
         self._status(f"profiling {message.target}: {message.done}/{message.total} {message.detail}")
@@ -401,6 +412,16 @@ class WorkbenchApp(App[int]):
     @on(TabbedContent.TabActivated, "#variants")
     def _target_changed(self) -> None:
         self._refresh_gaps()
+        self._refresh_jit()
+
+    def _refresh_jit(self) -> None:
+        target = self.selected_target
+        try:
+            state = self.engine.jit_state(self.skill.name, target) if self.skill else None
+        except SkvmError as exc:
+            self.notify(escape(str(exc)), title="Solidification state", severity="error")
+            state = None
+        self.query_one(JitView).show(target, state, self.settings.solidify)
 
     @on(DataTable.CellSelected, "#heatmap")
     def _cell_selected(self, event: DataTable.CellSelected) -> None:
@@ -462,6 +483,12 @@ class WorkbenchApp(App[int]):
             self.start_watch()
             self.settings.watch = True
         self._save()
+        self._status()
+
+    def action_toggle_solidify(self) -> None:
+        self.settings.solidify = not self.settings.solidify
+        self._save()
+        self._refresh_jit()
         self._status()
 
     def action_toggle_auto_rerun(self) -> None:

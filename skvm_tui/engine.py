@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from skvm_core.bench.sessions import SessionData, SessionSummary
     from skvm_core.bench.task import Task
     from skvm_core.compile import CompileResult
+    from skvm_core.jit import JitState
     from skvm_core.profile.tcp import TCP
     from skvm_core.skill import Skill
 
@@ -71,13 +72,30 @@ class Engine:
         return found
 
     async def run(
-        self, task: Task, target: str, skill: Skill | None, subscriber: Subscriber
+        self,
+        task: Task,
+        target: str,
+        skill: Skill | None,
+        subscriber: Subscriber,
+        *,
+        solidify: bool = False,
     ) -> TaskRun:
         # litellm takes seconds to import: do it off the event loop so the UI stays live.
         from skvm_core.bench.run import run_task
         from skvm_core.llm import preload
 
         await asyncio.to_thread(preload)
+        if solidify and skill is not None:
+            from skvm_core.jit.runtime import run_solidified
+
+            return await run_solidified(
+                task,
+                target,
+                skill=skill,
+                workspace=self.workspace,
+                subscribers=[subscriber],
+                label=f"{task.id}",
+            )
         return await run_task(
             task,
             target,
@@ -86,6 +104,11 @@ class Engine:
             subscribers=[subscriber],
             label=f"{task.id}",
         )
+
+    def jit_state(self, skill_name: str, target: str) -> JitState:
+        from skvm_core.jit import JitStore
+
+        return JitStore(self.workspace).load(skill_name, target)
 
     # --- bench ----------------------------------------------------------------------
     def bench_sessions(self) -> list[SessionSummary]:

@@ -15,6 +15,7 @@ class WorkbenchSettings(BaseModel):
     watch: bool = True
     auto_rerun: bool = False
     diff_view: bool = True
+    solidify: bool = False  # runs go through the JIT runtime (promoted templates, shadows)
     last_task: dict[str, str] = Field(default_factory=dict)  # skill name → task id
 
 

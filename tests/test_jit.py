@@ -16,10 +16,11 @@ import pytest
 from skvm_core.bench.orchestrator import Bench, BenchPlan
 from skvm_core.bench.report import build_report, to_markdown
 from skvm_core.bench.task import load_task
-from skvm_core.jit import JitStore, Param, Step, Template, TemplateRecord, run_solidified
+from skvm_core.jit import JitStore, Param, Step, Template, TemplateRecord
 from skvm_core.jit.bind import bind, bind_by_rules
 from skvm_core.jit.execute import run_template
 from skvm_core.jit.harvest import PassingRun, generalise, merge
+from skvm_core.jit.runtime import run_solidified
 from skvm_core.jit.substitute import Slot, substitute_shell
 from skvm_core.llm import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
 from skvm_core.skill import load_skill

@@ -281,3 +281,47 @@ async def test_trace_leaves_are_made_when_a_call_is_first_opened(tmp_path):
         result.expand()
         await pilot.pause()
         assert [str(c.label) for c in result.children] == ["one", "two"]
+
+
+async def test_a_run_under_solidification_shows_the_template_in_the_trace_and_jit_tab(tmp_path):
+    from skvm_core.jit import JitStore, Param, Step, Template, TemplateRecord
+    from skvm_core.store.workspace import Workspace
+    from skvm_tui.widgets.jit_view import JitView
+
+    model, overrides = scripted_target(tmp_path, [{"text": "never asked"}])
+    counts = Template(
+        skill="csv-report",
+        steps=[
+            Step(
+                kind="command",
+                text='python3 scripts/summarise.py "${SKVM_P_IN}" --by status --count --out "${SKVM_P_OUT}"',
+            )
+        ],
+        params=[
+            Param(name="in", kind="input_file", locators=["folder:.csv"]),
+            Param(name="out", kind="output_file", locators=["new:.json"]),
+        ],
+        source="traces",
+    )
+    with JitStore(Workspace(tmp_path / "ws")).update("csv-report", model) as state:
+        state.templates[counts.id] = TemplateRecord(template=counts, status="promoted")
+        state.compiler_harvested = True
+    app = make_app(tmp_path, skill="csv-report", targets=[model], overrides=overrides)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.task_id = "csv-count-status"
+        await pilot.press("j", "r")
+        await settle(app, pilot)
+        outcome = app.last_runs[model]
+        assert outcome.score.passed and outcome.run.protocol == "solidified"
+        assert outcome.run.extra["solidified"]["bound"] == {
+            "in": "tickets.csv",
+            "out": "counts.json",
+        }
+        trace = app.query_one(TracePane)
+        trace.flush(everything=True)
+        labels = [str(node.label) for node in trace.query_one("Tree").root.children]
+        assert any("acts solidified" in label for label in labels)
+        body = str(app.query_one(JitView).query_one("#jit-body").render())
+        assert counts.id in body and "promoted" in body and "used 1/1" in body
+        assert app.settings.solidify

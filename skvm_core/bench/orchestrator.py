@@ -307,7 +307,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             "protocol": protocol or spec.protocol,
         }
         if is_runtime_condition(condition):
-            from skvm_core.jit import run_solidified
+            from skvm_core.jit.runtime import run_solidified
 
             if skill is None:
                 raise SkvmError(f"task {task.id} names no skill to solidify")

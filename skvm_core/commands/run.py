@@ -109,7 +109,7 @@ async def _solidified(args: argparse.Namespace, task, skill):
     from skvm_core.bench.run import task_skill
     from skvm_core.config import load_config
     from skvm_core.errors import SkvmError
-    from skvm_core.jit import run_solidified
+    from skvm_core.jit.runtime import run_solidified
     from skvm_core.store.workspace import Workspace
 
     skill = skill or task_skill(task)
