@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     jit_harvest.add_argument("--skill", required=True, help="skill folder")
     jit_harvest.add_argument("--target", required=True)
     jit_harvest.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_harvest"))
+    jit_propose = jit_commands.add_parser(
+        "propose", help="have a model write a candidate template from one task"
+    )
+    jit_propose.add_argument("--task", required=True, help="task.json or its folder")
+    jit_propose.add_argument("--target", required=True, help="the target that will use it")
+    jit_propose.add_argument("--model", required=True, help="the proposer (any model id)")
+    jit_propose.add_argument("--skill", help="skill folder (default: the task's own skill)")
+    jit_propose.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_propose"))
     jit_reset = jit_commands.add_parser(
         "reset", help="forget every template of a skill on a target"
     )

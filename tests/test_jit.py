@@ -350,3 +350,26 @@ def test_jit_cli_lists_shows_and_changes_status(setup, monkeypatch, capsys):
     assert "no template" in capsys.readouterr().err
     assert main(["jit", "reset", "--skill", "shout", "--target", "m"]) == 0
     assert not JitStore(Workspace(root / "ws")).load("shout", "m").templates
+
+
+def test_a_proposed_script_becomes_a_candidate_that_must_earn_trust(setup, monkeypatch, capsys):
+    root, _, tasks, _ = setup
+    monkeypatch.setenv("SKVM_HOME", str(root / "ws"))
+    proposer = register_scripted(
+        ScriptedModel(
+            lambda m, t: ScriptedTurn(
+                text="```bash\nls\ntr a-z A-Z < notes-1.txt > loud-1.txt\n```"
+            )
+        ),
+        name="jit-proposer",
+    )
+    from skvm_core.cli import main
+
+    assert (
+        main(["jit", "propose", "--task", str(tasks[0]), "--target", "m", "--model", proposer]) == 0
+    )
+    state = JitStore(Workspace(root / "ws")).load("shout", "m")
+    (record,) = state.templates.values()
+    assert record.status == "candidate" and record.template.source == "llm"
+    assert [p.kind for p in record.template.params] == ["input_file", "output_file"]
+    assert "notes-1.txt" not in record.template.steps[0].text

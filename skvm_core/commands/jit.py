@@ -159,6 +159,38 @@ def cmd_jit_harvest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_jit_propose(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
+    from skvm_core.bench.run import prepare_work_dir, task_skill
+    from skvm_core.bench.task import load_task
+    from skvm_core.jit import TemplateRecord
+    from skvm_core.jit.propose import propose
+    from skvm_core.llm.models import check_model_ready
+    from skvm_core.skill import load_skill
+
+    task = load_task(args.task)
+    skill = load_skill(args.skill) if args.skill else task_skill(task)
+    if skill is None:
+        raise SkvmError(f"task {task.id} names no skill", hint="give --skill")
+    check_model_ready(args.model)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "work"
+        prepare_work_dir(task, folder)
+        template = asyncio.run(propose(skill, task, folder, args.model))
+    with _store().update(skill.name, args.target) as state:
+        if template.id not in state.templates:
+            state.templates[template.id] = TemplateRecord(
+                template=template, note=f"proposed by {args.model} from task {task.id}"
+            )
+    console.print(
+        f"candidate {template.id} for {skill.name} on {args.target}: "
+        f"{len(template.params)} parameter(s); it runs in the shadow of the next runs until trusted"
+    )
+    return EXIT_OK
+
+
 def cmd_jit_reset(args: argparse.Namespace) -> int:
     skill = _skill_name(args.skill)
     if _store().reset(skill, args.target):

@@ -106,7 +106,7 @@ def value_schema(params: list[Param], prompt: str, folder: Path) -> dict:
     words = [t.text for t in candidate_values(prompt) if t.kind == "word"]
     # Words the task's own files use near their top (column names, keys) are the likelier
     # values; the rest of the prompt's words stay out when any of them qualify.
-    heads = _file_heads(folder, files)
+    heads = file_heads(folder, files)
     named = [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", heads)]
     words = named or words
     properties = {}
@@ -124,7 +124,7 @@ def value_schema(params: list[Param], prompt: str, folder: Path) -> dict:
     return {"type": "object", "properties": properties, "required": [p.name for p in params]}
 
 
-def _file_heads(folder: Path, files: list[str]) -> str:
+def file_heads(folder: Path, files: list[str]) -> str:
     heads = []
     for name in files[:MAX_LISTED_FILES]:
         try:

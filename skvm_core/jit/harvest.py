@@ -235,16 +235,21 @@ def merge(templates: list[Template]) -> list[Template]:
     return sorted(merged, key=lambda t: -len(t.origins))
 
 
-def passing_runs(workspace: Workspace, skill_name: str, skip: set[str]) -> list[PassingRun]:
-    """Every stored run that passed with a skill of this name (any target, any variant)."""
+def passing_runs(
+    workspace: Workspace, skill_name: str, skip: set[str]
+) -> tuple[list[PassingRun], list[str]]:
+    """Every stored run not in `skip` that passed with a skill of this name (any target,
+    any variant), and the ids of every finished run read (so none is read twice)."""
     from skvm_core.bench.run import TaskRun
 
     found = []
+    read: list[str] = []
     runs = workspace.runs
     for result_file in sorted(runs.glob("*/result.json")) if runs.is_dir() else []:
         run_id = result_file.parent.name
         if run_id in skip:
             continue
+        read.append(run_id)
         try:
             outcome = TaskRun.model_validate_json(result_file.read_text("utf-8"))
         except (OSError, ValueError):
@@ -257,7 +262,7 @@ def passing_runs(workspace: Workspace, skill_name: str, skip: set[str]) -> list[
         if started is None or started.get("skill") != skill_name:
             continue
         found.append(PassingRun(run_id, skill_name, started.get("prompt", ""), outcome.run.steps))
-    return found
+    return found, read
 
 
 def _run_started(trace: Path | None) -> dict | None:

@@ -112,7 +112,7 @@ class JitState(BaseModel):
     skill: str
     target: str
     templates: dict[str, TemplateRecord] = Field(default_factory=dict)
-    harvested: list[str] = Field(default_factory=list)  # run ids already read
+    harvested: list[str] = Field(default_factory=list)  # finished runs already read, passing or not
     compiler_harvested: bool = False
 
     def live(self, *statuses: Status) -> list[TemplateRecord]:

@@ -54,7 +54,7 @@ def refresh_candidates(store: JitStore, skill: Skill, target: str, workspace: Wo
     """New candidates from passing runs stored since the last look, and (once) from the
     commands the compiler verified. Returns how many templates are new."""
     state = store.load(skill.name, target)
-    runs = passing_runs(workspace, skill.name, set(state.harvested))
+    runs, read = passing_runs(workspace, skill.name, set(state.harvested))
     templates = [t for run in runs if (t := generalise(run, skill)) is not None]
     compiler = [] if state.compiler_harvested else compiler_candidates(skill)
     with store.update(skill.name, target) as state:
@@ -73,7 +73,7 @@ def refresh_candidates(store: JitStore, skill: Skill, target: str, workspace: Wo
                 continue
             state.templates[template.id] = TemplateRecord(template=template)
             added += 1
-        state.harvested = sorted(set(state.harvested) | {r.run_id for r in runs})
+        state.harvested = sorted(set(state.harvested) | set(read))
         state.compiler_harvested = True
     return added
 
