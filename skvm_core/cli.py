@@ -77,6 +77,48 @@ def build_parser() -> argparse.ArgumentParser:
     _protocol_argument(run)
     run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
 
+    optimize = commands.add_parser(
+        "optimize", help="repair a skill for a target from its failures, round by round"
+    )
+    optimize.add_argument("--skill", help="skill folder")
+    optimize.add_argument("--target", help="model id")
+    optimize.add_argument(
+        "--tasks", help="task folders (comma-separated); split into training and held-out"
+    )
+    optimize.add_argument(
+        "--rounds", type=_count(10), default=2, help="repair rounds after the baseline"
+    )
+    optimize.add_argument("--runs", type=_count(20), default=2, help="runs per task and round")
+    optimize.add_argument("--proposer", help="a model that may rewrite what the rules cannot fix")
+    optimize.add_argument("--seed", type=int, default=0, help="the split's seed")
+    optimize.add_argument("--resume", metavar="SESSION", help="continue an interrupted session")
+    optimize.set_defaults(handler=_lazy("skvm_core.commands.optimize", "cmd_optimize"))
+
+    proposals = commands.add_parser("proposals", help="changes to variants, kept until reviewed")
+    proposal_commands = proposals.add_subparsers(
+        dest="proposals_command", metavar="ACTION", required=True
+    )
+    listed = proposal_commands.add_parser("list", help="every proposal with its status")
+    listed.set_defaults(handler=_lazy("skvm_core.commands.optimize", "cmd_proposals_list"))
+    for action, text in (
+        ("show", "evidence, repairs, scores before and after, cost"),
+        ("diff", "the change against the current variant"),
+        ("accept", "make it the target's variant (earlier ones stay restorable)"),
+        ("reject", "keep it on record as rejected"),
+    ):
+        command = proposal_commands.add_parser(action, help=text)
+        command.add_argument("proposal", help="proposal id (or a unique prefix)")
+        command.set_defaults(
+            handler=_lazy("skvm_core.commands.optimize", f"cmd_proposals_{action}")
+        )
+    restore = proposal_commands.add_parser("restore", help="go back to an earlier accepted variant")
+    restore.add_argument("--skill", required=True, help="a skill name or folder")
+    restore.add_argument("--target", required=True)
+    restore.add_argument(
+        "--version", type=int, required=True, help="0 is the compiler's own variant"
+    )
+    restore.set_defaults(handler=_lazy("skvm_core.commands.optimize", "cmd_proposals_restore"))
+
     jit = commands.add_parser("jit", help="solidified templates per skill and target")
     jit_commands = jit.add_subparsers(dest="jit_command", metavar="ACTION", required=True)
     jit_list = jit_commands.add_parser("list", help="every template with its status")

@@ -43,6 +43,13 @@ def _compiled(
     from skvm_core.compile import compile_skill, materialize_variant
 
     skill = _original(task, target, ctx)
+    if compiler_model is None and ctx.passes is None:
+        from skvm_core.optimize.proposals import ProposalStore
+
+        # A variant a person accepted (from `skvm proposals accept`) is the target's variant.
+        accepted = ProposalStore(ctx.workspace).accepted_variant(skill.name, target)
+        if accepted is not None:
+            return load_skill(accepted)
     result = compile_skill(
         skill,
         ctx.profile_for(target),

@@ -1,0 +1,1 @@
+"""Adaptive recompilation: evidence from failed runs, repairs, rounds, proposals."""
