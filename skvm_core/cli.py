@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     jit_list.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_list"))
     jit_show = jit_commands.add_parser("show", help="one template: steps, parameters, trials")
     jit_show.add_argument("template", help="template id (or a unique prefix)")
+    jit_show.add_argument("--target", help="the target, where several share the template")
     jit_show.set_defaults(handler=_lazy("skvm_core.commands.jit", "cmd_jit_show"))
     for action, text in (
         ("promote", "trust a template without shadow trials"),
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = jit_commands.add_parser(action, help=text)
         command.add_argument("template", help="template id (or a unique prefix)")
+        command.add_argument("--target", help="the target, where several share the template")
         command.set_defaults(handler=_lazy("skvm_core.commands.jit", f"cmd_jit_{action}"))
     jit_harvest = jit_commands.add_parser(
         "harvest", help="make candidates from the stored passing runs of a skill"

@@ -27,6 +27,7 @@ from skvm_core.store.workspace import Workspace
 from skvm_tui.engine import Engine
 from skvm_tui.messages import (
     Compiled,
+    FixProposed,
     LoadFinished,
     ProfileProgress,
     ProfilesLoaded,
@@ -69,6 +70,8 @@ class WorkbenchApp(App[int]):
         Binding("e", "open_editor", "Edit", id="workbench.open_editor"),
         Binding("b", "bench", "Bench", id="workbench.bench"),
         Binding("j", "toggle_solidify", "JIT", id="workbench.toggle_solidify"),
+        Binding("f", "propose_fix", "Propose fix", id="workbench.propose_fix"),
+        Binding("o", "proposals", "Proposals", id="workbench.proposals"),
         Binding("f1", "help", "Help", id="workbench.help"),
         Binding("q", "quit", "Quit", id="workbench.quit"),
     ]
@@ -194,8 +197,12 @@ class WorkbenchApp(App[int]):
 
     def _refresh_gaps(self) -> None:
         target = self.selected_target
+        last = self.last_runs.get(target)
         self.query_one(GapInspector).show(
-            target, self.results.get(target), self.failing.get(target, [])
+            target,
+            self.results.get(target),
+            self.failing.get(target, []),
+            failed_run=last is not None and not last.score.passed,
         )
 
     # --- workers (they only post messages) -----------------------------------------------
@@ -490,6 +497,40 @@ class WorkbenchApp(App[int]):
         self._save()
         self._refresh_jit()
         self._status()
+
+    def action_proposals(self) -> None:
+        from skvm_tui.screens.proposals import ProposalsScreen
+
+        self.push_screen(ProposalsScreen(self.engine))
+
+    def action_propose_fix(self) -> None:
+        target = self.selected_target
+        outcome = self.last_runs.get(target)
+        if outcome is None or outcome.score.passed:
+            self.notify(
+                "run the task on this target first: a fix is proposed from a failed run",
+                title="Propose a fix",
+                severity="warning",
+            )
+            return
+        self.propose_fix_worker(target, outcome)
+
+    @work(thread=True, exclusive=True, group="propose")
+    def propose_fix_worker(self, target: str, outcome) -> None:
+        result = self.results.get(target)
+        try:
+            variant = self.engine.variant_skill(result) if result else self.skill
+            proposal_id, rules = self.engine.propose_fix(self.skill, target, variant, outcome)
+        except SkvmError as exc:
+            self.post_message(WorkFailed("Propose a fix", str(exc)))
+            return
+        self.post_message(FixProposed(proposal_id, rules))
+
+    def on_fix_proposed(self, message: FixProposed) -> None:
+        self.notify(
+            escape(f"{message.proposal_id}: {', '.join(message.rules)} (o opens the proposals)"),
+            title="Fix proposed",
+        )
 
     def action_toggle_auto_rerun(self) -> None:
         self.settings.auto_rerun = not self.settings.auto_rerun

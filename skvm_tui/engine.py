@@ -110,6 +110,100 @@ class Engine:
 
         return JitStore(self.workspace).load(skill_name, target)
 
+    # --- proposals ------------------------------------------------------------------
+    def proposals(self) -> tuple[list, dict[str, tuple[str, str]]]:
+        """Every proposal, newest first, with its current and proposed SKILL.md."""
+        from skvm_core.optimize.proposals import ProposalStore
+
+        store = ProposalStore(self.workspace)
+        found = sorted(store.all(), key=lambda p: p.created, reverse=True)
+        texts = {}
+        for proposal in found:
+            try:
+                texts[proposal.id] = (proposal.base_text, store.variant_text(proposal))
+            except OSError:
+                texts[proposal.id] = (proposal.base_text, "")
+        return found, texts
+
+    def decide(self, proposal_id: str, accept: bool) -> str:
+        from skvm_core.optimize.proposals import ProposalStore
+
+        store = ProposalStore(self.workspace)
+        if accept:
+            number = store.accept(proposal_id)
+            return f"accepted: version {number} is now the target's variant"
+        store.reject(proposal_id)
+        return "rejected"
+
+    def evidence_record(self, run_id: str) -> RunRecord:
+        """A stored run as a bench record, so the trace screen can show it."""
+        from skvm_core.bench.orchestrator import RunRecord
+        from skvm_core.bench.run import TaskRun
+        from skvm_core.errors import SkvmError
+
+        run_dir = self.workspace.runs / run_id
+        try:
+            outcome = TaskRun.model_validate_json((run_dir / "result.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SkvmError(f"run {run_id} has no readable result ({exc})") from exc
+        return RunRecord(
+            task_id=outcome.task_id,
+            target=outcome.run.model,
+            condition="evidence",
+            run=0,
+            status=outcome.run.status,
+            score=outcome.score.score,
+            passed=outcome.score.passed,
+            usage=outcome.run.usage,
+            wall_ms=outcome.run.wall_ms,
+            trace=str(run_dir / "trace.jsonl"),
+        )
+
+    def propose_fix(
+        self, skill: Skill, target: str, variant: Skill, outcome: TaskRun
+    ) -> tuple[str, list[str]]:
+        """A proposal from the repair rules for the last run's failures (not measured yet)."""
+        import time
+
+        from skvm_core.errors import SkvmError
+        from skvm_core.optimize.evidence import classify, write_evidence
+        from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote
+        from skvm_core.optimize.repairs import deterministic_repairs
+
+        text = (variant.root / "SKILL.md").read_text("utf-8")
+        evidence = classify(
+            outcome.task_id, outcome.run, outcome.score, outcome.files_written, text
+        )
+        write_evidence(outcome.run_dir, evidence)
+        repairs = deterministic_repairs(text, [evidence])
+        if not repairs:
+            kinds = ", ".join(evidence.kinds) or "none found"
+            raise SkvmError(
+                f"no repair rule applies to this run's failures ({kinds})",
+                hint="`skvm optimize --proposer MODEL` can ask a model for a rewrite",
+            )
+        store = ProposalStore(self.workspace)
+        proposal = Proposal(
+            id=store.new_id(skill.name),
+            skill=skill.name,
+            target=target,
+            created=time.time(),
+            source="workbench",
+            repairs=[RepairNote.of(r) for r in repairs],
+            evidence_runs=[outcome.run.run_id],
+            base_text=text,
+        )
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch) / "variant"
+            shutil.copytree(variant.root, folder)
+            (folder / "SKILL.md").write_text(repairs[-1].text_after, "utf-8")
+            store.create(proposal, folder)
+        return proposal.id, [r.rule for r in repairs]
+
     # --- bench ----------------------------------------------------------------------
     def bench_sessions(self) -> list[SessionSummary]:
         from skvm_core.bench.sessions import list_sessions

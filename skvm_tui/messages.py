@@ -111,3 +111,17 @@ class RunTraceLoaded(Message):
     def __init__(self, events: list[Any]) -> None:
         super().__init__()
         self.events = events
+
+
+class ProposalsListed(Message):
+    def __init__(self, proposals: list[Any], texts: dict[str, tuple[str, str]]) -> None:
+        super().__init__()
+        self.proposals = proposals
+        self.texts = texts  # proposal id → (current text, proposed text)
+
+
+class FixProposed(Message):
+    def __init__(self, proposal_id: str, rules: list[str]) -> None:
+        super().__init__()
+        self.proposal_id = proposal_id
+        self.rules = rules

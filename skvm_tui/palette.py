@@ -37,6 +37,17 @@ COMMANDS = [
         "bench",
         "bench sessions as targets × conditions; bench this skill's tasks",
     ),
+    (
+        "Workbench: Toggle solidification",
+        "toggle_solidify",
+        "runs use promoted templates; candidates run in the model's shadow",
+    ),
+    (
+        "Workbench: Propose a fix",
+        "propose_fix",
+        "repairs for the failures of the last run on the selected target, as a proposal",
+    ),
+    ("Workbench: Proposals", "proposals", "review, accept or reject changes to variants"),
     ("Workbench: Help", "help", "keys and their binding ids"),
 ]
 

@@ -373,3 +373,28 @@ def test_a_proposed_script_becomes_a_candidate_that_must_earn_trust(setup, monke
     assert record.status == "candidate" and record.template.source == "llm"
     assert [p.kind for p in record.template.params] == ["input_file", "output_file"]
     assert "notes-1.txt" not in record.template.steps[0].text
+
+
+def test_values_the_model_bound_right_teach_rules_that_bind_later_tasks(tmp_path):
+    from skvm_core.jit.model import Trial
+    from skvm_core.jit.runtime import apply_trial
+
+    prompts = [
+        "orders.csv lists orders with their store and price. Write a.json.",
+        "bills.csv lists bills with their building and total. Write b.json.",
+    ]
+    template = Template(
+        skill="s",
+        steps=[Step(kind="command", text='echo "${SKVM_P_WORD_1}"')],
+        params=[Param(name="word_1", kind="word")],
+        source="compiler",
+    )
+    record = TemplateRecord(template=template)
+    for prompt, value in zip(prompts, ["store", "building"], strict=True):
+        trial = Trial(
+            run_id="r", task_id="t", prompt=prompt, mode="shadow", ok=True, bound={"word_1": value}
+        )
+        apply_trial(record, trial, shadow_runs=3, demote_after=2)
+    new = "grants.csv lists grants with their fund and award. Write c.json."
+    binding = bind_by_rules(record.template, new, tmp_path)
+    assert binding.values == {"word_1": "fund"} and binding.by == {"word_1": "after:their"}

@@ -325,3 +325,45 @@ async def test_a_run_under_solidification_shows_the_template_in_the_trace_and_ji
         body = str(app.query_one(JitView).query_one("#jit-body").render())
         assert counts.id in body and "promoted" in body and "used 1/1" in body
         assert app.settings.solidify
+
+
+async def test_a_failed_run_proposes_a_fix_reviewed_and_accepted_on_the_proposals_screen(tmp_path):
+    from skvm_core.optimize.proposals import ProposalStore
+    from skvm_core.store.workspace import Workspace
+    from skvm_tui.screens.bench import RunTraceScreen
+    from skvm_tui.screens.proposals import ProposalsScreen
+
+    # Answers in prose and never acts: the run fails with nothing written.
+    model, overrides = scripted_target(tmp_path, [{"text": "I would count the statuses."}] * 4)
+    app = make_app(tmp_path, skill="csv-report", targets=[model], overrides=overrides)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.task_id = "csv-count-status"
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert not app.last_runs[model].score.passed
+        await pilot.press("f")
+        await settle(app, pilot)
+        assert "FixProposed" in app.kinds()
+        store = ProposalStore(Workspace(tmp_path / "ws"))
+        (proposal,) = store.all()
+        assert [r.rule for r in proposal.repairs] == ["act-with-calls"]
+        await pilot.press("o")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ProposalsScreen) and screen.current.id == proposal.id
+        right = str(screen.query_one("#diff-proposed").render())
+        assert "calling the tool `execute_command`" in right
+        evidence = screen.query_one("#proposal-evidence")
+        evidence.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunTraceScreen)
+        await pilot.press("escape")
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert store.get(proposal.id).status == "accepted"
+        assert store.accepted_variant("csv-report", model) is not None
+        await pilot.press("x")  # already decided: a notification, not a crash
+        await pilot.pause()
+        assert isinstance(app.screen, ProposalsScreen)

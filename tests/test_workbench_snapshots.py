@@ -204,3 +204,49 @@ def test_bench_screen(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_bench)
+
+
+def test_proposals_screen(snap_compare, tmp_path):
+    from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote, Scores
+    from skvm_core.store.workspace import Workspace
+
+    store = ProposalStore(Workspace(tmp_path / "ws"))
+    variant = tmp_path / "variant"
+    variant.mkdir()
+    base = "---\nname: csv-report\ndescription: Summarise a CSV.\n---\n\n# CSV report\n\n## Steps\n\n1. Run the script.\n"
+    (variant / "SKILL.md").write_text(
+        base.replace(
+            "## Steps\n", "## Steps\n\nBefore writing into a folder, create it: `mkdir -p out`.\n"
+        )
+    )
+    store.create(
+        Proposal(
+            id="20261129-120000-csv-report-ab12",
+            skill="csv-report",
+            target="local/qwen2.5-coder-1.5b",
+            created=0,
+            source="optimize:demo",
+            repairs=[
+                RepairNote(
+                    rule="create-output-folder",
+                    kind="missing_path",
+                    summary="Before writing into a folder, create it: `mkdir -p out`.",
+                    runs=["20261129-115900-csv-count-status-1-aa11"],
+                )
+            ],
+            evidence_runs=["20261129-115900-csv-count-status-1-aa11"],
+            before=Scores(tasks=1, runs=3, mean=0.33, low=0.0, high=1.0, pass_rate=0.33),
+            after=Scores(tasks=1, runs=3, mean=1.0, low=1.0, high=1.0, pass_rate=1.0),
+            tokens_spent=41_000,
+            base_text=base,
+        ),
+        variant,
+    )
+
+    async def open_proposals(pilot) -> None:
+        await _settled(pilot)
+        await pilot.press("o")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=open_proposals)

@@ -30,13 +30,14 @@ def _skill_name(value: str) -> str:
     return value
 
 
-def _find(template_prefix: str):
-    """(state, record) for a template id or unique prefix, across every skill and target."""
+def _find(template_prefix: str, target: str | None = None):
+    """(state, record) for a template id or unique prefix, across every skill and target
+    (or one target: the same template may serve several)."""
     matches = [
         (state, record)
         for state in _store().all()
         for template_id, record in state.templates.items()
-        if template_id.startswith(template_prefix)
+        if template_id.startswith(template_prefix) and target in (None, state.target)
     ]
     if not matches:
         raise SkvmError(f"no template {template_prefix!r}", hint="`skvm jit list` shows them")
@@ -44,7 +45,7 @@ def _find(template_prefix: str):
         where = ", ".join(f"{s.skill}/{s.target}" for s, _ in matches[:5])
         raise SkvmError(
             f"{template_prefix!r} names {len(matches)} templates ({where})",
-            hint="give more of the id",
+            hint="give more of the id, or --target",
         )
     return matches[0]
 
@@ -85,7 +86,7 @@ def cmd_jit_list(args: argparse.Namespace) -> int:
 def cmd_jit_show(args: argparse.Namespace) -> int:
     from skvm_core.jit.harvest import quoted_preview
 
-    state, record = _find(args.template)
+    state, record = _find(args.template, args.target)
     template = record.template
     console.print(
         f"[bold]{template.id}[/] · {state.skill} on {state.target} · {record.status} · from {template.source}"
@@ -129,8 +130,8 @@ def cmd_jit_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _set_status(prefix: str, status: str, note: str) -> int:
-    state, record = _find(prefix)
+def _set_status(prefix: str, target: str | None, status: str, note: str) -> int:
+    state, record = _find(prefix, target)
     with _store().update(state.skill, state.target) as fresh:
         stored = fresh.templates[record.template.id]
         stored.status = status
@@ -141,11 +142,11 @@ def _set_status(prefix: str, status: str, note: str) -> int:
 
 
 def cmd_jit_promote(args: argparse.Namespace) -> int:
-    return _set_status(args.template, "promoted", "promoted by hand")
+    return _set_status(args.template, args.target, "promoted", "promoted by hand")
 
 
 def cmd_jit_demote(args: argparse.Namespace) -> int:
-    return _set_status(args.template, "demoted", "demoted by hand")
+    return _set_status(args.template, args.target, "demoted", "demoted by hand")
 
 
 def cmd_jit_harvest(args: argparse.Namespace) -> int:

@@ -454,6 +454,7 @@ def apply_trial(
     record.trials.append(trial)
     if trial.ok:
         record.failures_in_a_row = 0
+        relearn_locators(record)
         if record.status == "candidate":
             record.status = "shadow"
         streak = 0

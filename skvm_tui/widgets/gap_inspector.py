@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from skvm_core.compile import CompileResult
 
 
-def render_gaps(target: str, result: CompileResult | None, failing: list[Any]) -> Text:
+def render_gaps(
+    target: str, result: CompileResult | None, failing: list[Any], failed_run: bool = False
+) -> Text:
     text = Text()
     if result is None:
         return Text(f"{target}: not compiled yet (no profile, or compile pending)", style="dim")
@@ -45,6 +47,10 @@ def render_gaps(target: str, result: CompileResult | None, failing: list[Any]) -
                 f"  step {event.step} {event.name}: {(event.error or event.output)[:160]}\n",
                 style="red",
             )
+    if failed_run:
+        text.append(
+            "\nf: propose a fix for this run's failures (o: the proposals)\n", style="bold yellow"
+        )
     return text
 
 
@@ -54,5 +60,13 @@ class GapInspector(VerticalScroll):
     def compose(self):
         yield Static("select a target", id="gaps-body")
 
-    def show(self, target: str, result: CompileResult | None, failing: list[Any]) -> None:
-        self.query_one("#gaps-body", Static).update(render_gaps(target, result, failing))
+    def show(
+        self,
+        target: str,
+        result: CompileResult | None,
+        failing: list[Any],
+        failed_run: bool = False,
+    ) -> None:
+        self.query_one("#gaps-body", Static).update(
+            render_gaps(target, result, failing, failed_run)
+        )
