@@ -297,7 +297,7 @@ class WorkbenchApp(App[int]):
         result = self.results.get(target)
         try:
             skill = (
-                await asyncio.to_thread(self.engine.variant_skill, result) if result else self.skill
+                await asyncio.to_thread(self.engine.variant_skill, result, target) if result else self.skill
             )
             outcome = await self.engine.run(
                 task,
@@ -519,7 +519,7 @@ class WorkbenchApp(App[int]):
     def propose_fix_worker(self, target: str, outcome) -> None:
         result = self.results.get(target)
         try:
-            variant = self.engine.variant_skill(result) if result else self.skill
+            variant = self.engine.variant_skill(result, target) if result else self.skill
             proposal_id, rules = self.engine.propose_fix(self.skill, target, variant, outcome)
         except SkvmError as exc:
             self.post_message(WorkFailed("Propose a fix", str(exc)))

@@ -50,11 +50,16 @@ class Engine:
 
         return compile_skill(skill, tcp, cache_dir=self.workspace.root / "cache" / "compile")
 
-    def variant_skill(self, result: CompileResult) -> Skill:
+    def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:
+        """What a run on the target uses: an accepted proposal's variant, else the compiler's."""
         from skvm_core.compile import materialize_variant
+        from skvm_core.optimize.proposals import ProposalStore
         from skvm_core.skill import load_skill
 
-        folder = materialize_variant(result, self.workspace)
+        accepted = ProposalStore(self.workspace).accepted_variant(
+            result.skill.name, target or result.tcp.model
+        )
+        folder = accepted or materialize_variant(result, self.workspace)
         return load_skill(folder)
 
     def tasks_for(self, skill: Skill) -> list[Task]:

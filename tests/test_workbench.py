@@ -363,7 +363,10 @@ async def test_a_failed_run_proposes_a_fix_reviewed_and_accepted_on_the_proposal
         await pilot.press("a")
         await settle(app, pilot)
         assert store.get(proposal.id).status == "accepted"
-        assert store.accepted_variant("csv-report", model) is not None
+        accepted = store.accepted_variant("csv-report", model)
+        assert accepted is not None
+        # Runs on this target now use the accepted variant.
+        assert app.engine.variant_skill(app.results[model], model).root == accepted
         await pilot.press("x")  # already decided: a notification, not a crash
         await pilot.pause()
         assert isinstance(app.screen, ProposalsScreen)
