@@ -297,7 +297,9 @@ class WorkbenchApp(App[int]):
         result = self.results.get(target)
         try:
             skill = (
-                await asyncio.to_thread(self.engine.variant_skill, result, target) if result else self.skill
+                await asyncio.to_thread(self.engine.variant_skill, result, target)
+                if result
+                else self.skill
             )
             outcome = await self.engine.run(
                 task,

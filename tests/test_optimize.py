@@ -338,3 +338,23 @@ def test_a_killed_optimize_session_resumes_and_proposes(tmp_path):
     assert session["rounds"][1]["repairs"][0]["rule"] == "create-output-folder"
     # The scripted model ignores the skill, so the repair cannot help: no proposal.
     assert session["best"] == 0 and session["proposal"] is None
+
+
+async def test_every_failed_run_leaves_its_evidence_beside_its_result(tmp_path):
+    from skvm_core.bench.run import run_task
+    from skvm_core.bench.task import load_task
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+    from skvm_core.optimize.evidence import read_evidence
+
+    skill = tmp_path / "totals"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text(SKILL)
+    (task,) = make_tasks(tmp_path / "tasks", skill, 1)
+    talker = register_scripted(
+        ScriptedModel(lambda m, t: ScriptedTurn(text="You would add the numbers up.")),
+        name="optimize-talker",
+    )
+    outcome = await run_task(load_task(task), talker, workspace=Workspace(tmp_path / "ws"))
+    evidence = read_evidence(outcome.run_dir)
+    assert evidence is not None and evidence.kinds == ["prose"]
+    assert evidence.prompt.startswith("Total numbers.txt")

@@ -145,6 +145,8 @@ async def run_task(
         trace_path=run_dir / "trace.jsonl",
     )
     score = await evaluate(task, result, judge_model=judge_model)
+    if not score.passed:
+        _record_evidence(task, result, score, skill, run_dir)
     outcome = TaskRun(
         task_id=task.id,
         run=result,
@@ -160,6 +162,20 @@ async def run_task(
         shutil.rmtree(work_dir, ignore_errors=True)
     (run_dir / RUNNING_MARK).unlink(missing_ok=True)
     return outcome
+
+
+def _record_evidence(
+    task: Task, result: RunResult, score: Score, skill: Skill | None, run_dir: Path
+) -> None:
+    """Why the run failed, classified, beside its result (`evidence.json`)."""
+    from skvm_core.optimize.evidence import classify, variant_source_map, write_evidence
+
+    text = skill.source if skill is not None else ""
+    source_map = variant_source_map(skill.root) if skill is not None else []
+    evidence = classify(
+        task.id, result, score, result.files_written, text, source_map, prompt=task.prompt
+    )
+    write_evidence(run_dir, evidence)
 
 
 def mark_interrupted_runs(workspace: Workspace) -> list[Path]:

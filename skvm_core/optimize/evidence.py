@@ -120,13 +120,14 @@ def classify(
             failures.append(failure)
     if run.status == "ok" and not run.status_detail and files_written == 0 and not score.passed:
         failures.append(Failure(kind="prose", detail=run.final_text[:300]))
-    if not score.passed and run.status == "ok":
+    # Nothing written and already explained (prose, a failed step): the grader's misses
+    # follow from that and are not failures of their own.
+    explained = files_written == 0 and bool(failures)
+    if not score.passed and run.status == "ok" and not explained:
         for result in score.results:
             if result.passed or result.infra_error:
                 continue
             kind = "wrong_format" if _is_shape_problem(result) else "wrong_value"
-            if kind == "wrong_format" and files_written == 0:
-                continue  # nothing written: prose or a failed step says why
             failures.append(
                 Failure(kind=kind, subject=result.criterion, detail=result.details[:300])
             )
@@ -176,6 +177,15 @@ def to_source(variant_lines: list[int], source_map: list[dict]) -> list[int]:
             if low <= line <= high and source:
                 found.extend(range(source[0], source[1] + 1))
     return sorted(set(found))
+
+
+def variant_source_map(folder: Path) -> list[dict]:
+    """A compiled variant's source map (empty for a skill the compiler did not write)."""
+    try:
+        data = json.loads((folder / ".skvm" / "source_map.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) else data.get("entries", [])
 
 
 def write_evidence(run_dir: Path, evidence: RunEvidence) -> Path:

@@ -26,7 +26,12 @@ from skvm_core.bench.report import mean_interval
 from skvm_core.bench.run import TaskRun
 from skvm_core.bench.task import load_task
 from skvm_core.errors import SkvmError
-from skvm_core.optimize.evidence import RunEvidence, classify, write_evidence
+from skvm_core.optimize.evidence import (
+    RunEvidence,
+    classify,
+    variant_source_map,
+    write_evidence,
+)
 from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote, Scores
 from skvm_core.optimize.repairs import Repair, deterministic_repairs
 from skvm_core.store.atomic import atomic_write_text
@@ -260,7 +265,7 @@ def round_evidence(
     train_ids = {load_task(p).id for p in session.train}
     prompts = {load_task(p).id: load_task(p).prompt for p in session.train}
     text = (Path(current.variant) / "SKILL.md").read_text("utf-8")
-    source_map = _source_map(Path(current.variant))
+    source_map = variant_source_map(Path(current.variant))
     found = []
     for record in records:
         if record.task_id not in train_ids or record.trace is None:
@@ -282,17 +287,6 @@ def round_evidence(
         write_evidence(run_dir, evidence)
         found.append(evidence)
     return found
-
-
-def _source_map(variant: Path) -> list[dict]:
-    import json
-
-    path = variant / ".skvm" / "source_map.json"
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return []
-    return data if isinstance(data, list) else data.get("entries", [])
 
 
 async def _repairs(
