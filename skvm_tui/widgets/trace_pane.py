@@ -21,18 +21,50 @@ MAX_TEXT = 400
 
 def _populate(node: TreeNode) -> None:
     """Children of a collapsed node are made when it is first opened: most tool calls are
-    never opened, and making their leaves up front was most of the cost of a fast stream."""
+    never opened, and making their leaves up front was most of the cost of a fast stream.
+    A node keeps what its leaves are made from (a callable), not the leaves themselves."""
     leaves, node.data = node.data, None
+    if callable(leaves):
+        leaves = leaves()
     if isinstance(leaves, list):
         # Before any child added since (a call's result), so the order is as if made at once.
         for index, leaf in enumerate(leaves):
             node.add_leaf(leaf, before=index if index < len(node.children) else None)
 
 
+def _argument_leaves(arguments: dict[str, Any]):
+    return lambda: [Text(f"{k} = {_short(v, MAX_TEXT)}", style="dim") for k, v in arguments.items()]
+
+
+def _output_leaves(output: str):
+    return lambda: [Text(line[:200]) for line in output.splitlines()[:30]]
+
+
 def _short(value: Any, width: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", "⏎ ")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TraceTree(Tree):
+    """A tree that measures each label once: the stock tree re-renders every label to find
+    the widest line whenever a node is added, which grows with the length of the run."""
+
+    def on_mount(self) -> None:
+        self._label_widths: dict[int, tuple[object, bool, bool, int]] = {}
+
+    def get_label_width(self, node: TreeNode) -> int:
+        cached = self._label_widths.get(node.id)
+        if (
+            cached is not None
+            and cached[0] is node._label
+            and cached[1] == node.is_expanded
+            and cached[2] == node.allow_expand
+        ):
+            return cached[3]
+        width = super().get_label_width(node)
+        self._label_widths[node.id] = (node._label, node.is_expanded, node.allow_expand, width)
+        return width
 
 
 class TracePane(Vertical):
@@ -44,7 +76,7 @@ class TracePane(Vertical):
 
     def compose(self):
         yield Static("no run yet", id="trace-totals")
-        yield Tree("runs", id="trace-tree")
+        yield TraceTree("runs", id="trace-tree")
 
     def on_mount(self) -> None:
         self.pending: list[Any] = []
@@ -143,12 +175,7 @@ class TracePane(Vertical):
             t["calls"] += 1
             node = self._step(event).add(
                 Text(f"→ {event.name}({_short(event.arguments, 60)})", style="blue"),
-                data=[
-                    Text(f"{k} = {_short(v, MAX_TEXT)}", style="dim")
-                    for k, v in event.arguments.items()
-                ]
-                if event.arguments
-                else None,
+                data=_argument_leaves(event.arguments) if event.arguments else None,
             )
             self.calls[f"{event.run_id}:{event.call_id}:{event.step}"] = node
         elif kind == "tool_result":
@@ -162,7 +189,7 @@ class TracePane(Vertical):
                     f"← {'ok' if event.ok else 'failed'}{code} · {event.duration_ms:,.0f} ms{' · truncated' if event.truncated else ''}",
                     style=style,
                 ),
-                data=[Text(line[:200]) for line in event.output.splitlines()[:30]] or None,
+                data=_output_leaves(event.output) if event.output.strip() else None,
             )
             if not event.ok:
                 t["errors"] += 1
