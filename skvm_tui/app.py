@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static
 
 from skvm_core.errors import SkvmError
 from skvm_core.store.workspace import Workspace
@@ -38,15 +37,8 @@ from skvm_tui.messages import (
     WorkFailed,
 )
 from skvm_tui.palette import WorkbenchCommands
-from skvm_tui.screens.modals import CellDetailScreen, HelpScreen, TaskPicker, cell_detail_text
 from skvm_tui.settings import WorkbenchSettings, load_settings, save_settings
 from skvm_tui.themes import discover_themes
-from skvm_tui.widgets.gap_inspector import GapInspector
-from skvm_tui.widgets.heatmap import Heatmap
-from skvm_tui.widgets.jit_view import JitView
-from skvm_tui.widgets.source_view import SourceView
-from skvm_tui.widgets.trace_pane import TracePane
-from skvm_tui.widgets.variant_view import VariantView
 
 if TYPE_CHECKING:
     from skvm_core.skill import Skill
@@ -79,7 +71,7 @@ class WorkbenchApp(App[int]):
     # Actions that act on the main view: off (and out of the footer) while another screen is up.
     MAIN_VIEW_ACTIONS = frozenset(
         {"compile", "run_task", "run_all", "profile_target", "choose_task", "toggle_watch",
-         "toggle_diff", "open_editor", "bench"}
+         "toggle_diff", "open_editor", "bench", "toggle_solidify", "propose_fix", "proposals"}
     )  # fmt: skip
 
     def __init__(
@@ -105,26 +97,13 @@ class WorkbenchApp(App[int]):
         self.compiles = 0
         self.loads_finished = 0
         self._watch_stop: asyncio.Event | None = None
+        self.built = False  # the main view is mounted after the first frame
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # The first frame: the main view is mounted right after it (see `_build`).
         yield Header()
-        with Horizontal(id="top"):
-            yield SourceView(id="source")
-            with TabbedContent(id="variants"):
-                for index, target in enumerate(self.targets):
-                    with TabPane(target, id=f"target-{index}"):
-                        yield VariantView(id=f"variant-{index}")
-        with Horizontal(id="bottom"):
-            with Vertical(id="heatmap-box"):
-                yield Heatmap(id="heatmap")
-            with TabbedContent(id="lower"):
-                with TabPane("Trace", id="trace-tab"):
-                    yield TracePane(id="trace")
-                with TabPane("Gaps", id="gaps-tab"):
-                    yield GapInspector(id="gaps")
-                with TabPane("JIT", id="jit-tab"):
-                    yield JitView(id="jit")
+        yield Static("loading the workbench…", id="boot")
         yield Static("", id="status-line")
         yield Footer()
 
@@ -136,21 +115,31 @@ class WorkbenchApp(App[int]):
             self.notify(escape(problem), severity="warning")
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
-        self.query_one("#heatmap-box").border_title = "capabilities (▲ the skill needs more)"
-        # Load and compile after the first frame is on screen: the worker thread competes
-        # with rendering for the interpreter.
-        self.call_after_refresh(self.load_everything)
-        if self.settings.watch:
-            self.start_watch()
+        self.call_after_refresh(self._build)
         self._status()
 
+    async def _build(self) -> None:
+        """The main view, then the load and compile: after the first frame is on screen
+        (the worker thread competes with rendering for the interpreter)."""
+        from skvm_tui.layout import MainView
+
+        await self.mount(MainView(self.targets), before="#status-line")
+        await self.query_one("#boot").remove()
+        self.built = True
+        self.load_everything()
+        if self.settings.watch:
+            self.start_watch()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in self.MAIN_VIEW_ACTIONS and len(self.screen_stack) > 1)
+        if action not in self.MAIN_VIEW_ACTIONS:
+            return True
+        # Off until the main view is mounted, and while another screen is up.
+        return self.built and len(self.screen_stack) == 1
 
     # --- helpers --------------------------------------------------------------------
     @property
     def selected_index(self) -> int:
-        active = self.query_one("#variants", TabbedContent).active or "target-0"
+        active = self.query_one("#variants").active or "target-0"
         return int(active.rsplit("-", 1)[1])
 
     @property
@@ -179,10 +168,10 @@ class WorkbenchApp(App[int]):
 
     def watch_theme(self, theme: str) -> None:
         self.settings.theme = theme
-        if self.is_mounted:
+        if self.is_mounted and self.built:
             self._refresh_heatmap()
             if self.skill:
-                self.query_one(SourceView).show(self.skill, self.current_theme.dark)
+                self.query_one("#source").show(self.skill, self.current_theme.dark)
             self._save()
 
     def _required(self) -> dict[str, str]:
@@ -193,12 +182,12 @@ class WorkbenchApp(App[int]):
         return {}
 
     def _refresh_heatmap(self) -> None:
-        self.query_one(Heatmap).fill(self.targets, self.profiles, self._required())
+        self.query_one("#heatmap").fill(self.targets, self.profiles, self._required())
 
     def _refresh_gaps(self) -> None:
         target = self.selected_target
         last = self.last_runs.get(target)
-        self.query_one(GapInspector).show(
+        self.query_one("#gaps").show(
             target,
             self.results.get(target),
             self.failing.get(target, []),
@@ -357,7 +346,7 @@ class WorkbenchApp(App[int]):
         self.call_after_refresh(self._refresh_jit)
         self.skill = message.skill
         self.sub_title = f"{message.skill.name} · {len(self.targets)} targets"
-        self.query_one(SourceView).show(message.skill, self.current_theme.dark)
+        self.query_one("#source").show(message.skill, self.current_theme.dark)
         remembered = self.settings.last_task.get(message.skill.name)
         tasks = self.engine.tasks_for(message.skill)
         if self.task_id is None:
@@ -376,7 +365,7 @@ class WorkbenchApp(App[int]):
         self.results[message.target] = message.result
         self.compiles += 1
         index = self.targets.index(message.target)
-        self.query_one(f"#variant-{index}", VariantView).show(
+        self.query_one(f"#variant-{index}").show(
             message.result, self.settings.diff_view, self.current_theme.dark
         )
         self._refresh_heatmap()
@@ -392,7 +381,7 @@ class WorkbenchApp(App[int]):
             self.failing[message.target] = []
         if message.event.type == "tool_result" and not message.event.ok:
             self.failing[message.target].append(message.event)
-        self.query_one(TracePane).add(message.event)
+        self.query_one("#trace").add(message.event)
 
     def on_run_done(self, message: RunDone) -> None:
         self.last_runs[message.target] = message.outcome
@@ -418,7 +407,10 @@ class WorkbenchApp(App[int]):
     def on_work_failed(self, message: WorkFailed) -> None:
         self.notify(escape(message.error), title=message.title, severity="error", timeout=8)
 
-    @on(TabbedContent.TabActivated, "#variants")
+    def on_tabbed_content_tab_activated(self, event) -> None:
+        if event.tabbed_content.id == "variants":
+            self._target_changed()
+
     def _target_changed(self) -> None:
         self._refresh_gaps()
         self._refresh_jit()
@@ -430,12 +422,17 @@ class WorkbenchApp(App[int]):
         except SkvmError as exc:
             self.notify(escape(str(exc)), title="Solidification state", severity="error")
             state = None
-        self.query_one(JitView).show(target, state, self.settings.solidify)
+        self.query_one("#jit").show(target, state, self.settings.solidify)
 
-    @on(DataTable.CellSelected, "#heatmap")
-    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+    def on_data_table_cell_selected(self, event) -> None:
+        if event.data_table.id == "heatmap":
+            self._cell_selected(event)
+
+    def _cell_selected(self, event) -> None:
+        from skvm_tui.screens.modals import CellDetailScreen, cell_detail_text
+
         column = event.coordinate.column
-        heatmap = self.query_one(Heatmap)
+        heatmap = self.query_one("#heatmap")
         if column < 2 or column - 2 >= len(heatmap.targets):
             return
         if event.cell_key.row_key.value not in heatmap.primitives:
@@ -452,11 +449,11 @@ class WorkbenchApp(App[int]):
         self.recompile(reload=True)
 
     def action_run_task(self) -> None:
-        self.query_one("#lower", TabbedContent).active = "trace-tab"
+        self.query_one("#lower").active = "trace-tab"
         self.run_on(self.selected_index)
 
     def action_run_all(self) -> None:
-        self.query_one("#lower", TabbedContent).active = "trace-tab"
+        self.query_one("#lower").active = "trace-tab"
         for index in range(len(self.targets)):
             self.run_on(index)
 
@@ -480,6 +477,8 @@ class WorkbenchApp(App[int]):
                 self.settings.last_task[self.skill.name] = task_id
                 self._save()
                 self._status()
+
+        from skvm_tui.screens.modals import TaskPicker
 
         self.push_screen(TaskPicker(tasks), chosen)
 
@@ -544,7 +543,7 @@ class WorkbenchApp(App[int]):
         self._save()
         for target, result in self.results.items():
             index = self.targets.index(target)
-            self.query_one(f"#variant-{index}", VariantView).show(
+            self.query_one(f"#variant-{index}").show(
                 result, self.settings.diff_view, self.current_theme.dark
             )
         self._status()
@@ -580,6 +579,8 @@ class WorkbenchApp(App[int]):
 
     def action_help(self) -> None:
         rows = [(b.key, b.description, b.id or "") for b in self.BINDINGS if isinstance(b, Binding)]
+        from skvm_tui.screens.modals import HelpScreen
+
         self.push_screen(HelpScreen(rows))
 
 

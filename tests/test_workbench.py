@@ -370,3 +370,17 @@ async def test_a_failed_run_proposes_a_fix_reviewed_and_accepted_on_the_proposal
         await pilot.press("x")  # already decided: a notification, not a crash
         await pilot.pause()
         assert isinstance(app.screen, ProposalsScreen)
+
+
+def test_settings_survive_a_restart_and_a_damaged_field_falls_back(tmp_path, monkeypatch):
+    from skvm_tui.settings import WorkbenchSettings, load_settings, save_settings
+
+    monkeypatch.setenv("SKVM_TUI_SETTINGS", str(tmp_path / "workbench.json"))
+    save_settings(WorkbenchSettings(theme="skvm-light", solidify=True, last_task={"s": "t"}))
+    assert load_settings() == WorkbenchSettings(
+        theme="skvm-light", solidify=True, last_task={"s": "t"}
+    )
+    (tmp_path / "workbench.json").write_text('{"theme": 3, "watch": false, "last_task": [1]}')
+    assert load_settings() == WorkbenchSettings(watch=False)
+    (tmp_path / "workbench.json").write_text("{not json")
+    assert load_settings() == WorkbenchSettings()
