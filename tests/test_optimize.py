@@ -14,7 +14,7 @@ import pytest
 from skvm_core.agent.result import RunLimits
 from skvm_core.bench.graders import Score
 from skvm_core.grading import Checkpoint, EvalResult
-from skvm_core.optimize.evidence import classify
+from skvm_core.optimize.evidence import RunEvidence, classify
 from skvm_core.optimize.proposals import Proposal, ProposalStore, Scores
 from skvm_core.optimize.repairs import deterministic_repairs
 from skvm_core.optimize.rounds import OptimizeOptions, Round, best_round
@@ -134,21 +134,49 @@ async def test_grader_failures_split_into_format_and_value(tmp_path):
     assert "wrong_value" in ev.kinds and "wrong_format" not in ev.kinds
 
 
-def follows(skill_text: str):
-    """A model that does what the skill text tells it and otherwise makes the usual
-    mistakes; used to check that a repair's instruction fixes its failure."""
+GOOD = "mkdir -p out && python3 total.py numbers.txt > out/total.txt"
+# flaw → (what the flawed model does, the phrase of the repair that stops it, the rule)
+FLAWS = {
+    "prose": (None, "calling the tool `execute_command`", "act-with-calls"),
+    "missing_path": (
+        "python3 total.py numbers.txt > out/total.txt",
+        "mkdir -p out",
+        "create-output-folder",
+    ),
+    "missing_input": ("python3 total.py numbers.csv", "First list the work folder", "check-inputs"),
+    "missing_command": ("csvsum numbers.txt", "`csvsum` is not installed", "no-csvsum"),
+    "loop": ("python3 total.py numbers.txt", "never run the same command twice", "no-repeats"),
+    "step_limit": ("ls", "as few commands", "fewer-steps"),
+    "timeout": ("sleep 30", "finish on its own", "finish-on-their-own"),
+    "wrong_format": (
+        "mkdir -p out && echo 'Total: 3' > out/total.txt",
+        "exactly this format",
+        "exact-format",
+    ),
+}
+
+
+def flawed(flaw: str, skill_text: str):
+    """A model with one bad habit, which it drops once the skill says what the repair for
+    that habit says; otherwise it does the job (and then answers DONE)."""
     from skvm_core.llm import ScriptedCall, ScriptedTurn
 
+    bad, fixed_by, _ = FLAWS[flaw]
+    fixed = fixed_by in skill_text
+    acted = {"count": 0}
+
     def next_turn(messages, tools):
-        system = messages[0]["content"]
-        acted = [m for m in messages if m["role"] == "tool"]
-        if "calling the tool `execute_command`" not in system and not acted:
-            return ScriptedTurn(text="I would total the numbers.")  # prose unless told
-        if acted:
+        if messages[-1]["role"] == "tool" and (fixed or flaw not in ("loop", "step_limit")):
             return ScriptedTurn(text="DONE")
-        command = "python3 total.py numbers.txt > out/total.txt"
-        if "mkdir -p out" in system:
-            command = "mkdir -p out && " + command
+        acted["count"] += 1
+        if fixed:
+            command = GOOD
+        elif bad is None:
+            return ScriptedTurn(text="I would add the numbers and write the total.")
+        elif flaw == "step_limit":
+            command = f"ls -{'a' * acted['count']}"  # a new look each time, never the job
+        else:
+            command = bad
         return ScriptedTurn(
             tool_calls=[ScriptedCall(name="execute_command", arguments={"command": command})]
         )
@@ -156,41 +184,53 @@ def follows(skill_text: str):
     return next_turn
 
 
-@pytest.mark.parametrize("kinds", [["prose"], ["prose", "missing_path"]])
-async def test_each_repair_fixes_its_failure_on_a_scripted_run(tmp_path, kinds):
+async def run_with(tmp_path: Path, flaw: str, text: str, name: str) -> tuple[RunEvidence, bool]:
+    from skvm_core.agent.bare import BareAgent
     from skvm_core.llm import ScriptedModel, register_scripted
     from skvm_core.skill import load_skill
 
-    skill_dir = tmp_path / "totals"
+    skill_dir = tmp_path / f"skill-{name}"
     skill_dir.mkdir()
-    text = SKILL
-    for attempt in range(3):
-        (skill_dir / "SKILL.md").write_text(text)
-        work = tmp_path / f"work-{attempt}"
-        work.mkdir()
-        (work / "numbers.txt").write_text("1\n2\n")
-        (work / "total.py").write_text(
-            "import sys\nprint(sum(int(x) for x in open(sys.argv[1])))\n"
-        )
-        from skvm_core.agent.bare import BareAgent
+    (skill_dir / "SKILL.md").write_text(text)
+    work = tmp_path / f"work-{name}"
+    work.mkdir()
+    (work / "numbers.txt").write_text("1\n2\n")
+    (work / "total.py").write_text("import sys\nprint(sum(int(x) for x in open(sys.argv[1])))\n")
+    model = register_scripted(ScriptedModel(flawed(flaw, text)))
+    limits = RunLimits(nudge_without_tools=False, max_steps=4, timeout_s=3.0)
+    result = await BareAgent(model, protocol="native").run(
+        "Total numbers.txt into out/total.txt.", work, load_skill(skill_dir), limits
+    )
+    out = work / "out" / "total.txt"
+    written = out.read_text() if out.is_file() else None
+    done = written is not None and written.strip() == "3"
+    results = []
+    if written is not None and not done:
+        reason = "not a number: invalid format"
+        checkpoint = Checkpoint(name="total", score=0.0, reason=reason)
+        results = [EvalResult(criterion="total", method="script", checkpoints=[checkpoint])]
+    score = Score(score=float(done), passed=done, results=results)
+    return classify("t", result, score, result.files_written, text), done
 
-        model = register_scripted(ScriptedModel(follows(text)))
-        result = await BareAgent(model, protocol="native").run(
-            "Total numbers.txt into out/total.txt.",
-            work,
-            load_skill(skill_dir),
-            RunLimits(nudge_without_tools=False),
-        )
-        done = (work / "out" / "total.txt").is_file()
-        score = Score(score=1.0 if done else 0.0, passed=done)
-        evidence = classify("t", result, score, result.files_written, text)
-        if done:
-            break
-        repairs = deterministic_repairs(text, [evidence])
-        assert repairs, f"no repair for {evidence.kinds}"
-        text = repairs[-1].text_after
-    assert done, text
-    assert "calling the tool `execute_command`" in text and "mkdir -p out" in text
+
+@pytest.mark.parametrize("flaw", list(FLAWS))
+async def test_each_deterministic_repair_fixes_its_failure_on_a_scripted_run(tmp_path, flaw):
+    before, done = await run_with(tmp_path, flaw, SKILL, "before")
+    assert not done
+    expected_kind = {"missing_input": "missing_path"}.get(flaw, flaw)
+    assert expected_kind in before.kinds
+    repairs = deterministic_repairs(SKILL, [before])
+    assert FLAWS[flaw][2] in [r.rule for r in repairs]
+    after, done = await run_with(tmp_path, flaw, repairs[-1].text_after, "after")
+    assert done, after.kinds
+
+
+async def test_a_provider_failure_is_classed_as_crashed_not_as_the_skill(tmp_path):
+    from skvm_core.llm import ScriptedTurn
+
+    ev = await evidence_of(tmp_path, ScriptedTurn(fault="server_error"))
+    assert ev.kinds == ["crashed"]
+    assert deterministic_repairs(SKILL, [ev]) == []
 
 
 def scores(mean: float, per_task: dict[str, float], tokens: float = 1000.0) -> Scores:
