@@ -46,9 +46,11 @@ def _fmt(value: float) -> str:
 
 
 def _scores(scores) -> str:
-    if scores is None:
+    if scores is None or scores.mean is None:
         return "not measured"
-    return f"{_fmt(scores.mean)} ({_fmt(scores.low)}–{_fmt(scores.high)}), pass {_fmt(scores.pass_rate)}, {scores.tokens_per_run:,.0f} tokens/run"
+    # One task gives no interval across tasks.
+    interval = f" ({_fmt(scores.low)}–{_fmt(scores.high)})" if scores.tasks > 1 else ""
+    return f"{_fmt(scores.mean)}{interval} over {scores.tasks} task(s), pass {_fmt(scores.pass_rate)}, {scores.tokens_per_run:,.0f} tokens/run"
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:

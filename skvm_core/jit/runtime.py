@@ -137,12 +137,16 @@ async def run_solidified(
     await asyncio.to_thread(refresh_candidates, store, skill, model, workspace)
     state = store.load(skill.name, model)
     fallback: dict = {}
-    for record in ranked(state.live("promoted"), task.prompt)[:1]:
+    # The promoted template most like this task that binds to it does the task; one that
+    # ran and failed ends the search (the model path takes over).
+    for record in ranked(state.live("promoted"), task.prompt)[:3]:
         outcome, fallback = await _use_promoted(
             record, task, model, skill, workspace, subscribers, label, judge_model, demote_after
         )
         if outcome is not None:
             return outcome
+        if fallback.get("outcome") == "fell back":
+            break
     model_run = await run_task(
         task,
         model,

@@ -209,7 +209,12 @@ async def run_optimize(
             break
         repairs = await _repairs(session, current, records)
         if not repairs:
-            say(f"round {current.index}: no repair applies to what failed; stopping")
+            failed = current.train is not None and current.train.pass_rate != 1.0
+            say(
+                f"round {current.index}: "
+                + ("no repair applies to what failed" if failed else "every training run passed")
+                + "; stopping"
+            )
             break
         nxt = folder / f"round-{current.index + 1}" / "variant"
         shutil.rmtree(nxt, ignore_errors=True)

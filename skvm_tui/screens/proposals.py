@@ -38,6 +38,8 @@ def side_by_side(current: str, proposed: str) -> tuple[Text, Text]:
 def _score(scores: Any) -> str:
     if scores is None or scores.mean is None or math.isnan(scores.mean):
         return "not measured"
+    if scores.tasks < 2 or scores.low is None or scores.high is None:
+        return f"{scores.mean:.2f} ({scores.tasks} task)"
     return f"{scores.mean:.2f} ({scores.low:.2f}–{scores.high:.2f})"
 
 
