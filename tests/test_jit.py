@@ -398,3 +398,31 @@ def test_values_the_model_bound_right_teach_rules_that_bind_later_tasks(tmp_path
     new = "grants.csv lists grants with their fund and award. Write c.json."
     binding = bind_by_rules(record.template, new, tmp_path)
     assert binding.values == {"word_1": "fund"} and binding.by == {"word_1": "after:their"}
+
+
+@pytest.mark.local_model
+async def test_the_small_local_model_binds_a_compiler_template_that_then_passes(tmp_path):
+    """The embedded 0.5B fills the column names of the compiler's verified call (its answer
+    held to the parameters' grammar); the template then does a job the grader accepts."""
+    from benchmarks.csv_jobs import write_tasks
+    from skvm_core.bench.graders import evaluate
+    from skvm_core.bench.run import prepare_work_dir, task_skill
+    from skvm_core.jit.harvest import compiler_candidates
+    from skvm_core.jit.runtime import ranked
+
+    (folder,) = write_tasks(tmp_path / "tasks", 1, seed=3)
+    task = load_task(folder)
+    skill = task_skill(task)
+    records = [TemplateRecord(template=t) for t in compiler_candidates(skill)]
+    template = ranked(records, task.prompt)[0].template
+    work = tmp_path / "work"
+    prepare_work_dir(task, work)
+    binding = await bind(template, task.prompt, work, "local/qwen2.5-coder-0.5b")
+    assert binding.ok, binding.problem
+    assert "model" in binding.by.values() and binding.usage.input > 0
+    run = await run_template(template, binding.values, work, skill)
+    assert run.ok, run.reason
+    from skvm_core.agent.result import RunResult
+
+    result = RunResult(run_id="t", model="m", status="ok", work_dir=work)
+    assert (await evaluate(task, result)).passed
