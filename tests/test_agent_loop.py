@@ -432,3 +432,33 @@ async def test_a_final_answer_after_a_successful_step_is_not_questioned(tmp_path
         limits=RunLimits(),
     )
     assert result.final_text == "done" and len(model.requests) == 2
+
+
+async def test_a_second_reminder_names_the_files_the_task_still_owes(tmp_path):
+    (tmp_path / "sales.csv").write_text("a,1\n")
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="done"),
+        turn(call("read_file", path="sales.csv")),
+        turn(text="done"),  # still nothing written: told again, with the missing file
+        turn(call("write_file", path="report.json", content="{}")),
+        turn(text="done"),
+        limits=RunLimits(),
+        prompt="Summarise sales.csv into report.json.",
+    )
+    assert (tmp_path / "report.json").exists() and result.final_text == "done"
+    first, second = model.requests[1][-1]["content"], model.requests[3][-1]["content"]
+    assert "report.json" in first and "sales.csv" not in first  # the input is there
+    assert "report.json" in second
+
+
+async def test_without_a_missing_file_to_name_the_model_is_reminded_once(tmp_path):
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="4"),
+        turn(call("list_directory")),
+        turn(text="the answer is 4"),
+        limits=RunLimits(),
+        prompt="What is 2 + 2?",
+    )
+    assert result.final_text == "the answer is 4" and len(model.requests) == 3

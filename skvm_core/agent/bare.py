@@ -14,6 +14,7 @@ from typing import Protocol
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.history import estimate_tokens, fit_history, text_tokens
 from skvm_core.agent.hooks import RuntimeHooks
+from skvm_core.agent.outputs import named_missing
 from skvm_core.agent.protocols import (
     ActionProtocol,
     ProtocolDecision,
@@ -352,6 +353,7 @@ class _Run:
         last_text = ""
         nudged = not self.limits.nudge_without_tools
         retry_nudged = nudged
+        owed_nudged = nudged
         for step_number in range(1, self.limits.max_steps + 1):
             self.step = step_number
             response = await self._ask(model, messages)
@@ -390,6 +392,7 @@ class _Run:
                 # has changed nothing (weak models describe the result instead of writing
                 # it). The folder itself says whether anything was made, whatever the tool.
                 changed = self._folder_changed()
+                owed = [] if changed else named_missing(self.prompt, self.work_dir)
                 if self.step == self.limits.max_steps:
                     return final, ""
                 if failed_last and not retry_nudged:
@@ -398,11 +401,21 @@ class _Run:
                         RETRY_NUDGE,
                         "stopped after failed actions; reminded once to fix and retry",
                     )
-                elif not changed and not nudged:
+                elif not changed and (not nudged or (owed and not owed_nudged)):
+                    # A second reminder only when the task names files still missing, and
+                    # it names them: the general one did not get the model to act.
+                    owed_nudged = nudged
                     nudged = True
+                    reminder = self.protocol.no_action_reminder()
+                    if owed:
+                        listed = ", ".join(owed)
+                        reminder = (
+                            f"The task asks for {listed}, not in the work folder yet. {reminder}"
+                        )
                     reminder, detail = (
-                        self.protocol.no_action_reminder(),
-                        "answered before changing anything; reminded once to act",
+                        reminder,
+                        "answered before changing anything; reminded to act"
+                        + (f" (still missing: {', '.join(owed)})" if owed else ""),
                     )
                 else:
                     return final, ""
