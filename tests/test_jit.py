@@ -377,7 +377,7 @@ def test_a_proposed_script_becomes_a_candidate_that_must_earn_trust(setup, monke
 
 def test_values_the_model_bound_right_teach_rules_that_bind_later_tasks(tmp_path):
     from skvm_core.jit.model import Trial
-    from skvm_core.jit.runtime import apply_trial
+    from skvm_core.jit.trials import apply_trial
 
     prompts = [
         "orders.csv lists orders with their store and price. Write a.json.",
@@ -407,8 +407,8 @@ async def test_the_small_local_model_binds_a_compiler_template_that_then_passes(
     from benchmarks.csv_jobs import write_tasks
     from skvm_core.bench.graders import evaluate
     from skvm_core.bench.run import prepare_work_dir, task_skill
+    from skvm_core.jit.candidates import ranked
     from skvm_core.jit.harvest import compiler_candidates
-    from skvm_core.jit.runtime import ranked
 
     (folder,) = write_tasks(tmp_path / "tasks", 1, seed=3)
     task = load_task(folder)

@@ -150,7 +150,7 @@ def cmd_jit_demote(args: argparse.Namespace) -> int:
 
 
 def cmd_jit_harvest(args: argparse.Namespace) -> int:
-    from skvm_core.jit.runtime import refresh_candidates
+    from skvm_core.jit.candidates import refresh_candidates
     from skvm_core.skill import load_skill
     from skvm_core.store.workspace import Workspace
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import time
 from pathlib import Path
@@ -37,86 +36,14 @@ from skvm_core.bench.run import (
 )
 from skvm_core.bench.task import Task
 from skvm_core.jit.bind import Binding, bind
+from skvm_core.jit.candidates import ranked, refresh_candidates
 from skvm_core.jit.execute import TemplateRun, run_template
-from skvm_core.jit.harvest import compiler_candidates, generalise, merge, passing_runs
-from skvm_core.jit.locate import learn_locators
-from skvm_core.jit.model import JitState, TemplateRecord, Trial
+from skvm_core.jit.model import TemplateRecord, Trial
 from skvm_core.jit.store import JitStore
+from skvm_core.jit.trials import DEMOTE_AFTER, SHADOW_RUNS, record_trial
 from skvm_core.skill import Skill
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
-
-SHADOW_RUNS = 3  # passing shadow trials in a row before a template is trusted
-DEMOTE_AFTER = 2  # failures in a row that end a template's use
-
-
-def refresh_candidates(store: JitStore, skill: Skill, target: str, workspace: Workspace) -> int:
-    """New candidates from passing runs stored since the last look, and (once) from the
-    commands the compiler verified. Returns how many templates are new."""
-    state = store.load(skill.name, target)
-    runs, read = passing_runs(workspace, skill.name, set(state.harvested))
-    templates = [t for run in runs if (t := generalise(run, skill)) is not None]
-    compiler = [] if state.compiler_harvested else compiler_candidates(skill)
-    with store.update(skill.name, target) as state:
-        # Earlier runs of the same job join the new ones, so their rules are learned together.
-        known = [
-            t.template
-            for t in state.templates.values()
-            if t.template.source == "traces" and t.status == "candidate"
-        ]
-        added = 0
-        for template in merge(_unmerged(known) + templates) + compiler:
-            if template.id in state.templates:
-                record = state.templates[template.id]
-                if record.status == "candidate" and template.source == "traces":
-                    record.template = template
-                continue
-            state.templates[template.id] = TemplateRecord(template=template)
-            added += 1
-        state.harvested = sorted(set(state.harvested) | set(read))
-        state.compiler_harvested = True
-    return added
-
-
-def _unmerged(templates):
-    """Stored trace templates split back into one per origin run, to merge afresh."""
-    single = []
-    for template in templates:
-        for index, (origin, prompt) in enumerate(
-            zip(template.origins, template.prompts, strict=False)
-        ):
-            params = [
-                p.model_copy(update={"examples": [p.examples[min(index, len(p.examples) - 1)]]})
-                for p in template.params
-            ]
-            single.append(
-                template.model_copy(
-                    update={"origins": [origin], "prompts": [prompt], "params": params}
-                )
-            )
-    return single
-
-
-def _words(text: str) -> set[str]:
-    # A crude stem ("counts" and "count" are one word) is enough to compare tasks.
-    return {w.lower().removesuffix("s") for w in re.findall(r"[A-Za-z]{3,}", text)}
-
-
-def ranked(records: list[TemplateRecord], prompt: str) -> list[TemplateRecord]:
-    """Templates most like this task first: word overlap with the prompts they came from
-    (for a template from the compiler, with its own commands), then evidence."""
-    words = _words(prompt)
-
-    def likeness(record: TemplateRecord) -> tuple[float, int, int]:
-        template = record.template
-        if template.prompts:
-            texts = template.prompts
-        else:  # only the words its own commands add, over what every such template shares
-            texts = [" ".join(s.text for s in template.steps if s.kind == "command")]
-        overlaps = [len(words & _words(t)) / max(1, len(words | _words(t))) for t in texts]
-        return (max(overlaps, default=0.0), record.shadow_passes, len(record.template.origins))
-
-    return sorted(records, key=likeness, reverse=True)
 
 
 async def run_solidified(
@@ -213,7 +140,7 @@ async def _use_promoted(
     passed = executed.ok and score.passed
     reason = executed.reason or ("" if score.passed else _score_reason(score))
     _finish_trace(recorder, result, passed, reason)
-    _record_trial(
+    record_trial(
         workspace,
         skill.name,
         model,
@@ -400,7 +327,7 @@ async def _shadow(
             outputs=executed.outputs,
             at=time.time(),
         )
-        status = _record_trial(
+        status = record_trial(
             workspace,
             skill.name,
             model,
@@ -431,73 +358,3 @@ async def _judge_shadow(
         if not theirs.is_file() or theirs.read_bytes() != (folder / name).read_bytes():
             return False, f"{name} differs from the model path's"
     return True, ""
-
-
-def _record_trial(
-    workspace: Workspace,
-    skill: str,
-    target: str,
-    template_id: str,
-    trial: Trial,
-    *,
-    shadow_runs: int = SHADOW_RUNS,
-    demote_after: int = DEMOTE_AFTER,
-) -> str:
-    """Add a trial and move the template's status by it; returns the new status."""
-    with JitStore(workspace).update(skill, target) as state:
-        record = state.templates.get(template_id)
-        if record is None:  # reset meanwhile
-            return "gone"
-        apply_trial(record, trial, shadow_runs=shadow_runs, demote_after=demote_after)
-        return record.status
-
-
-def apply_trial(
-    record: TemplateRecord, trial: Trial, *, shadow_runs: int, demote_after: int
-) -> None:
-    record.trials.append(trial)
-    if trial.ok:
-        record.failures_in_a_row = 0
-        relearn_locators(record)
-        if record.status == "candidate":
-            record.status = "shadow"
-        streak = 0
-        for earlier in reversed(record.trials):
-            if earlier.mode != "shadow" or not earlier.ok:
-                break
-            streak += 1
-        if record.status == "shadow" and streak >= shadow_runs:
-            record.status = "promoted"
-            record.note = f"passed {streak} shadow trials in a row"
-        return
-    record.failures_in_a_row += 1
-    if record.failures_in_a_row >= demote_after and record.status != "demoted":
-        record.status = "demoted"
-        record.note = (
-            f"failed {record.failures_in_a_row} times in a row; last: {trial.reason[:200]}"
-        )
-
-
-def relearn_locators(record: TemplateRecord) -> None:
-    """Every graded success is a task whose right values are known: with two or more, the
-    rules that find all of them are learned, so later tasks bind without the model."""
-    template = record.template
-    for index, param in enumerate(template.params):
-        pairs = [
-            (prompt, param.examples[min(i, len(param.examples) - 1)])
-            for i, prompt in enumerate(template.prompts)
-            if param.examples
-        ]
-        pairs += [
-            (t.prompt, t.bound[param.name])
-            for t in record.trials
-            if t.ok and t.prompt and param.name in t.bound
-        ]
-        if len(pairs) >= 2:
-            template.params[index] = param.model_copy(
-                update={"locators": learn_locators(pairs, param.kind)}
-            )
-
-
-def states_for(workspace: Workspace) -> list[JitState]:
-    return JitStore(workspace).all()
