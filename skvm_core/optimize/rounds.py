@@ -104,7 +104,13 @@ def load_session(workspace: Workspace, session_id: str) -> OptimizeSession:
     path = session_folder(workspace, session_id) / "session.json"
     if not path.is_file():
         raise SkvmError(f"no optimize session {session_id!r}", hint=f"look in {path.parent.parent}")
-    return OptimizeSession.model_validate_json(path.read_text("utf-8"))
+    try:
+        return OptimizeSession.model_validate_json(path.read_text("utf-8"))
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise SkvmError(
+            f"{path} is damaged ({str(exc).splitlines()[0]})",
+            hint="start a new session; the finished runs stay in the bench sessions",
+        ) from exc
 
 
 def scores(records: list[RunRecord]) -> Scores:
