@@ -98,6 +98,12 @@ class WorkbenchApp(App[int]):
         self.loads_finished = 0
         self._watch_stop: asyncio.Event | None = None
         self.built = False  # the main view is mounted after the first frame
+        # Themes before the first frame: switching after it restyles every widget once more.
+        themes, self.theme_problems = discover_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -108,13 +114,8 @@ class WorkbenchApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        themes, problems = discover_themes()
-        for theme in themes:
-            self.register_theme(theme)
-        for problem in problems:
+        for problem in self.theme_problems:
             self.notify(escape(problem), severity="warning")
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
         self.call_after_refresh(self._build)
         self._status()
 
