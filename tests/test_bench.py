@@ -179,7 +179,7 @@ def test_check_gate_exit_codes(tmp_path):
         )
     )
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"turns": [{"text": "no"}, {"text": "no"}]}))
+    bad.write_text(json.dumps({"turns": [{"text": "no"}] * 3}))  # answers each reminder too
 
     def check(model: Path) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -46,7 +46,8 @@ def test_run_passes_and_exits_zero(tmp_path):
 
 
 def test_run_fails_with_exit_one(tmp_path):
-    turns = script(tmp_path, [{"text": "I cannot do that"}, {"text": "still no"}])
+    # Answers, and again after each of the two reminders (counts.json is still missing).
+    turns = script(tmp_path, [{"text": "I cannot do that"}, {"text": "still no"}, {"text": "no"}])
     result = skvm(
         "run",
         "--task",
