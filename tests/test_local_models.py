@@ -48,3 +48,41 @@ async def test_larger_model_answers_a_question_with_streaming():
     )
     assert "paris" in response.text.lower()
     assert "".join(deltas) == response.text
+
+
+def _constrained(grammar: str) -> str:
+    from skvm_core.llm.local import LocalWorker, _Job
+    from skvm_core.llm.weights import resolve_local_weights
+
+    worker = LocalWorker(resolve_local_weights("qwen2.5-coder-0.5b"))
+    try:
+        job = _Job(
+            messages=[{"role": "user", "content": "List the files, then stop."}],
+            tools=[],
+            max_tokens=40,
+            temperature=0.0,
+            seed=0,
+            on_text=None,
+            grammar=grammar,
+        )
+        return worker.submit(job).result().text
+    finally:
+        worker.close()
+
+
+def test_checking_only_the_sampled_token_decodes_what_the_whole_vocabulary_check_did(
+    monkeypatch,
+):
+    from skvm_core.llm import grammar_sampler
+    from skvm_core.llm.grammar import code_act_grammar
+
+    grammar = code_act_grammar().gbnf()
+    fast = _constrained(grammar)
+    monkeypatch.setattr(grammar_sampler, "install", lambda llm: None)  # llama-cpp's own chain
+    assert fast.strip() and _constrained(grammar) == fast
+
+
+def test_a_token_the_grammar_forbids_is_sampled_again_under_it():
+    # The model would never start with this on its own: every first token falls back.
+    text = _constrained('root ::= "zq" [0-9] [0-9] [0-9]\n')
+    assert len(text) == 5 and text.startswith("zq") and text[2:].isdigit()

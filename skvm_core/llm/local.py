@@ -213,6 +213,9 @@ class LocalWorker:
             n_threads_batch=threads,
             verbose=False,
         )
+        from skvm_core.llm.grammar_sampler import install
+
+        install(llm)  # a grammar checks the sampled token, not the whole vocabulary
         # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
         # longest stored prefix (the system prompt, skill and tools shared by every run of a
         # skill), even when other jobs ran in between. Bounded; least recently used go first.
