@@ -462,3 +462,24 @@ async def test_without_a_missing_file_to_name_the_model_is_reminded_once(tmp_pat
         prompt="What is 2 + 2?",
     )
     assert result.final_text == "the answer is 4" and len(model.requests) == 3
+
+
+async def test_a_constrained_reply_cut_at_the_output_limit_is_asked_again_with_more_room(
+    tmp_path, monkeypatch
+):
+    import skvm_core.agent.bare as bare
+
+    monkeypatch.setattr(bare, "grammar_capable", lambda model: True)
+    cut = turn(
+        text='<tool_call>\n{"name": "write_file", "arguments": {"path": "a.txt", "content": "ab',
+        finish_reason="length",
+    )
+    whole = turn(call("write_file", path="a.txt", content="abc"), native=False)
+    result, model = await scripted_run(
+        tmp_path, cut, whole, turn(call("finish", answer="done"), native=False),
+        protocol="constrained",
+        limits=RunLimits(nudge_without_tools=False, max_output_tokens=64),
+    )  # fmt: skip
+    assert (tmp_path / "a.txt").read_text() == "abc"
+    assert result.parse_failures == 0
+    assert model.requests[0] == model.requests[1]  # the same request, with more room

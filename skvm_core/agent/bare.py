@@ -57,6 +57,8 @@ from skvm_core.skill import Skill
 
 TRACE_OUTPUT_CHARS = 20_000
 
+# How long a constrained reply may get when it ran out of room inside its call.
+LONGER_REPLY_MAX_TOKENS = 4096
 RETRY_NUDGE = (
     "Your last actions all failed (see the errors above), so the task is not done yet. "
     "Fix the cause and act again; give the final answer only once the task is done."
@@ -357,8 +359,20 @@ class _Run:
         for step_number in range(1, self.limits.max_steps + 1):
             self.step = step_number
             response = await self._ask(model, messages)
-            self.must_act = False
             turn = self.protocol.interpret(response)
+            if turn.problem is not None and self._cut_under_grammar(response):
+                # The grammar holds the reply's shape; only the output budget ran out inside
+                # the call (a long file written in one go). Ask once more with room for it.
+                self.emit(
+                    HookEvent(
+                        run_id=self.recorder.run_id,
+                        hook="longer",
+                        detail="the reply reached the output limit inside its call; asked again with twice the room",
+                    )
+                )
+                response = await self._ask(model, messages, longer=True)
+                turn = self.protocol.interpret(response)
+            self.must_act = False
             last_text = turn.final if turn.final is not None else response.text
             messages.append(self.protocol.assistant_message(response, turn))
             step = AgentStep(
@@ -445,7 +459,23 @@ class _Run:
             messages.extend(self.protocol.result_messages(turn.calls, outcomes))
         return last_text, f"stopped: reached the step limit ({self.limits.max_steps})"
 
-    async def _ask(self, model: str, messages: list[Message]) -> LLMResponse:
+    def _options(self, longer: bool) -> CallOptions:
+        options = self.act_options if self.must_act else self.options
+        if longer and options.max_tokens:
+            options = dataclasses.replace(
+                options, max_tokens=min(LONGER_REPLY_MAX_TOKENS, options.max_tokens * 2)
+            )
+        return options
+
+    def _cut_under_grammar(self, response: LLMResponse) -> bool:
+        options = self.act_options if self.must_act else self.options
+        return (
+            response.finish_reason == "length"
+            and options.decoding is not None
+            and options.decoding.grammar is not None
+        )
+
+    async def _ask(self, model: str, messages: list[Message], longer: bool = False) -> LLMResponse:
         history, cuts = fit_history(messages, self.limits.history_token_budget)
         self.emit(
             LlmRequest(
@@ -474,7 +504,7 @@ class _Run:
                 model,
                 history,
                 self.schemas,
-                options=self.act_options if self.must_act else self.options,
+                options=self._options(longer),
                 on_retry=on_retry,
             )
             self.model_ms += response.latency_ms

@@ -128,8 +128,9 @@ class LocalProvider(CustomLLM):
 class ScriptedProvider(CustomLLM):
     async def _turn(
         self, model: str, messages: list, kwargs: dict
-    ) -> tuple[str, list[dict[str, Any]], int, int]:
-        """The next turn as (text, native tool calls, prompt tokens, completion tokens)."""
+    ) -> tuple[str, list[dict[str, Any]], int, int, str]:
+        """The next turn as (text, native tool calls, prompt tokens, completion tokens, why
+        it ended)."""
         params = kwargs.get("optional_params") or {}
         scripted = scripted_model(model)
         scripted.grammars.append(_grammar(kwargs))
@@ -157,13 +158,12 @@ class ScriptedProvider(CustomLLM):
         completion = turn.usage.output if turn.usage else max(1, len(text) // 4) + 10 * len(calls)
         if not turn.native:
             calls = []
-        return text, calls, prompt, completion
+        finish = turn.finish_reason or ("tool_calls" if calls else "stop")
+        return text, calls, prompt, completion, finish
 
     async def acompletion(self, model: str, messages: list, *args, **kwargs) -> ModelResponse:
-        text, calls, prompt, completion = await self._turn(model, messages, kwargs)
-        return _response(
-            f"scripted/{model}", text, calls, prompt, completion, "tool_calls" if calls else "stop"
-        )
+        text, calls, prompt, completion, finish = await self._turn(model, messages, kwargs)
+        return _response(f"scripted/{model}", text, calls, prompt, completion, finish)
 
     async def astreaming(
         self, model: str, messages: list, *args, **kwargs

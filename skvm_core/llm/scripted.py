@@ -37,6 +37,8 @@ class ScriptedTurn(BaseModel):
     fault: Fault | None = None
     latency_s: float = 0.0
     usage: Usage | None = None
+    # Why the turn ended as the provider reports it ("length": cut at the output limit).
+    finish_reason: str | None = None
 
 
 class ScriptFile(BaseModel):
