@@ -90,25 +90,12 @@ class Engine:
         from skvm_core.llm import preload
 
         await asyncio.to_thread(preload)
+        options = {"workspace": self.workspace, "subscribers": [subscriber], "label": task.id}
         if solidify and skill is not None:
             from skvm_core.jit.runtime import run_solidified
 
-            return await run_solidified(
-                task,
-                target,
-                skill=skill,
-                workspace=self.workspace,
-                subscribers=[subscriber],
-                label=f"{task.id}",
-            )
-        return await run_task(
-            task,
-            target,
-            skill=skill,
-            workspace=self.workspace,
-            subscribers=[subscriber],
-            label=f"{task.id}",
-        )
+            return await run_solidified(task, target, skill=skill, **options)
+        return await run_task(task, target, skill=skill, **options)
 
     def jit_state(self, skill_name: str, target: str) -> JitState:
         from skvm_core.jit import JitStore

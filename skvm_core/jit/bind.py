@@ -137,8 +137,7 @@ def file_heads(folder: Path, files: list[str]) -> str:
 
 def binding_prompt(template: Template, missing: list[Param], prompt: str, folder: Path) -> str:
     examples = []
-    for origin_prompt in template.prompts[:3]:
-        index = template.prompts.index(origin_prompt)
+    for index, origin_prompt in enumerate(template.prompts[:3]):
         shown = {p.name: p.examples[min(index, len(p.examples) - 1)] for p in missing if p.examples}
         examples.append(f"Task: {origin_prompt}\nValues: {json.dumps(shown)}")
     if not examples:

@@ -145,19 +145,7 @@ async def _use_promoted(
         skill.name,
         model,
         template.id,
-        Trial(
-            run_id=run_id,
-            task_id=task.id,
-            prompt=task.prompt,
-            mode="promoted",
-            ok=passed,
-            reason=reason,
-            bound=binding.values,
-            bound_by=binding.by,
-            duration_ms=executed.duration_ms,
-            outputs=executed.outputs,
-            at=time.time(),
-        ),
+        _trial(run_id, task, "promoted", passed, reason, binding, executed),
         demote_after=demote_after,
     )
     if not passed:
@@ -190,6 +178,30 @@ async def _use_promoted(
     shutil.rmtree(work_dir, ignore_errors=True)
     (run_dir / RUNNING_MARK).unlink(missing_ok=True)
     return outcome, {}
+
+
+def _trial(
+    run_id: str,
+    task: Task,
+    mode: str,
+    ok: bool,
+    reason: str,
+    binding: Binding,
+    executed: TemplateRun,
+) -> Trial:
+    return Trial(
+        run_id=run_id,
+        task_id=task.id,
+        prompt=task.prompt,
+        mode=mode,
+        ok=ok,
+        reason=reason,
+        bound=binding.values,
+        bound_by=binding.by,
+        duration_ms=executed.duration_ms,
+        outputs=executed.outputs,
+        at=time.time(),
+    )
 
 
 async def _traced_template(
@@ -314,19 +326,7 @@ async def _shadow(
         ok, reason = executed.ok, executed.reason
         if ok:
             ok, reason = await _judge_shadow(task, model_run, executed, folder, judge_model)
-        trial = Trial(
-            run_id=model_run.run.run_id,
-            task_id=task.id,
-            prompt=task.prompt,
-            mode="shadow",
-            ok=ok,
-            reason=reason,
-            bound=binding.values,
-            bound_by=binding.by,
-            duration_ms=executed.duration_ms,
-            outputs=executed.outputs,
-            at=time.time(),
-        )
+        trial = _trial(model_run.run.run_id, task, "shadow", ok, reason, binding, executed)
         status = record_trial(
             workspace,
             skill.name,
