@@ -15,6 +15,7 @@ from skvm_core.agent.result import RunLimits
 from skvm_core.agent.tools import TOOLS
 from skvm_core.agent.toolset import select_tools
 from skvm_core.llm.grammar import code_act_grammar, tool_call_grammar
+from skvm_core.llm.grammar_completion import shortest_completion
 from skvm_core.llm.types import LLMResponse
 from skvm_core.profile.runner import profile_folder, store_tcp
 from skvm_core.profile.store import BUNDLED, find_profile, load_tcp
@@ -136,6 +137,56 @@ async def test_a_constrained_run_sends_the_grammar_and_finish_ends_it(tmp_path):
     # The model's raw text is kept beside the parsed call.
     responses = [e for e in events if e.type == "llm_response"]
     assert "<tool_call>" in responses[0].raw_text and responses[0].text == "Write it."
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(valid_call(), THOUGHT, st.data())
+def test_every_prefix_of_a_valid_reply_is_completed_into_a_valid_reply(found, thought, data):
+    name, arguments = found
+    text = thought + render_call(name, arguments)
+    cut = data.draw(st.integers(min_value=0, max_value=len(text)))
+    completion = shortest_completion(GRAMMAR, text[:cut])
+    assert completion is not None and GRAMMAR.matches(text[:cut] + completion)
+    assert shortest_completion(GRAMMAR, text) == ""
+    assert shortest_completion(GRAMMAR, text + "x") is None  # nothing may follow the call
+
+
+def test_the_completion_closes_the_open_string_and_escape_first():
+    head = '<tool_call>\n{"name": "write_file", "arguments": {"path": "a.csv", "content": '
+    assert shortest_completion(GRAMMAR, head + '"x,y\\n1,2') == '"}}\n</tool_call>'
+    # A dangling backslash is finished as an escape before the string closes.
+    assert shortest_completion(GRAMMAR, head + '"x\\') == '""}}\n</tool_call>'
+    assert shortest_completion(GRAMMAR, "prose {") is None
+
+
+async def test_a_call_cut_by_the_repetition_guard_is_closed_run_and_flagged(tmp_path):
+    events: list = []
+    cut = '<tool_call>\n{"name": "write_file", "arguments": {"path": "out.csv", "content": "a,b\\n1,2\\n'
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="Write it.\n" + cut),  # stopped, not at the output limit: the guard cut it
+        turn(call("finish", answer="ok"), native=False),
+        protocol="constrained",
+        events=events,
+    )
+    assert result.status == "ok" and result.parse_failures == 0
+    assert (tmp_path / "out.csv").read_text() == "a,b\n1,2\n"
+    closed = [e for e in events if e.type == "hook" and e.hook == "closed"]
+    assert len(closed) == 1 and "repetition guard" in closed[0].detail
+    assert "cut after one copy" in json.dumps(model.requests[-1][-1])
+    # The trace keeps what the model wrote, uncompleted.
+    response = next(e for e in events if e.type == "llm_response")
+    assert (response.raw_text or response.text).endswith("1,2\\n")
+
+
+async def test_a_reply_cut_before_its_tool_is_named_is_not_completed(tmp_path):
+    result, _ = await scripted_run(
+        tmp_path,
+        turn(text='Reading.\n<tool_call>\n{"name": "read_fi'),
+        turn(call("finish", answer="ok"), native=False),
+        protocol="constrained",
+    )
+    assert result.parse_failures == 1 and not list(tmp_path.glob("*"))
 
 
 async def test_a_cut_off_constrained_reply_is_asked_again_and_counted(tmp_path):

@@ -64,6 +64,11 @@ RETRY_NUDGE = (
     "Fix the cause and act again; give the final answer only once the task is done."
 )
 
+CLOSED_NOTE = (
+    "\n[note: your call kept repeating the same text, so it was cut after one copy and "
+    "closed before it ran. Check the result and fix it if it is incomplete.]"
+)
+
 REPEAT_NOTE = (
     "\n[note: you made exactly this call in your previous step and got the same result. "
     "Do not repeat it: take the next step of the task.]"
@@ -373,6 +378,8 @@ class _Run:
                 response = await self._ask(model, messages, longer=True)
                 turn = self.protocol.interpret(response)
             self.must_act = False
+            if turn.repair is not None:
+                self.emit(HookEvent(run_id=self.recorder.run_id, hook="closed", detail=turn.repair))
             last_text = turn.final if turn.final is not None else response.text
             messages.append(self.protocol.assistant_message(response, turn))
             step = AgentStep(
@@ -445,6 +452,8 @@ class _Run:
                 self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="loop", message=message))
                 return last_text, message
             outcomes = await self._run_tools(turn.calls, step)
+            if turn.repair is not None:
+                outcomes = [dataclasses.replace(o, output=o.output + CLOSED_NOTE) for o in outcomes]
             if repeats == self.limits.loop_threshold - 1:
                 # The real result still goes back, with a word that repeating gets nowhere:
                 # small models re-run the example or their last read instead of moving on.

@@ -39,6 +39,8 @@ class Turn:
     final: str | None = None  # set when the turn ends the run with an answer
     # Why the turn could not be read as an action (prose only, a malformed block, …).
     problem: str | None = None
+    # How the turn's text was completed before it could be read (for the trace), if it was.
+    repair: str | None = None
 
 
 class ActionProtocol(ABC):

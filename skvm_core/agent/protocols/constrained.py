@@ -9,10 +9,12 @@ small model's reasoning to a format costs it accuracy.
 from __future__ import annotations
 
 import json
+import re
 
 from skvm_core.agent.protocols.base import ActionProtocol, ExampleAction, Turn
 from skvm_core.errors import SkvmError
-from skvm_core.llm.grammar import tool_call_grammar
+from skvm_core.llm.grammar import Grammar, tool_call_grammar
+from skvm_core.llm.grammar_completion import shortest_completion
 from skvm_core.llm.types import Decoding, LLMResponse, ToolCall, ToolSchema
 
 FINISH = ToolSchema(
@@ -25,6 +27,7 @@ FINISH = ToolSchema(
     },
 )
 THOUGHT_CHARS = 200
+_CALL_HEAD = re.compile(r'<tool_call>\n\{"name": ("(?:[^"\\]|\\.)*"), "arguments": ')
 
 
 def render_call(tool: str, arguments: dict) -> str:
@@ -54,6 +57,9 @@ def exact_call(text: str) -> tuple[str, ToolCall] | None:
 class ConstrainedProtocol(ActionProtocol):
     name = "constrained"
 
+    def __init__(self) -> None:
+        self._grammar: Grammar | None = None  # the last grammar turns were decoded under
+
     def offered_tools(self, tools: list[ToolSchema]) -> list[ToolSchema]:
         return [*tools, FINISH]
 
@@ -82,11 +88,17 @@ class ConstrainedProtocol(ActionProtocol):
         grammar = tool_call_grammar(
             [tool.openai() for tool in offered], thought_chars=THOUGHT_CHARS
         )
+        if may_finish or self._grammar is None:
+            self._grammar = grammar
         return Decoding(grammar=grammar.gbnf())
 
     def interpret(self, response: LLMResponse) -> Turn:
         calls = list(response.tool_calls)
-        exact = exact_call(response.raw_text if response.raw_text is not None else response.text)
+        text = response.raw_text if response.raw_text is not None else response.text
+        exact = exact_call(text)
+        repair = None
+        if exact is None and (closed := self._close_cut_call(response, text)) is not None:
+            exact, repair = closed
         if exact is not None:
             # Under the grammar the call is the text after the one `<tool_call>` tag; a
             # lenient parser might take JSON out of the thought instead.
@@ -96,11 +108,36 @@ class ConstrainedProtocol(ActionProtocol):
         finish = next((c for c in calls if c.name == FINISH.name), None)
         if finish is not None:
             answer = finish.arguments.get("answer")
-            return Turn(thought=response.text, final=str(answer if answer is not None else ""))
+            return Turn(
+                thought=response.text,
+                final=str(answer if answer is not None else ""),
+                repair=repair,
+            )
         if calls:
-            return Turn(thought=response.text, calls=calls)
+            return Turn(thought=response.text, calls=calls, repair=repair)
         # Only when decoding stopped early (the token limit inside a long argument).
         return Turn(
             thought=response.text,
             problem="the reply ended before its tool call was complete",
         )
+
+    def _close_cut_call(
+        self, response: LLMResponse, text: str
+    ) -> tuple[tuple[str, ToolCall], str] | None:
+        """Under the grammar a reply can stop inside its call only when something other
+        than the model ended it: the output limit (asked again with more room instead) or
+        the repetition guard, which keeps one copy of a looping argument. A call whose tool
+        is already named is closed along the grammar's shortest path; an earlier cut is
+        left unread (closing it would choose the action for the model)."""
+        if self._grammar is None or response.finish_reason == "length":
+            return None
+        head = _CALL_HEAD.search(text)
+        if head is None:
+            return None
+        suffix = shortest_completion(self._grammar, text)
+        if not suffix:
+            return None
+        exact = exact_call(text + suffix)
+        if exact is None:
+            return None
+        return exact, f"the call was cut by the repetition guard; closed with {suffix!r}"
