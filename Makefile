@@ -9,12 +9,12 @@ STAMP := $(VENV)/.installed
 SAMPLE_SKILL ?= sample_skills/csv-report
 PYTEST_ARGS ?=
 
-.PHONY: run test setup models system-tools lint format bench clean
+.PHONY: run test setup models harnesses system-tools lint format bench clean
 
 run: setup
 	$(BIN)/skvm workbench $(SAMPLE_SKILL)
 
-test: setup
+test: setup harnesses
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(STAMP) system-tools models
@@ -40,6 +40,15 @@ system-tools:
 models: $(STAMP)
 	$(BIN)/skvm models prepare
 
+# The external agent harnesses (OpenCode, Codex CLI) at pinned versions, from npm into
+# .harnesses/ (never a global install). Skipped with a note where npm is missing.
+HARNESS_STAMP := .harnesses/.installed
+harnesses: $(HARNESS_STAMP)
+
+$(HARNESS_STAMP): skvm_core/harness/install.py | $(STAMP)
+	@if command -v npm >/dev/null; then $(BIN)/skvm harness install && touch $(HARNESS_STAMP); \
+	else echo "npm not found: the opencode and codex harnesses are not installed (their tests skip)"; fi
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,4 +61,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .harnesses

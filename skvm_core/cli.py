@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="under solidification: a promoted template does the task without the model, a candidate runs in the model's shadow",
     )
     _protocol_argument(run)
+    _harness_argument(run)
     run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
 
     optimize = commands.add_parser(
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue an interrupted run with the same settings"
     )
     _protocol_argument(profile)
+    _harness_argument(profile)
     profile.set_defaults(handler=_lazy("skvm_core.commands.profile", "cmd_profile"))
     profile_commands = profile.add_subparsers(dest="profile_command", metavar="ACTION")
     profile_show = profile_commands.add_parser("show", help="print a profile (model id or file)")
@@ -254,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="runs per task of the solidified condition before the measured ones, reported apart (default: 1 when it is benched)",
     )
     _protocol_argument(bench)
+    _harness_argument(bench, many=True)
     bench.add_argument("--concurrency", type=_count(64), default=2)
     _executor_argument(bench)
     bench.add_argument(
@@ -304,6 +307,37 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--min-pass-rate", type=float, required=True)
     check.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_check"))
 
+    export = commands.add_parser(
+        "export", help="write a skill's compiled variant where a harness loads skills in a project"
+    )
+    export.add_argument("--skill", required=True, help="skill folder")
+    export.add_argument("--target", required=True, help="model id the variant was compiled for")
+    export.add_argument("--harness", choices=("bare", "opencode", "codex"), required=True)
+    export.add_argument("--into", required=True, help="the project folder")
+    export.add_argument(
+        "--original", action="store_true", help="export the skill as written, not compiled"
+    )
+    export.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_export"))
+
+    serve = commands.add_parser(
+        "serve", help="serve a model on 127.0.0.1 as an OpenAI-compatible API (Chat + Responses)"
+    )
+    serve.add_argument("--model", required=True)
+    serve.add_argument("--port", type=int, default=0, help="default: an ephemeral port")
+    serve.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_serve"))
+
+    harness = commands.add_parser("harness", help="external agent harnesses (OpenCode, Codex CLI)")
+    harness_commands = harness.add_subparsers(
+        dest="harness_command", metavar="ACTION", required=True
+    )
+    harness_list = harness_commands.add_parser("list", help="the harnesses and their install state")
+    harness_list.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_harness_list"))
+    harness_install = harness_commands.add_parser(
+        "install", help="npm install the pinned harness CLIs into their own folder"
+    )
+    harness_install.add_argument("names", nargs="*", help="opencode, codex (default: both)")
+    harness_install.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_harness_install"))
+
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")
@@ -332,6 +366,22 @@ def _executor_argument(parser) -> None:
         default=None,
         help="where runs execute: local (this process; the default unless skvm.toml sets `executor`), ray (RAY_ADDRESS or a new local "
         "Ray instance) or ray://HOST:PORT (an existing cluster)",
+    )
+
+
+def _harness_argument(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+    if many:
+        parser.add_argument(
+            "--harnesses",
+            default="bare",
+            help="comma-separated agent harnesses to run in: bare (our agent), opencode, codex",
+        )
+        return
+    parser.add_argument(
+        "--harness",
+        choices=("bare", "opencode", "codex"),
+        default="bare",
+        help="the agent harness to run in: bare (our agent), opencode or codex (installed by `make harnesses`)",
     )
 
 

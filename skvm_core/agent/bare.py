@@ -95,13 +95,21 @@ class Harness(Protocol):
     ) -> RunResult: ...
 
 
-def limits_for(model: str, **overrides) -> RunLimits:
+# External harnesses send system prompts of 7k-15k tokens; on two CPU cores the first
+# turn of an embedded model alone takes minutes.
+LOCAL_HARNESS_TIMEOUT_S = 1800.0
+
+
+def limits_for(model: str, harness: str = "bare", **overrides) -> RunLimits:
     """Defaults that fit the target: the embedded models have an 8k-token context."""
     base: dict = {}
     if provider_of(model) == "local":
         # 5k of history + 1k of reply fit the 8k context; a whole file written in one call
         # needs the 1k.
         base = {"history_token_budget": 5_000, "max_output_tokens": 1024}
+        if harness != "bare":
+            timeout = max(float(overrides.pop("timeout_s", 0) or 0), LOCAL_HARNESS_TIMEOUT_S)
+            base["timeout_s"] = timeout
     return RunLimits(**{**base, **overrides})
 
 

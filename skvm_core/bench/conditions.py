@@ -37,12 +37,28 @@ def _original(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
     return skill
 
 
+def compiled_variant(skill: Skill, target: str, workspace: Workspace) -> Skill:
+    """The target's variant of `skill`: the one a person accepted, else the compiler's,
+    against the target's profile."""
+    from skvm_core.profile.store import profile_for_protocol
+
+    ctx = ConditionContext(
+        workspace, lambda name: profile_for_protocol(name, "auto", workspace), None
+    )
+    return _compile(skill, target, ctx)
+
+
 def _compiled(
     task: Task, target: str, ctx: ConditionContext, compiler_model: str | None = None
 ) -> Skill | None:
+    return _compile(_original(task, target, ctx), target, ctx, compiler_model)
+
+
+def _compile(
+    skill: Skill, target: str, ctx: ConditionContext, compiler_model: str | None = None
+) -> Skill:
     from skvm_core.compile import compile_skill, materialize_variant
 
-    skill = _original(task, target, ctx)
     if compiler_model is None and ctx.passes is None:
         from skvm_core.optimize.proposals import ProposalStore
 
@@ -84,6 +100,7 @@ def split_protocol(name: str) -> tuple[str, str | None]:
     protocol instead of the plan's; the label keeps the suffix, so both show side by side."""
     from skvm_core.agent.protocols import PROTOCOL_CHOICES
 
+    name, _ = split_harness(name)
     base, sep, protocol = name.rpartition("@")
     if not sep or name.startswith("custom:") and "=" in base:
         return name, None
@@ -93,6 +110,21 @@ def split_protocol(name: str) -> tuple[str, str | None]:
             hint=f"use one of: {', '.join(PROTOCOL_CHOICES)}",
         )
     return base, protocol
+
+
+def split_harness(name: str) -> tuple[str, str]:
+    """`original+opencode` → (`original`, `opencode`): the condition run in an external
+    agent harness; without a suffix, our own agent (`bare`)."""
+    from skvm_core.harness import HARNESSES
+
+    base, sep, harness = name.rpartition("+")
+    if sep and harness in HARNESSES:
+        return base, harness
+    return name, "bare"
+
+
+def with_harness(condition: str, harness: str) -> str:
+    return condition if harness == "bare" else f"{condition}+{harness}"
 
 
 def resolve_condition(name: str) -> Resolver:

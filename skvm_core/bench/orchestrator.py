@@ -21,7 +21,9 @@ from skvm_core.bench.conditions import (
     condition_label,
     is_runtime_condition,
     resolve_condition,
+    split_harness,
     split_protocol,
+    with_harness,
 )
 from skvm_core.bench.run import mark_interrupted_runs, run_task
 from skvm_core.bench.task import Task, load_task
@@ -55,6 +57,12 @@ class BenchPlan(BaseModel):
     # Runs per task of each runtime condition (solidified) before the measured ones: they
     # let the runtime learn, and are reported apart, never averaged with measured runs.
     warmup: int = Field(default=0, ge=0, le=20)
+    # Agent harnesses every condition runs in: `bare` (ours), `opencode`, `codex`. A run in
+    # an external harness is labelled `<condition>+<harness>`.
+    harnesses: list[str] = Field(default_factory=lambda: ["bare"])
+
+    def matrix_conditions(self) -> list[str]:
+        return [with_harness(c, h) for h in self.harnesses for c in self.conditions]
 
 
 class RunSpec(BaseModel):
@@ -106,6 +114,7 @@ class RunRecord(BaseModel):
     # template failed, the model did the task), "model"; and the shadow trial's outcome.
     solidified: str = ""
     shadow: str = ""
+    harness: str = "bare"
 
     @property
     def prose_end(self) -> bool:
@@ -171,8 +180,13 @@ class Bench:
                 )
             seen[task.id] = path
         self.paths = {task.id: path for task, path in zip(self.tasks, plan.tasks, strict=True)}
-        for condition in plan.conditions:
+        for condition in plan.matrix_conditions():
             resolve_condition(condition)  # an unknown condition fails here, before any run
+            if split_harness(condition)[1] != "bare" and is_runtime_condition(condition):
+                raise SkvmError(
+                    f"{condition}: solidified runs use our own agent's runtime",
+                    hint="bench the solidified condition in the bare harness only",
+                )
         self._profiles: dict[str, object] = {}
         # The workbench passes its own loader (it may pin a profile file per target).
         self._load_profile = profile_loader or (
@@ -189,7 +203,7 @@ class Bench:
             (t, target, c, r)
             for target in self.plan.targets
             for t in self.tasks
-            for c in self.plan.conditions
+            for c in self.plan.matrix_conditions()
             for r in range(self.plan.runs)
         ]
 
@@ -199,7 +213,7 @@ class Bench:
             for r in range(self.plan.warmup)
             for target in self.plan.targets
             for t in self.tasks
-            for c in self.plan.conditions
+            for c in self.plan.matrix_conditions()
             if is_runtime_condition(c)
         ]
 
@@ -295,6 +309,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
     try:
         skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
         _, protocol = split_protocol(condition)
+        _, harness = split_harness(condition)
         options = {
             "workspace": workspace,
             "label": f"{task.id}-{condition_label(condition)}-{'w' if spec.warmup else ''}{index}",
@@ -313,7 +328,9 @@ async def execute_run(spec: RunSpec) -> RunRecord:
                 raise SkvmError(f"task {task.id} names no skill to solidify")
             outcome = await run_solidified(task, target, skill=skill, **options)
         else:
-            outcome = await run_task(task, target, skill=skill, use_task_skill=False, **options)
+            outcome = await run_task(
+                task, target, skill=skill, use_task_skill=False, harness=harness, **options
+            )
     except SkvmError as exc:
         base.error = str(exc)
         return base
@@ -331,6 +348,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             "trace": str(run.trace_path) if run.trace_path else None,
             "judge_usage": sum((r.judge_usage for r in score.results if r.judge_usage), Usage()),
             "protocol": run.protocol,
+            "harness": harness,
             "parse_failures": run.parse_failures,
             "format_repairs": run.format_repairs,
             "example_tokens": run.example_tokens,

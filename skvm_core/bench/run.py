@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.bare import limits_for
 from skvm_core.agent.protocols import ProtocolDecision
 from skvm_core.agent.result import RunResult, SkillMode
 from skvm_core.agent.sandbox import run_command
@@ -103,8 +103,13 @@ async def run_task(
     judge_model: str | None = None,
     sampling: dict | None = None,
     protocol: str | ProtocolDecision = "auto",
+    harness: str = "bare",
 ) -> TaskRun:
-    """`sampling` overrides the target's default temperature/seed (the bench sets both)."""
+    """`sampling` overrides the target's default temperature/seed (the bench sets both);
+    `harness` names the agent the task runs in (our own, or an external CLI)."""
+    from skvm_core.harness import get_harness
+
+    adapter = get_harness(harness)
     if not task.host_ready:
         raise TaskError(
             f"task {task.id} needs an environment this host does not provide (hostReady is false)"
@@ -125,6 +130,7 @@ async def run_task(
     setup_note = "; ".join(n for n in (setup_note, env_note) if n)
     limits = limits_for(
         model,
+        harness=harness,
         max_steps=task.max_steps,
         timeout_s=task.timeout_ms / 1000,
         **({"allowed_hosts": tuple(task.allowed_hosts)} if task.allowed_hosts else {}),
@@ -134,15 +140,17 @@ async def run_task(
         from skvm_core.profile.store import target_protocol
 
         protocol = target_protocol(model, protocol, workspace)
-    agent = BareAgent(model, subscribers=subscribers, protocol=protocol)
-    result = await agent.run(
+    result = await adapter.run(
+        model,
         task.prompt,
         work_dir,
         skill,
         limits,
-        skill_mode=skill_mode,
         run_id=run_id,
         trace_path=run_dir / "trace.jsonl",
+        subscribers=subscribers,
+        protocol=protocol,
+        skill_mode=skill_mode,
     )
     score = await evaluate(task, result, judge_model=judge_model)
     if not score.passed:

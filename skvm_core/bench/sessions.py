@@ -55,8 +55,8 @@ def _plan(folder: Path) -> BenchPlan:
 def expected_runs(plan: BenchPlan) -> int:
     from skvm_core.bench.conditions import is_runtime_condition
 
-    runtime = sum(1 for c in plan.conditions if is_runtime_condition(c))
-    per_task = len(plan.conditions) * plan.runs + runtime * plan.warmup
+    runtime = sum(1 for c in plan.matrix_conditions() if is_runtime_condition(c))
+    per_task = len(plan.matrix_conditions()) * plan.runs + runtime * plan.warmup
     return len(plan.tasks) * len(plan.targets) * per_task
 
 

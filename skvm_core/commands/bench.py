@@ -140,6 +140,19 @@ def _write_reports(report, folder: Path) -> None:
     atomic_write_text(folder / "report.json", to_json(report))
 
 
+def _harnesses(args: argparse.Namespace) -> list[str]:
+    from skvm_core.errors import SkvmError
+    from skvm_core.harness import HARNESSES
+
+    names = [
+        h.strip() for h in (getattr(args, "harnesses", None) or "bare").split(",") if h.strip()
+    ]
+    for name in names:
+        if name not in HARNESSES:
+            raise SkvmError(f"unknown harness {name!r}", hint=f"use one of: {', '.join(HARNESSES)}")
+    return names or ["bare"]
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from skvm_core.bench.orchestrator import BenchPlan, new_session_id
     from skvm_core.bench.report import build_report
@@ -161,6 +174,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             judge_model=load_config().judge_model,
             protocol=args.protocol,
             warmup=_warmup(args),
+            harnesses=_harnesses(args),
         )
     records, bench = _run(plan, getattr(args, "executor", None))
     report = build_report(plan.session, records)

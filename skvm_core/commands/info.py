@@ -95,6 +95,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from skvm_core.agent.cgroup import describe as describe_cgroup
 
     row("process cap", None, describe_cgroup())
+    from skvm_core.harness.install import CLIS, harness_dir, installed_version
+
+    for name, cli in CLIS.items():
+        version = installed_version(name)
+        detail = (
+            f"{cli.package} {version} in {harness_dir()}"
+            if version
+            else f"not installed ({cli.package}@{cli.version}): `make harnesses` or `skvm harness install`"
+        )
+        row(f"harness {name}", None, detail)
     console.print(table)
     return EXIT_OK if ok else EXIT_FAIL
 

@@ -29,11 +29,19 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from skvm_core.store.workspace import Workspace
 
     workspace = Workspace.default()
-    decision = target_protocol(args.model, args.protocol, workspace)
-    console.print(f"[dim]protocol {escape(decision.describe())}[/]")
+    harness = getattr(args, "harness", "bare") or "bare"
+    if harness == "bare":
+        decision = target_protocol(args.model, args.protocol, workspace)
+        console.print(f"[dim]protocol {escape(decision.describe())}[/]")
+        protocol = decision.protocol
+    else:
+        # An external harness calls tools its own way: its profiles are `native` ones.
+        console.print(f"[dim]harness {escape(harness)} (its own tool calling)[/]")
+        protocol = "native"
     options = ProfileOptions(
         model=args.model,
-        protocol=decision.protocol,
+        protocol=protocol,
+        harness=harness,
         primitives=[p.strip() for p in args.primitives.split(",")] if args.primitives else None,
         instances=args.instances,
         seed=args.seed,

@@ -135,10 +135,11 @@ async def _solidified(args: argparse.Namespace, task, skill):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from skvm_core.agent.bare import BareAgent, limits_for
+    from skvm_core.agent.bare import limits_for
     from skvm_core.bench.run import run_task
     from skvm_core.bench.task import load_task
     from skvm_core.config import load_config
+    from skvm_core.harness import get_harness
     from skvm_core.llm.models import check_model_ready
     from skvm_core.skill import load_skill
     from skvm_core.store.workspace import Workspace
@@ -151,6 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for diagnostic in skill.errors:
             console.print(f"[yellow]{escape(str(diagnostic))}[/]")
     check_model_ready(args.model)
+    get_harness(args.harness)  # an unknown harness fails before any work
     if args.task:
         task = load_task(args.task)
         if getattr(args, "jit", False):
@@ -167,6 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     subscribers=[render_event],
                     judge_model=load_config().judge_model,
                     protocol=args.protocol,
+                    harness=args.harness,
                 )
             )
         console.print(score_table(outcome.score))
@@ -186,16 +189,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from skvm_core.profile.store import target_protocol
 
     decision = target_protocol(args.model, args.protocol, workspace)
-    agent = BareAgent(args.model, subscribers=[render_event], protocol=decision)
     result = asyncio.run(
-        agent.run(
+        get_harness(args.harness).run(
+            args.model,
             args.prompt,
             work_dir,
             skill,
-            limits_for(args.model),
-            skill_mode=args.skill_mode,
+            limits_for(args.model, harness=args.harness),
             run_id=run_id,
             trace_path=run_dir / "trace.jsonl",
+            subscribers=[render_event],
+            protocol=decision,
+            skill_mode=args.skill_mode,
         )
     )
     if result.final_text:

@@ -150,6 +150,14 @@ def _text(content: Any) -> str:
 REPETITION_CHECK_EVERY = 8
 
 
+MIN_ROOM_TO_GROW = 1024  # reply room a grown context keeps beyond the prompt
+
+
+class _ContextTooSmall(Exception):
+    def __init__(self, needed: int) -> None:
+        self.needed = needed
+
+
 class LocalWorker:
     """Owns one `Llama` instance on a dedicated thread."""
 
@@ -188,7 +196,16 @@ class LocalWorker:
             try:
                 if llm is None:
                     llm, template = self._load()
-                job.result.set_result(self._generate(llm, template, job, grammars))
+                try:
+                    generation = self._generate(llm, template, job, grammars)
+                except _ContextTooSmall as short:
+                    # A longer prompt than any before (an external harness's system prompt):
+                    # load again with room for it, up to what the model was trained on.
+                    llm.close()
+                    self.context = short.needed
+                    llm, template = self._load()
+                    generation = self._generate(llm, template, job, grammars)
+                job.result.set_result(generation)
             except BaseException as exc:  # handed to the caller, never lost in the thread
                 if not job.result.done():
                     job.result.set_exception(exc)
@@ -262,6 +279,10 @@ class LocalWorker:
         prompt = self.render_prompt(template, job)
         prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         room = self.context - len(prompt_tokens)
+        wanted = len(prompt_tokens) + min(job.max_tokens, MIN_ROOM_TO_GROW)
+        trained = int(llm._model.n_ctx_train())
+        if wanted > self.context and self.context < trained:
+            raise _ContextTooSmall(min(trained, 1 << (wanted - 1).bit_length()))
         if room < 16:
             raise ModelError(
                 f"the prompt has {len(prompt_tokens)} tokens, more than the {self.context}-token context of {self.weights.name}",

@@ -18,11 +18,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from skvm_core.agent.bare import BareAgent, limits_for
+from skvm_core.agent.bare import limits_for
+from skvm_core.agent.protocols import resolve_protocol
 from skvm_core.agent.tools import LOOPBACK_HOSTS
 from skvm_core.catalog import load_catalog
 from skvm_core.errors import SkvmError
 from skvm_core.executors import Executor, WorkerLost, call_with_retry, make_executor, resources_for
+from skvm_core.harness import get_harness
 from skvm_core.llm.models import check_model_ready
 from skvm_core.llm.types import Usage
 from skvm_core.profile.generators import GENERATORS
@@ -40,7 +42,14 @@ from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 
 Policy = Literal["strict", "majority"]
-HARNESS = "bare-agent"
+HARNESS = "bare-agent"  # how profiles name our own agent (folder and TCP field)
+
+
+def profile_harness(harness: str) -> str:
+    """The harness name profiles are kept under: `bare` is `bare-agent`."""
+    return HARNESS if harness in ("", "bare", HARNESS) else harness
+
+
 # Fewer steps than a task run: a primitive micro-task needs few, and a weak model that
 # loops would otherwise burn minutes of CPU per instance.
 PROFILE_MAX_STEPS = 8
@@ -59,6 +68,9 @@ class ProfileOptions(BaseModel):
     # How the target acts while measured (a concrete protocol; `auto` is resolved before
     # a session starts). Profiles are kept per model × protocol.
     protocol: str = "native"
+    # The agent harness the instances run in (profiles are kept per model × harness ×
+    # protocol; an external harness acts its own way, so its protocol is `native`).
+    harness: str = "bare"
 
 
 class InstanceRecord(BaseModel):
@@ -113,7 +125,12 @@ def session_dir(workspace: Workspace, options: ProfileOptions) -> Path:
     name = (
         f"seed{options.seed}-n{options.instances}-{options.policy}{'-fast' if options.fast else ''}"
     )
-    folder = profile_folder(workspace.root / "profiles", HARNESS, options.model, options.protocol)
+    folder = profile_folder(
+        workspace.root / "profiles",
+        profile_harness(options.harness),
+        options.model,
+        options.protocol,
+    )
     return folder / "sessions" / name
 
 
@@ -351,7 +368,7 @@ class Profiler:
         )
         tcp = TCP(
             model=self.options.model,
-            harness=HARNESS,
+            harness=profile_harness(self.options.harness),
             profiledAt=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             capabilities=capabilities,
             details=details,
@@ -414,26 +431,33 @@ async def run_instance(
     # Text primitives are answered in prose: no reminder to use tools there.
     limits = limits_for(
         options.model,
+        harness=options.harness,
         max_steps=options.max_steps,
         timeout_s=options.timeout_s,
         nudge_without_tools=generator.writes_files,
         # An instance with its own server on loopback may reach it; no other may.
         allowed_hosts=LOOPBACK_HOSTS if instance.routes else (),
     )
-    agent = BareAgent(options.model, protocol=options.protocol)
+    adapter = get_harness(options.harness)
+    decision = resolve_protocol(options.protocol, options.model, None)
+
+    async def run_prompt(prompt: str):
+        return await adapter.run(
+            options.model,
+            prompt,
+            work,
+            None,
+            limits,
+            run_id=instance.key,
+            trace_path=trace,
+            protocol=decision,
+        )
+
     if instance.routes:
         with serve_routes(instance.routes) as base_url:
-            run = await agent.run(
-                instance.prompt.replace("{base_url}", base_url),
-                work,
-                limits=limits,
-                run_id=instance.key,
-                trace_path=trace,
-            )
+            run = await run_prompt(instance.prompt.replace("{base_url}", base_url))
     else:
-        run = await agent.run(
-            instance.prompt, work, limits=limits, run_id=instance.key, trace_path=trace
-        )
+        run = await run_prompt(instance.prompt)
     (work / RESPONSE_FILE).write_text(run.final_text, "utf-8")
     record = InstanceRecord(
         primitive=instance.primitive,

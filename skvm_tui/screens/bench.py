@@ -254,12 +254,15 @@ class BenchScreen(Screen[None]):
         matrix = self.query_one("#bench-matrix", DataTable)
         matrix.clear(columns=True)
         matrix.add_column("target", key="target")
-        for condition in self.plan.conditions:
+        for condition in self.plan.matrix_conditions():
             matrix.add_column(condition, key=condition)
         for target in self.plan.targets:
             matrix.add_row(
                 target,
-                *[cell_text(cells.get((target, c)), per_cell) for c in self.plan.conditions],
+                *[
+                    cell_text(cells.get((target, c)), per_cell)
+                    for c in self.plan.matrix_conditions()
+                ],
                 key=target,
                 height=3,
             )
@@ -298,7 +301,7 @@ class BenchScreen(Screen[None]):
         self.session_id, self.plan = session, plan
         self.records = {(r.task_id, r.target, r.condition, r.run): r for r in records}
         if self.selected is None or self.selected[0] not in plan.targets:
-            self.selected = (plan.targets[0], plan.conditions[0]) if plan.targets else None
+            self.selected = (plan.targets[0], plan.matrix_conditions()[0]) if plan.targets else None
         self._rebuild()
 
     # --- message handlers -------------------------------------------------------------------
@@ -352,8 +355,8 @@ class BenchScreen(Screen[None]):
             return
         row = event.coordinate.row
         column = event.coordinate.column - 1
-        if row < len(self.plan.targets) and column < len(self.plan.conditions):
-            self.selected = (self.plan.targets[row], self.plan.conditions[column])
+        if row < len(self.plan.targets) and column < len(self.plan.matrix_conditions()):
+            self.selected = (self.plan.targets[row], self.plan.matrix_conditions()[column])
             self._fill_runs()
             if isinstance(event, DataTable.CellSelected):
                 self.query_one("#bench-runs", DataTable).focus()
@@ -388,6 +391,6 @@ class BenchScreen(Screen[None]):
         self.live = plan.session
         self._show(plan.session, plan, [])
         self.notify(
-            f"benching {len(tasks)} tasks × {len(self.targets)} targets × {len(plan.conditions)} conditions"
+            f"benching {len(tasks)} tasks × {len(self.targets)} targets × {len(plan.matrix_conditions())} conditions"
         )
         self.run_bench(plan)

@@ -1,0 +1,100 @@
+"""`skvm export`, `skvm serve`, `skvm harness list|install`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from skvm_core.errors import EXIT_FAIL, EXIT_OK, SkvmError
+
+console = Console()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from skvm_core.harness import get_harness
+    from skvm_core.skill import load_skill
+    from skvm_core.store.workspace import Workspace
+
+    skill = load_skill(args.skill)
+    if not skill.is_valid:
+        raise SkvmError(
+            f"{args.skill} is not a valid skill: {skill.errors[0]}",
+            hint="fix it (`skvm skill check`) before exporting",
+        )
+    project = Path(args.into).expanduser()
+    if not project.is_dir():
+        raise SkvmError(f"{project} is not a folder", hint="give the project folder to export into")
+    if not args.original:
+        from skvm_core.bench.conditions import compiled_variant
+
+        skill = compiled_variant(skill, args.target, Workspace.default())
+    harness = get_harness(args.harness)
+    placed = harness.install_skill(skill, project.resolve())
+    what = "skill" if args.original else f"variant for {args.target}"
+    console.print(
+        f"{what} written to [bold]{escape(str(placed))}[/] ({args.harness} loads it there)"
+    )
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from skvm_core.llm.models import check_model_ready
+    from skvm_core.serve import ModelServer
+
+    check_model_ready(args.model)
+
+    async def serve() -> None:
+        def on_call(call) -> None:
+            usage = call.response.usage if call.response else None
+            figures = f"{usage.input} in / {usage.output} out" if usage else call.error
+            console.print(f"[dim]{call.api}: {len(call.request.messages)} messages, {figures}[/]")
+
+        server = ModelServer(args.model, port=args.port, on_call=on_call)
+        url = await server.start()
+        console.print(
+            f"serving [bold]{escape(args.model)}[/] at [bold]{url}[/] "
+            "(Chat Completions and Responses); Ctrl+C stops"
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return EXIT_OK
+
+
+def cmd_harness_list(args: argparse.Namespace) -> int:
+    from skvm_core.harness.install import CLIS, harness_dir, installed_version
+
+    table = Table(title=f"Agent harnesses ({harness_dir()})")
+    for column in ("harness", "package", "pinned", "installed"):
+        table.add_column(column)
+    table.add_row("bare", "(built in)", "", "yes")
+    missing = False
+    for name, cli in CLIS.items():
+        version = installed_version(name)
+        missing = missing or version is None
+        table.add_row(name, cli.package, cli.version, version or "[yellow]not installed[/]")
+    console.print(table)
+    if missing:
+        console.print("[dim]install them with `make harnesses` or `skvm harness install`[/]")
+    return EXIT_OK
+
+
+def cmd_harness_install(args: argparse.Namespace) -> int:
+    from skvm_core.harness.install import CLIS, install
+
+    unknown = [name for name in args.names if name not in CLIS]
+    if unknown:
+        raise SkvmError(f"unknown harness {unknown[0]!r}", hint=f"use one of: {', '.join(CLIS)}")
+    folder = install(args.names or None)
+    console.print(f"installed into {escape(str(folder))}")
+    return EXIT_OK if folder.is_dir() else EXIT_FAIL

@@ -1,0 +1,29 @@
+"""Agent harnesses a skill runs in: our bare agent, OpenCode, Codex CLI."""
+
+from __future__ import annotations
+
+from skvm_core.errors import SkvmError
+from skvm_core.harness.base import BareHarness, HarnessAdapter
+
+HARNESSES: tuple[str, ...] = ("bare", "opencode", "codex")
+
+
+def get_harness(name: str | None) -> HarnessAdapter:
+    name = name or "bare"
+    if name == "bare":
+        return BareHarness()
+    if name == "opencode":
+        from skvm_core.harness.opencode import OpenCodeHarness
+
+        return OpenCodeHarness()
+    if name == "codex":
+        from skvm_core.harness.codex import CodexHarness
+
+        return CodexHarness()
+    raise SkvmError(
+        f"unknown harness {name!r}",
+        hint=f"use one of: {', '.join(HARNESSES)}",
+    )
+
+
+__all__ = ["HARNESSES", "HarnessAdapter", "get_harness"]

@@ -1,0 +1,269 @@
+"""What every external CLI harness shares: a model server on loopback, a private home
+folder for the CLI's config and state, the skill installed where the CLI looks, the CLI run
+under a time limit with its transcript converted into trace events as it streams, and a
+result whose figures come from the server (exact) or the CLI (as reported)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from abc import abstractmethod
+from pathlib import Path
+
+from skvm_core.agent.folder import changed_files, folder_state
+from skvm_core.agent.result import RunLimits, RunResult
+from skvm_core.agent.sandbox import ENV_ALLOWLIST
+from skvm_core.agent.trace import (
+    ErrorEvent,
+    LlmRequest,
+    LlmResponse,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    TraceRecorder,
+)
+from skvm_core.harness.base import HarnessAdapter
+from skvm_core.harness.install import CLIS, require_cli
+from skvm_core.harness.process import run_cli
+from skvm_core.harness.transcript import Transcript
+from skvm_core.llm.client import CallOptions
+from skvm_core.llm.types import Usage
+from skvm_core.serve import ModelServer, ServedCall
+from skvm_core.store.atomic import atomic_write_text
+
+SERVED_NAME = "skvm-model"
+MODEL_CALLS = "model-calls.jsonl"
+
+
+class ExternalHarness(HarnessAdapter):
+    transcript_class: type[Transcript]
+
+    def cli(self) -> Path:
+        return require_cli(self.name)
+
+    @property
+    def version(self) -> str:
+        return CLIS[self.name].version if self.name in CLIS else "?"
+
+    @abstractmethod
+    def configure(self, home: Path, work_dir: Path, base_url: str, limits: RunLimits) -> None:
+        """Write the CLI's config (provider = our server) into its private home."""
+
+    @abstractmethod
+    def command(self, cli: Path, prompt: str, work_dir: Path) -> list[str]: ...
+
+    def environment(self, home: Path) -> dict[str, str]:
+        """No API keys, no user config: only harmless variables, a private home, and the
+        folder with node and the CLI on PATH."""
+        env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
+        env.update(
+            PATH=f"{self.cli().parent}:{os.environ.get('PATH', '/usr/local/bin:/usr/bin:/bin')}",
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local" / "share"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_STATE_HOME=str(home / ".local" / "state"),
+            TMPDIR=str(home / "tmp"),
+            LANG=env.get("LANG", "C.UTF-8"),
+            NO_COLOR="1",
+        )
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        return env
+
+    async def run(
+        self,
+        model,
+        prompt,
+        work_dir,
+        skill,
+        limits,
+        *,
+        run_id,
+        trace_path,
+        subscribers=None,
+        protocol=None,
+        skill_mode="inject",
+    ) -> RunResult:
+        cli = self.cli()
+        work_dir = Path(work_dir).resolve()
+        work_dir.mkdir(parents=True, exist_ok=True)
+        home = (trace_path.parent if trace_path else work_dir.parent) / f"{self.name}-home"
+        home.mkdir(parents=True, exist_ok=True)
+        if skill is not None:
+            self.install_skill(skill, work_dir)
+        initial = folder_state(work_dir)
+        recorder = TraceRecorder(run_id, trace_path, subscribers)
+        started = time.perf_counter()
+
+        served = 0  # model turns so far: the step of every event
+
+        def emit(event) -> None:
+            event.t_ms = (time.perf_counter() - started) * 1000
+            event.step = served
+            recorder.emit(event)
+
+        calls_log = (trace_path.parent if trace_path else home) / MODEL_CALLS
+
+        def on_call(call: ServedCall) -> None:
+            nonlocal served
+            served += 1
+            _log_call(calls_log, call)
+            response = call.response
+            emit(
+                LlmRequest(
+                    run_id=run_id,
+                    messages=len(call.request.messages),
+                    tokens_estimate=response.usage.input if response else 0,
+                )
+            )
+            if response is None:
+                emit(ErrorEvent(run_id=run_id, kind="model", message=call.error or "no reply"))
+                return
+            emit(
+                LlmResponse(
+                    run_id=run_id,
+                    text=response.text,
+                    tool_calls=response.tool_calls,
+                    usage=response.usage,
+                    cost_usd=response.cost_usd,
+                    latency_ms=call.latency_ms,
+                    format_repairs=list(response.format_repairs),
+                    raw_text=response.raw_text,
+                    finish_reason=response.finish_reason,
+                )
+            )
+
+        transcript = self.transcript_class(run_id, emit, text_events=False)
+        server = ModelServer(
+            model,
+            options=CallOptions(
+                temperature=limits.temperature,
+                seed=limits.seed,
+                max_tokens=max(limits.max_output_tokens, 2048),
+            ),
+            served_name=SERVED_NAME,
+            on_call=on_call,
+        )
+        emit(
+            RunStarted(
+                run_id=run_id,
+                model=model,
+                prompt=prompt,
+                work_dir=str(work_dir),
+                skill=skill.name if skill else None,
+                skill_mode="discover" if skill else None,
+                sandbox=f"{self.name} {self.version} (its own tools and sandbox)",
+                limits=limits.model_dump(mode="json"),
+                protocol="native",
+                protocol_reason=f"{self.name} calls tools its own way",
+            )
+        )
+        status: RunStatus = "ok"
+        detail = ""
+        async with server:
+            self.configure(home, work_dir, server.base_url, limits)
+            outcome = await run_cli(
+                self.command(cli, prompt, work_dir),
+                work_dir,
+                self.environment(home),
+                limits.timeout_s,
+                transcript.feed,
+            )
+        if outcome.timed_out:
+            status, detail = "timeout", f"wall-clock limit of {limits.timeout_s:g} s reached"
+        elif outcome.exit_code != 0:
+            status = "crashed"
+            detail = f"{self.name} exited with {outcome.exit_code}: {outcome.stderr.strip()[-300:]}"
+        failed_calls = [c for c in server.calls if c.error]
+        if failed_calls and status == "ok" and not any(c.response for c in server.calls):
+            status, detail = "crashed", f"every model call failed: {failed_calls[-1].error}"
+        if status != "ok":
+            emit(ErrorEvent(run_id=run_id, kind=status, message=detail))
+        usage, cost, known = _figures(server.calls, transcript)
+        wall_ms = (time.perf_counter() - started) * 1000
+        model_ms = sum(c.latency_ms for c in server.calls)
+        emit(
+            RunFinished(
+                run_id=run_id,
+                status=status,
+                detail=detail,
+                final_text=transcript.final_text,
+                steps=len(transcript.steps),
+                usage=usage,
+                cost_usd=cost,
+                wall_ms=wall_ms,
+                model_ms=model_ms,
+            )
+        )
+        recorder.close()
+        return RunResult(
+            run_id=run_id,
+            model=model,
+            status=status,
+            status_detail=detail,
+            final_text=transcript.final_text,
+            steps=transcript.steps,
+            usage=usage,
+            cost_usd=cost,
+            wall_ms=wall_ms,
+            model_ms=model_ms,
+            work_dir=work_dir,
+            trace_path=trace_path,
+            skill_loaded=None,
+            protocol="native",
+            files_written=len(
+                [
+                    path
+                    for path in changed_files(initial, folder_state(work_dir))
+                    if not path.startswith(_own_folders(self))
+                ]
+            ),
+            extra={
+                "harness": self.name,
+                "harness_version": self.version,
+                "model_calls": len(server.calls),
+                "usage_source": known,
+                "harness_reported_usage": transcript.usage.model_dump()
+                if transcript.usage
+                else None,
+            },
+        )
+
+
+def _own_folders(harness: ExternalHarness) -> tuple[str, ...]:
+    return tuple(f for f in (harness.skills_folder, ".opencode", ".codex") if f)
+
+
+def _figures(calls: list[ServedCall], transcript: Transcript) -> tuple[Usage, float | None, str]:
+    """Tokens and cost: counted by our server when it served the calls (exact), else as the
+    harness reported them; 'unknown' when neither knows (cost None, never a made-up 0)."""
+    served = [c.response for c in calls if c.response is not None]
+    if served:
+        usage = sum((r.usage for r in served), Usage())
+        costs = [r.cost_usd for r in served]
+        return usage, (None if any(c is None for c in costs) else sum(costs)), "server"
+    if transcript.usage is not None:
+        return transcript.usage, transcript.cost_usd, "harness"
+    return Usage(), None, "unknown"
+
+
+def _log_call(path: Path, call: ServedCall) -> None:
+    """Every model call the harness made, with the model's raw reply: why a harness run
+    failed is often in what the model wrote, not in what the harness did with it."""
+    record = {
+        "api": call.api,
+        "messages": len(call.request.messages),
+        "tools": [tool.name for tool in call.request.tools],
+        "latency_ms": round(call.latency_ms),
+        "error": call.error,
+        "text": call.response.raw_text or call.response.text if call.response else None,
+        "tool_calls": [c.model_dump() for c in call.response.tool_calls] if call.response else [],
+        "usage": call.response.usage.model_dump() if call.response else None,
+    }
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def write_json(path: Path, value: dict) -> None:
+    atomic_write_text(path, json.dumps(value, indent=2) + "\n")

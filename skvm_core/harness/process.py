@@ -1,0 +1,89 @@
+"""Run a harness CLI as a process tree that always ends: its own session and, where the
+host allows, its own pids cgroup; on timeout or cancellation every process it started is
+killed, whatever it did with its process group."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skvm_core.agent.cgroup import new_group
+
+STDERR_CAP = 64_000
+LINE_LIMIT = 16 * 1024 * 1024  # one transcript event may carry a whole file
+
+
+@dataclass
+class CliOutcome:
+    exit_code: int | None
+    timed_out: bool
+    stderr: str
+
+
+async def run_cli(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout_s: float,
+    on_line: Callable[[str], None],
+) -> CliOutcome:
+    group = new_group()
+    command = group.wrap(argv) if group is not None else argv
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        limit=LINE_LIMIT,
+    )
+    stderr: list[str] = []
+
+    async def read_stdout() -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            on_line(line.decode("utf-8", "replace"))
+
+    async def read_stderr() -> None:
+        assert process.stderr is not None
+        size = 0
+        while chunk := await process.stderr.read(65536):
+            if size < STDERR_CAP:
+                stderr.append(chunk.decode("utf-8", "replace"))
+                size += len(chunk)
+
+    readers = asyncio.gather(read_stdout(), read_stderr())
+    timed_out = False
+    try:
+        await asyncio.wait_for(asyncio.shield(process.wait()), timeout_s)
+    except TimeoutError:
+        timed_out = True
+    finally:
+        _end(process.pid, group)
+        await process.wait()
+        # Output already written is still read; descendants that held the pipes are dead.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(readers, 10)
+        if group is not None:
+            group.remove()
+    return CliOutcome(
+        exit_code=None if timed_out else process.returncode,
+        timed_out=timed_out,
+        stderr="".join(stderr)[-STDERR_CAP:],
+    )
+
+
+def _end(pid: int, group) -> None:
+    """Kill the CLI and everything it started: its session's group, then its cgroup."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if group is not None:
+        group.kill_all()

@@ -1,0 +1,405 @@
+"""External agent harnesses: the OpenAI-compatible model server, the transcript converters
+(on transcripts recorded from real OpenCode and Codex CLI runs), the process handling of
+an adapter, export, and the real CLIs driven through our server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from skvm_core.agent.result import RunLimits
+from skvm_core.errors import SkvmError
+from skvm_core.harness import HARNESSES, get_harness
+from skvm_core.harness.external import ExternalHarness
+from skvm_core.harness.install import binary_path
+from skvm_core.harness.transcript import CodexTranscript, OpenCodeTranscript
+from skvm_core.llm import ScriptedModel, register_scripted
+from skvm_core.llm.client import CallOptions
+from skvm_core.serve import ModelServer
+from tests.harness_helpers import call, turn
+
+FIXTURES = Path(__file__).parent / "fixtures" / "harness"
+
+
+async def _post(url: str, body: dict) -> tuple[int, str]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        return response.status, await response.text()
+
+
+def _sse_data(text: str) -> list[dict]:
+    return [
+        json.loads(line.removeprefix("data: "))
+        for line in text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "bash",
+            "description": "run a command",
+            "parameters": {
+                "type": "object",
+                "properties": {"command": {"type": "string"}},
+                "required": ["command"],
+            },
+        },
+    }
+]
+
+
+async def test_chat_completions_serve_text_and_tool_calls_plain_and_streamed():
+    model = ScriptedModel([turn(call("bash", command="ls")), turn(text="all done")])
+    async with ModelServer(register_scripted(model)) as server:
+        status, body = await _post(
+            f"{server.base_url}/chat/completions",
+            {"model": "any", "messages": [{"role": "user", "content": "go"}], "tools": TOOLS},
+        )
+        assert status == 200
+        reply = json.loads(body)
+        assert reply["choices"][0]["finish_reason"] == "tool_calls"
+        call_ = reply["choices"][0]["message"]["tool_calls"][0]
+        assert call_["function"]["name"] == "bash"
+        assert json.loads(call_["function"]["arguments"]) == {"command": "ls"}
+        status, body = await _post(
+            f"{server.base_url}/chat/completions",
+            {
+                "model": "any",
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "messages": [
+                    {"role": "system", "content": [{"type": "text", "text": "be brief"}]},
+                    {"role": "user", "content": "go"},
+                    {"role": "assistant", "content": None, "tool_calls": [call_]},
+                    {"role": "tool", "tool_call_id": call_["id"], "content": "a.txt"},
+                ],
+                "tools": TOOLS,
+            },
+        )
+    chunks = _sse_data(body)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "all done" and body.rstrip().endswith("data: [DONE]")
+    assert chunks[-1]["usage"]["total_tokens"] >= 0  # usage chunk when asked for
+    # The history reached the model in our message shape, the system text in one message.
+    seen = model.requests[-1]
+    assert seen[0] == {"role": "system", "content": "be brief"}
+    assert seen[-1]["role"] == "tool" and seen[-1]["content"] == "a.txt"
+    assert len(server.calls) == 2 and all(c.api == "chat" for c in server.calls)
+
+
+async def test_responses_api_streams_typed_events_and_reads_function_call_history():
+    model = ScriptedModel([turn(call("bash", command="wc -l x"), text="Counting.")])
+    async with ModelServer(register_scripted(model)) as server:
+        status, body = await _post(
+            f"{server.base_url}/responses",
+            {
+                "model": "any",
+                "stream": True,
+                "instructions": "You are a coding agent.",
+                "tools": [
+                    {
+                        "type": "function",
+                        "name": "bash",
+                        "parameters": TOOLS[0]["function"]["parameters"],
+                    },
+                    {"type": "custom", "name": "apply_patch"},  # not a function: not offered
+                ],
+                "input": [
+                    {
+                        "type": "message",
+                        "role": "developer",
+                        "content": [{"type": "input_text", "text": "sandboxed"}],
+                    },
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": "count"}],
+                    },
+                    {
+                        "type": "function_call",
+                        "call_id": "c1",
+                        "name": "bash",
+                        "arguments": '{"command": "ls"}',
+                    },
+                    {"type": "function_call_output", "call_id": "c1", "output": "x"},
+                ],
+            },
+        )
+    assert status == 200
+    events = [
+        json.loads(line.removeprefix("data: "))
+        for line in body.splitlines()
+        if line.startswith("data: ")
+    ]
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    done = [e["item"] for e in events if e["type"] == "response.output_item.done"]
+    assert [item["type"] for item in done] == ["message", "function_call"]
+    assert json.loads(done[1]["arguments"]) == {"command": "wc -l x"}
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    seen = model.requests[-1]
+    assert seen[0] == {"role": "system", "content": "You are a coding agent.\n\nsandboxed"}
+    assert seen[2]["tool_calls"][0]["id"] == "c1" and seen[3]["tool_call_id"] == "c1"
+
+
+async def test_bad_requests_and_model_faults_get_json_errors_and_the_server_keeps_serving():
+    model = ScriptedModel([turn(fault="server_error"), turn(text="fine")])
+    options = CallOptions(max_retries=0)
+    async with ModelServer(register_scripted(model), options=options) as server:
+        status, body = await _post(f"{server.base_url}/chat/completions", {"model": "x"})
+        assert status == 400 and "messages" in json.loads(body)["error"]["message"]
+        messages = [{"role": "user", "content": "hi"}]
+        status, body = await _post(
+            f"{server.base_url}/chat/completions", {"model": "x", "messages": messages}
+        )
+        assert status == 503 and json.loads(body)["error"]["type"] == "server_error"
+        status, body = await _post(
+            f"{server.base_url}/chat/completions", {"model": "x", "messages": messages}
+        )
+        assert status == 200 and json.loads(body)["choices"][0]["message"]["content"] == "fine"
+    assert [c.error is None for c in server.calls] == [False, True]
+
+
+def _recorded(name: str) -> list[str]:
+    return (FIXTURES / name).read_text("utf-8").splitlines()
+
+
+def test_an_opencode_transcript_becomes_steps_tool_results_and_usage():
+    events: list = []
+    transcript = OpenCodeTranscript("r", events.append).feed_all(
+        _recorded("opencode-count-rows.jsonl")
+    )
+    assert len(transcript.steps) == 2
+    bash = transcript.steps[0].tools[0]
+    assert bash.call.name == "bash" and bash.call.arguments["command"] == "wc -l data.csv"
+    assert bash.output == "3 data.csv\n" and bash.ok and bash.exit_code == 0
+    assert transcript.final_text.startswith("To count the data rows")
+    assert transcript.usage is not None and transcript.usage.input == 7213 + 7278
+    assert transcript.cost_usd == 0
+    kinds = [e.type for e in events]
+    assert kinds == ["tool_call", "tool_result", "llm_response"]
+
+
+def test_a_codex_transcript_becomes_steps_and_reported_usage_without_a_cost():
+    events: list = []
+    transcript = CodexTranscript("r", events.append).feed_all(_recorded("codex-count-rows.jsonl"))
+    assert transcript.final_text.startswith("I'm sorry")
+    assert transcript.usage is not None
+    assert (transcript.usage.input, transcript.usage.output) == (12539, 99)
+    assert transcript.cost_usd is None  # Codex reports no cost: unknown, not 0
+    # Its warning that our model is missing from its catalog is not a run error.
+    assert transcript.errors == [] and [e.type for e in events] == ["llm_response"]
+
+
+def test_codex_command_and_file_items_become_tool_steps():
+    lines = [
+        json.dumps(
+            {
+                "type": "item.completed",
+                "item": {
+                    "id": "i1",
+                    "type": "command_execution",
+                    "command": "bash -lc ls",
+                    "aggregated_output": "a\n",
+                    "exit_code": 0,
+                    "status": "completed",
+                },
+            }
+        ),
+        json.dumps(
+            {
+                "type": "item.completed",
+                "item": {
+                    "id": "i2",
+                    "type": "command_execution",
+                    "command": "false",
+                    "aggregated_output": "",
+                    "exit_code": 1,
+                    "status": "failed",
+                },
+            }
+        ),
+        json.dumps(
+            {
+                "type": "item.completed",
+                "item": {
+                    "id": "i3",
+                    "type": "file_change",
+                    "changes": [{"path": "out.txt", "kind": "add"}],
+                    "status": "completed",
+                },
+            }
+        ),
+        "not json",
+        json.dumps({"type": "turn.failed", "error": {"message": "stream disconnected"}}),
+    ]
+    transcript = CodexTranscript("r").feed_all(lines)
+    tools = [step.tools[0] for step in transcript.steps]
+    assert [(t.call.name, t.ok) for t in tools] == [
+        ("shell", True),
+        ("shell", False),
+        ("apply_patch", True),
+    ]
+    assert tools[2].output == "add out.txt" and transcript.unreadable == 1
+    assert transcript.errors == ["stream disconnected"] and transcript.usage is None
+
+
+class _ScriptHarness(ExternalHarness):
+    """A stand-in CLI: a shell script, so process handling is tested without npm."""
+
+    name = "script"
+    transcript_class = OpenCodeTranscript
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+
+    def cli(self) -> Path:
+        return Path("/bin/sh")
+
+    def configure(self, home, work_dir, base_url, limits) -> None:
+        (home / "url").write_text(base_url)
+
+    def command(self, cli, prompt, work_dir) -> list[str]:
+        return [str(cli), "-c", self.script]
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+async def test_a_hanging_harness_is_killed_at_its_timeout_with_every_process_it_started(tmp_path):
+    marker = f"skvm-hang-{uuid.uuid4().hex[:8]}"
+    # The CLI starts a background child, says one thing, then never ends.
+    sleeper = f"{sys.executable} -c 'import time; time.sleep(600)'"
+    script = f'{sleeper} {marker}-child & echo \'{{"type": "step_start"}}\'; {sleeper} {marker}'
+    harness = _ScriptHarness(script)
+    result = await harness.run(
+        "scripted/none",
+        "hang",
+        tmp_path / "work",
+        None,
+        RunLimits(timeout_s=1.5),
+        run_id="hang",
+        trace_path=tmp_path / "trace.jsonl",
+    )
+    assert result.status == "timeout" and "1.5 s" in result.status_detail
+    assert len(result.steps) == 1  # what it printed before hanging was read
+    assert _processes_with(marker) == []
+    trace = [
+        json.loads(line)["type"] for line in (tmp_path / "trace.jsonl").read_text().splitlines()
+    ]
+    assert trace[0] == "run_started" and trace[-1] == "run_finished" and "error" in trace
+
+
+async def test_a_harness_that_exits_with_an_error_is_a_crashed_run_with_its_stderr(tmp_path):
+    harness = _ScriptHarness("echo 'config is broken' >&2; exit 3")
+    result = await harness.run(
+        "scripted/none", "x", tmp_path / "work", None, RunLimits(), run_id="bad", trace_path=None
+    )
+    assert result.status == "crashed" and "exited with 3" in result.status_detail
+    assert "config is broken" in result.status_detail
+    assert result.cost_usd is None and result.extra["usage_source"] == "unknown"
+
+
+def test_unknown_harness_is_a_clear_error():
+    with pytest.raises(SkvmError, match="unknown harness 'cursor'"):
+        get_harness("cursor")
+    assert HARNESSES == ("bare", "opencode", "codex")
+
+
+def _installed(name: str) -> bool:
+    return binary_path(name).exists()
+
+
+def _scripted_for(harness: str) -> tuple[str, ScriptedModel]:
+    """A model that runs one command through the harness's own shell tool, then answers."""
+
+    def respond(messages, tools):
+        names = {t.get("function", t).get("name") for t in tools}
+        acted = any(m.get("role") == "tool" for m in messages)
+        if not names or acted:  # a title/summary request, or the command already ran
+            return turn(text="The count is written.")
+        if "bash" in names:  # OpenCode
+            return turn(call("bash", command="wc -l < data.csv > count.txt", description="count"))
+        return turn(call("exec_command", cmd="wc -l < data.csv > count.txt"))  # Codex
+
+    model = ScriptedModel(respond)
+    return register_scripted(model), model
+
+
+def _sample_skill(tmp_path: Path) -> Path:
+    folder = tmp_path / "skill" / "row-counter"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        "---\nname: row-counter\ndescription: Count the data rows of a CSV file into count.txt.\n---\n\n"
+        "# Row counter\n\nRun `wc -l < FILE > count.txt`.\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("name", ["opencode", "codex"])
+async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill(tmp_path, name):
+    if not _installed(name):
+        pytest.skip(f"the {name} CLI is not installed (make harnesses)")
+    from skvm_core.cli import main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    code = await asyncio.to_thread(
+        main,
+        [
+            "export",
+            "--skill",
+            str(_sample_skill(tmp_path)),
+            "--target",
+            "local/qwen2.5-coder-0.5b",
+            "--harness",
+            name,
+            "--into",
+            str(project),
+            "--original",
+        ],
+    )
+    assert code == 0
+    model_id, model = _scripted_for(name)
+    events: list = []
+    result = await get_harness(name).run(
+        model_id,
+        "Count the data rows in data.csv and write the number to count.txt",
+        project,
+        None,
+        RunLimits(timeout_s=240),
+        run_id=name,
+        trace_path=tmp_path / "trace.jsonl",
+        subscribers=[events.append],
+    )
+    assert result.status == "ok", result.status_detail
+    assert (project / "count.txt").read_text().strip() == "3"
+    # The harness read the exported skill from where export put it, and offered it.
+    prompts = json.dumps(model.requests)
+    assert "row-counter" in prompts and "Count the data rows of a CSV file" in prompts
+    kinds = [e.type for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert "tool_result" in kinds and "llm_response" in kinds
+    assert result.extra["usage_source"] == "server" and result.extra["model_calls"] >= 2
+    assert result.files_written == 1  # count.txt; the skill folder is not the run's work
+    # Every process the CLI started has ended.
+    assert _processes_with(str(project)) == []
