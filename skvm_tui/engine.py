@@ -53,12 +53,12 @@ class Engine:
     def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:
         """What a run on the target uses: an accepted proposal's variant, else the compiler's."""
         from skvm_core.compile import materialize_variant
+        from skvm_core.harness import split_target
         from skvm_core.optimize.proposals import ProposalStore
         from skvm_core.skill import load_skill
 
-        accepted = ProposalStore(self.workspace).accepted_variant(
-            result.skill.name, target or result.tcp.model
-        )
+        model = split_target(target)[0] if target else result.tcp.model
+        accepted = ProposalStore(self.workspace).accepted_variant(result.skill.name, model)
         folder = accepted or materialize_variant(result, self.workspace)
         return load_skill(folder)
 
@@ -87,20 +87,23 @@ class Engine:
     ) -> TaskRun:
         # litellm takes seconds to import: do it off the event loop so the UI stays live.
         from skvm_core.bench.run import run_task
+        from skvm_core.harness import split_target
         from skvm_core.llm import preload
 
         await asyncio.to_thread(preload)
+        model, harness = split_target(target)  # a tab may be a model in an external harness
         options = {"workspace": self.workspace, "subscribers": [subscriber], "label": task.id}
-        if solidify and skill is not None:
+        if solidify and skill is not None and harness == "bare":
             from skvm_core.jit.runtime import run_solidified
 
-            return await run_solidified(task, target, skill=skill, **options)
-        return await run_task(task, target, skill=skill, **options)
+            return await run_solidified(task, model, skill=skill, **options)
+        return await run_task(task, model, skill=skill, harness=harness, **options)
 
     def jit_state(self, skill_name: str, target: str) -> JitState:
+        from skvm_core.harness import split_target
         from skvm_core.jit import JitStore
 
-        return JitStore(self.workspace).load(skill_name, target)
+        return JitStore(self.workspace).load(skill_name, split_target(target)[0])
 
     # --- proposals ------------------------------------------------------------------
     def proposals(self) -> tuple[list, dict[str, tuple[str, str]]]:
@@ -209,13 +212,18 @@ class Engine:
 
     def bench_plan(self, tasks: list[Task], targets: list[str], runs: int = 1) -> BenchPlan:
         from skvm_core.bench.orchestrator import BenchPlan, new_session_id
+        from skvm_core.harness import split_target
 
+        # Tabs are models in harnesses; the bench matrix takes both as dimensions.
+        models = list(dict.fromkeys(split_target(t)[0] for t in targets))
+        harnesses = list(dict.fromkeys(split_target(t)[1] for t in targets))
         return BenchPlan(
             session=new_session_id(),
             tasks=[str(task.task_dir) for task in tasks],
-            targets=targets,
+            targets=models,
+            harnesses=harnesses,
             runs=runs,
-            concurrency=max(1, len(targets)),
+            concurrency=max(1, len(models)),
         )
 
     async def run_bench(

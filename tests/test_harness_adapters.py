@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -403,3 +404,36 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
     assert result.files_written == 1  # count.txt; the skill folder is not the run's work
     # Every process the CLI started has ended.
     assert _processes_with(str(project)) == []
+
+
+def test_a_harness_cli_dies_with_the_process_that_ran_it(tmp_path):
+    """A SIGKILLed skvm leaves no harness CLI running. The stand-in CLI holds a FIFO open:
+    the test reads its first byte when it runs, and end-of-file once it is gone."""
+    import select
+    import signal
+    import subprocess
+    import textwrap
+
+    fifo = tmp_path / "alive"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    cli = f"import time; f = open({str(fifo)!r}, 'w'); f.write('x'); f.flush(); time.sleep(600)"
+    program = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from pathlib import Path
+        from skvm_core.harness.process import run_cli
+        argv = [sys.executable, "-c", {cli!r}]
+        asyncio.run(run_cli(argv, Path({str(tmp_path)!r}), {{}}, 600, lambda line: None))
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", program])
+    try:
+        assert select.select([reader], [], [], 60)[0], "the CLI never started"
+        assert os.read(reader, 1) == b"x"
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    assert select.select([reader], [], [], 60)[0], "the CLI outlived its parent"
+    assert os.read(reader, 1) == b""  # every writer is gone: the CLI died with its parent
+    os.close(reader)

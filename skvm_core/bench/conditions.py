@@ -115,12 +115,9 @@ def split_protocol(name: str) -> tuple[str, str | None]:
 def split_harness(name: str) -> tuple[str, str]:
     """`original+opencode` → (`original`, `opencode`): the condition run in an external
     agent harness; without a suffix, our own agent (`bare`)."""
-    from skvm_core.harness import HARNESSES
+    from skvm_core.harness import split_target
 
-    base, sep, harness = name.rpartition("+")
-    if sep and harness in HARNESSES:
-        return base, harness
-    return name, "bare"
+    return split_target(name)
 
 
 def with_harness(condition: str, harness: str) -> str:

@@ -26,4 +26,13 @@ def get_harness(name: str | None) -> HarnessAdapter:
     )
 
 
-__all__ = ["HARNESSES", "HarnessAdapter", "get_harness"]
+def split_target(target: str) -> tuple[str, str]:
+    """`local/qwen2.5-coder-1.5b+opencode` → (the model, `opencode`): a target as a model
+    in a harness (the workbench's tabs); a plain model id runs in our own agent."""
+    model, sep, harness = target.rpartition("+")
+    if sep and harness in HARNESSES:
+        return model, harness
+    return target, "bare"
+
+
+__all__ = ["HARNESSES", "HarnessAdapter", "get_harness", "split_target"]

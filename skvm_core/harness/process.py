@@ -44,6 +44,7 @@ async def run_cli(
         stderr=subprocess.PIPE,
         start_new_session=True,
         limit=LINE_LIMIT,
+        preexec_fn=_die_with_parent,
     )
     stderr: list[str] = []
 
@@ -79,6 +80,15 @@ async def run_cli(
         timed_out=timed_out,
         stderr="".join(stderr)[-STDERR_CAP:],
     )
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: if our process dies without cleaning up (SIGKILL, a
+    terminal closed), the kernel kills the CLI too instead of leaving it running."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _end(pid: int, group) -> None:

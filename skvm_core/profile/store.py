@@ -22,12 +22,20 @@ def find_profile(
 ) -> Path | None:
     """The latest profile of `model` under `protocol`, falling back to its native profile
     (what the model does with its own tool-call format) when none was measured under it."""
+    from skvm_core.harness import split_target
+    from skvm_core.profile.runner import profile_harness
+
+    model, in_harness = split_target(model)  # a target may name its harness: model+opencode
+    # A model not yet profiled in its harness falls back to what our own agent measured
+    # (the profile's `harness` field says which it is).
+    harnesses = [harness] if in_harness == "bare" else [profile_harness(in_harness), harness]
     wanted = [protocol, "native"] if protocol not in (None, "", "native") else ["native"]
-    for chosen in wanted:
-        for root in profile_roots(workspace):
-            path = profile_folder(root, harness, model, chosen) / "latest.json"
-            if path.is_file():
-                return path
+    for each in harnesses:
+        for chosen in wanted:
+            for root in profile_roots(workspace):
+                path = profile_folder(root, each, model, chosen) / "latest.json"
+                if path.is_file():
+                    return path
     return None
 
 
