@@ -437,3 +437,63 @@ def test_a_harness_cli_dies_with_the_process_that_ran_it(tmp_path):
     assert select.select([reader], [], [], 60)[0], "the CLI outlived its parent"
     assert os.read(reader, 1) == b""  # every writer is gone: the CLI died with its parent
     os.close(reader)
+
+
+async def test_a_workbench_tab_runs_its_model_in_the_harness_and_streams_the_trace(tmp_path):
+    if not _installed("opencode"):
+        pytest.skip("the opencode CLI is not installed (make harnesses)")
+    from skvm_core.profile.store import BUNDLED
+    from skvm_tui.widgets.trace_pane import TracePane
+    from tests.test_workbench import SIZE, settle
+    from tests.workbench_helpers import make_app
+
+    model_id, model = _scripted_for("opencode")
+    tab = f"{model_id}+opencode"
+    profile = BUNDLED / "bare-agent" / "local--qwen2.5-coder-1.5b" / "latest.json"
+    app = make_app(tmp_path, skill="csv-report", targets=[tab], overrides={tab: profile})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.task_id = "csv-count-status"
+        await pilot.press("r")
+        await settle(app, pilot)
+        outcome = app.last_runs[tab]
+        assert outcome.run.status == "ok" and outcome.run.extra["harness"] == "opencode"
+        pane = app.query_one(TracePane)
+        pane.flush(everything=True)
+        assert pane.totals["calls"] >= 1 and pane.events_drawn > 4
+    # The run used the compiled variant, installed where OpenCode looks for skills.
+    assert "csv-report" in json.dumps(model.requests)
+
+
+LOCAL = "local/qwen2.5-coder-1.5b"
+
+
+@pytest.mark.local_model
+@pytest.mark.parametrize("name", ["opencode", "codex"])
+async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp_path, name):
+    """The real CLI, the real embedded model behind our server, a sample task, graded."""
+    if not _installed(name):
+        pytest.skip(f"the {name} CLI is not installed (make harnesses)")
+    from skvm_core.agent.trace import read_trace
+    from skvm_core.bench.run import run_task
+    from skvm_core.bench.task import load_task
+    from skvm_core.store.workspace import Workspace
+    from tests.conftest import SAMPLE_SKILLS
+
+    task = load_task(SAMPLE_SKILLS / "tasks" / "csv-count-status")
+    outcome = await run_task(
+        task,
+        LOCAL,
+        workspace=Workspace(tmp_path / "ws"),
+        harness=name,
+        sampling={"temperature": 0.0, "seed": 0},
+    )
+    run = outcome.run
+    assert run.status == "ok", run.status_detail  # the CLI finished on its own
+    assert run.extra["harness"] == name and run.extra["model_calls"] >= 1
+    assert run.usage.input > 1000 and run.extra["usage_source"] == "server"
+    events = read_trace(run.trace_path)
+    kinds = [e.type for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert kinds.count("llm_response") == run.extra["model_calls"]
+    assert 0.0 <= outcome.score.score <= 1.0  # graded like any run (passing is the model's job)
