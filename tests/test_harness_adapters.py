@@ -497,3 +497,87 @@ async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert kinds.count("llm_response") == run.extra["model_calls"]
     assert 0.0 <= outcome.score.score <= 1.0  # graded like any run (passing is the model's job)
+
+
+def test_a_bench_plan_runs_every_condition_in_every_harness_and_labels_them():
+    from skvm_core.bench.conditions import split_harness, split_protocol
+    from skvm_core.bench.orchestrator import BenchPlan
+
+    plan = BenchPlan(
+        session="s",
+        tasks=[],
+        targets=["local/qwen2.5-coder-1.5b"],
+        conditions=["original", "compiled@native"],
+        harnesses=["bare", "codex"],
+    )
+    assert plan.matrix_conditions() == [
+        "original",
+        "compiled@native",
+        "original+codex",
+        "compiled@native+codex",
+    ]
+    assert split_harness("compiled@native+codex") == ("compiled@native", "codex")
+    assert split_protocol("compiled@native+codex") == ("compiled", "native")
+    assert split_harness("custom:mine=/skills/a+b") == ("custom:mine=/skills/a+b", "bare")
+
+
+def test_profiles_are_kept_per_harness_and_a_tab_falls_back_to_our_agents_profile(tmp_path):
+    from skvm_core.profile.runner import ProfileOptions, session_dir
+    from skvm_core.profile.store import find_profile
+    from skvm_core.store.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws")
+    options = ProfileOptions(model="local/qwen2.5-coder-1.5b", harness="codex")
+    assert "/codex/local--qwen2.5-coder-1.5b/" in str(session_dir(workspace, options))
+    bare = find_profile("local/qwen2.5-coder-1.5b", workspace)
+    assert bare is not None and "bare-agent" in str(bare)
+    assert find_profile("local/qwen2.5-coder-1.5b+codex", workspace) == bare
+    own = tmp_path / "ws" / "profiles" / "codex" / "local--qwen2.5-coder-1.5b" / "latest.json"
+    own.parent.mkdir(parents=True)
+    own.write_text(bare.read_text())
+    assert find_profile("local/qwen2.5-coder-1.5b+codex", workspace) == own
+
+
+def test_cli_export_and_harness_errors_are_one_line_with_a_hint(tmp_path, capsys):
+    from skvm_core.cli import main
+
+    skill = _sample_skill(tmp_path)
+    code = main(
+        [
+            "export",
+            "--skill",
+            str(skill),
+            "--target",
+            "local/qwen2.5-coder-0.5b",
+            "--harness",
+            "codex",
+            "--into",
+            str(tmp_path / "missing"),
+            "--original",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 2 and "is not a folder" in out.err + out.out and "Traceback" not in out.err
+    project = tmp_path / "project"
+    project.mkdir()
+    code = main(
+        [
+            "export",
+            "--skill",
+            str(skill),
+            "--target",
+            "local/qwen2.5-coder-0.5b",
+            "--harness",
+            "opencode",
+            "--into",
+            str(project),
+            "--original",
+        ]
+    )
+    assert code == 0
+    assert (project / ".opencode" / "skills" / "row-counter" / "SKILL.md").is_file()
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--prompt", "x", "--model", "local/qwen2.5-coder-0.5b", "--harness", "cursor"])
+    assert exit_.value.code == 2
+    assert main(["harness", "list"]) == 0
+    assert "opencode-ai" in capsys.readouterr().out
