@@ -581,3 +581,29 @@ def test_cli_export_and_harness_errors_are_one_line_with_a_hint(tmp_path, capsys
     assert exit_.value.code == 2
     assert main(["harness", "list"]) == 0
     assert "opencode-ai" in capsys.readouterr().out
+
+
+async def test_opencode_commands_cannot_write_outside_the_work_folder(tmp_path):
+    from skvm_core.agent.sandbox import sandbox_mode
+
+    if not _installed("opencode"):
+        pytest.skip("the opencode CLI is not installed (make harnesses)")
+    if sandbox_mode().kind != "bubblewrap":
+        pytest.skip("bubblewrap is not available: OpenCode runs unconfined here (README)")
+    outside = tmp_path / "outside.txt"
+    work = tmp_path / "work"
+
+    def respond(messages, tools):
+        if not tools or any(m.get("role") == "tool" for m in messages):
+            return turn(text="done")
+        # Python, not a path in the command line: OpenCode itself refuses commands that name
+        # outside paths; the sandbox must hold for the ones it does not see.
+        write = f"python3 -c \"open('{outside}', 'w')\""
+        return turn(call("bash", command=f"touch inside.txt; {write}", description="write"))
+
+    model_id = register_scripted(ScriptedModel(respond))
+    result = await get_harness("opencode").run(
+        model_id, "write files", work, None, RunLimits(timeout_s=240), run_id="c", trace_path=None
+    )
+    assert result.status == "ok", result.status_detail
+    assert (work / "inside.txt").exists() and not outside.exists()

@@ -211,6 +211,23 @@ class CommandResult(BaseModel):
         return "\n".join(parts)
 
 
+def _system_binds() -> list[str]:
+    """The host's system folders read-only, private files hidden, fresh /dev, /proc, /tmp."""
+    argv: list[str] = []
+    for folder in _SYSTEM_DIRS:
+        path = Path(folder)
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            argv += ["--ro-bind", folder, folder]
+    files, folders = hidden_paths()
+    for hidden in files:
+        argv += ["--ro-bind", "/dev/null", hidden]
+    for folder in folders:
+        argv += ["--tmpfs", folder]
+    return argv + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+
+
 def _bwrap_argv(
     bwrap: str, work_dir: Path, network: bool, read_only: tuple[Path, ...] = ()
 ) -> list[str]:
@@ -226,18 +243,7 @@ def _bwrap_argv(
     ]
     if network:
         argv.append("--share-net")
-    for folder in _SYSTEM_DIRS:
-        path = Path(folder)
-        if path.is_symlink():
-            argv += ["--symlink", os.readlink(path), folder]
-        elif path.is_dir():
-            argv += ["--ro-bind", folder, folder]
-    files, folders = hidden_paths()
-    for hidden in files:
-        argv += ["--ro-bind", "/dev/null", hidden]
-    for folder in folders:
-        argv += ["--tmpfs", folder]
-    argv += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    argv += _system_binds()
     shims = shim_dir()
     if shims is not None:
         argv += ["--ro-bind", str(shims), SHIM_DIR_IN_SANDBOX]
@@ -247,6 +253,25 @@ def _bwrap_argv(
     for key, value in scrubbed_env(work_dir, in_bubblewrap=True).items():
         argv += ["--setenv", key, value]
     return argv
+
+
+def confined_program(
+    argv: list[str], work_dir: Path, writable: tuple[Path, ...], readable: tuple[Path, ...]
+) -> list[str]:
+    """`argv` (a whole program, such as an agent harness CLI) under bubblewrap where it is
+    available: the system read-only, `readable` too, only the work folder and `writable`
+    writable. The network is shared: the program reaches our model server on loopback.
+    Without bubblewrap, `argv` unchanged."""
+    mode = sandbox_mode()
+    if mode.kind != "bubblewrap" or not mode.bwrap:
+        return argv
+    wrapped = [mode.bwrap, "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
+    wrapped += _system_binds()
+    for folder in readable:
+        wrapped += ["--ro-bind", str(folder), str(folder)]
+    for folder in (work_dir, *writable):
+        wrapped += ["--bind", str(folder), str(folder)]
+    return [*wrapped, "--chdir", str(work_dir), *argv]
 
 
 async def run_command(

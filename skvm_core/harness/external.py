@@ -13,7 +13,7 @@ from pathlib import Path
 
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.result import RunLimits, RunResult
-from skvm_core.agent.sandbox import ENV_ALLOWLIST
+from skvm_core.agent.sandbox import ENV_ALLOWLIST, confined_program
 from skvm_core.agent.trace import (
     ErrorEvent,
     LlmRequest,
@@ -38,6 +38,9 @@ MODEL_CALLS = "model-calls.jsonl"
 
 class ExternalHarness(HarnessAdapter):
     transcript_class: type[Transcript]
+    # A CLI without a sandbox of its own runs inside ours (bubblewrap, where available), so
+    # its tools cannot write outside the work folder; one with its own keeps it.
+    confine: bool = False
 
     def cli(self) -> Path:
         return require_cli(self.name)
@@ -163,8 +166,13 @@ class ExternalHarness(HarnessAdapter):
         detail = ""
         async with server:
             self.configure(home, work_dir, server.base_url, limits)
+            argv = self.command(cli, prompt, work_dir)
+            if self.confine:
+                argv = confined_program(
+                    argv, work_dir, writable=(home,), readable=(cli.parent.parent.parent,)
+                )
             outcome = await run_cli(
-                self.command(cli, prompt, work_dir),
+                argv,
                 work_dir,
                 self.environment(home),
                 limits.timeout_s,
