@@ -104,7 +104,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             if version
             else f"not installed ({cli.package}@{cli.version}): `make harnesses` or `skvm harness install`"
         )
-        row(f"harness {name}", None, detail)
+        row(f"harness {name}", True if version else None, detail)
     console.print(table)
     return EXIT_OK if ok else EXIT_FAIL
 
