@@ -607,3 +607,13 @@ async def test_opencode_commands_cannot_write_outside_the_work_folder(tmp_path):
     )
     assert result.status == "ok", result.status_detail
     assert (work / "inside.txt").exists() and not outside.exists()
+
+
+def test_a_recorded_codex_command_run_becomes_a_shell_step_then_the_answer():
+    transcript = CodexTranscript("r").feed_all(_recorded("codex-exec-command.jsonl"))
+    shell, answer = transcript.steps
+    assert shell.tools[0].call.name == "shell" and shell.tools[0].ok
+    assert "wc -l < data.csv > count.txt" in shell.tools[0].call.arguments["command"]
+    assert shell.tools[0].exit_code == 0  # from item.completed, not the in-progress item
+    assert answer.text == transcript.final_text == "The count is in count.txt."
+    assert transcript.usage is not None and transcript.usage.output == 17
