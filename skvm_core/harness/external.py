@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from abc import abstractmethod
 from pathlib import Path
@@ -24,7 +25,7 @@ from skvm_core.agent.trace import (
     TraceRecorder,
 )
 from skvm_core.harness.base import HarnessAdapter
-from skvm_core.harness.install import CLIS, require_cli
+from skvm_core.harness.install import CLIS, harness_dir, require_cli
 from skvm_core.harness.process import run_cli
 from skvm_core.harness.transcript import Transcript
 from skvm_core.llm.client import CallOptions
@@ -69,6 +70,9 @@ class ExternalHarness(HarnessAdapter):
             XDG_CACHE_HOME=str(home / ".cache"),
             XDG_STATE_HOME=str(home / ".local" / "state"),
             TMPDIR=str(home / "tmp"),
+            # Packages a CLI fetches at start (OpenCode's plugin SDK) come from one cache
+            # shared by every run, so the network is asked once, not per run.
+            npm_config_cache=str(shared_npm_cache()),
             LANG=env.get("LANG", "C.UTF-8"),
             NO_COLOR="1",
         )
@@ -180,7 +184,10 @@ class ExternalHarness(HarnessAdapter):
                 argv = self.command(cli, prompt, work_dir)
                 if self.confine:
                     argv = confined_program(
-                        argv, work_dir, writable=(home,), readable=(cli.parent.parent.parent,)
+                        argv,
+                        work_dir,
+                        writable=(home, shared_npm_cache()),
+                        readable=(cli.parent.parent.parent,),
                     )
                 outcome = await run_cli(
                     argv, work_dir, self.environment(home), limits.timeout_s, on_line
@@ -190,6 +197,7 @@ class ExternalHarness(HarnessAdapter):
             raise
         finally:
             raw_log.close()
+            _drop_installed_packages(home)
         if outcome.timed_out:
             status, detail = "timeout", f"wall-clock limit of {limits.timeout_s:g} s reached"
         elif outcome.exit_code != 0:
@@ -249,6 +257,19 @@ class ExternalHarness(HarnessAdapter):
                 else None,
             },
         )
+
+
+def shared_npm_cache() -> Path:
+    folder = harness_dir() / "npm-cache"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _drop_installed_packages(home: Path) -> None:
+    """What a CLI installed into its private home (tens of MB a run) is not worth keeping;
+    its logs and session database are."""
+    for folder in list(home.rglob("node_modules")):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _own_folders(harness: ExternalHarness) -> tuple[str, ...]:
