@@ -47,6 +47,14 @@ class ExternalHarness(HarnessAdapter):
     def cli(self) -> Path:
         return require_cli(self.name)
 
+    def _sandbox_note(self) -> str:
+        from skvm_core.agent.sandbox import sandbox_mode
+
+        where = "its own sandbox"
+        if self.confine:
+            where = "inside bubblewrap" if sandbox_mode().kind == "bubblewrap" else "unconfined"
+        return f"{self.name} {self.version}, its own tools, {where}"
+
     @property
     def version(self) -> str:
         return CLIS[self.name].version if self.name in CLIS else "?"
@@ -170,7 +178,7 @@ class ExternalHarness(HarnessAdapter):
                 work_dir=str(work_dir),
                 skill=skill.name if skill else None,
                 skill_mode="discover" if skill else None,
-                sandbox=f"{self.name} {self.version} (its own tools and sandbox)",
+                sandbox=self._sandbox_note(),
                 limits=limits.model_dump(mode="json"),
                 protocol="native",
                 protocol_reason=f"{self.name} calls tools its own way",
