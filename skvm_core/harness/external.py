@@ -112,44 +112,8 @@ class ExternalHarness(HarnessAdapter):
         recorder = TraceRecorder(run_id, trace_path, subscribers)
         started = time.perf_counter()
 
-        served = 0  # model turns so far: the step of every event
-
-        def emit(event) -> None:
-            event.t_ms = (time.perf_counter() - started) * 1000
-            event.step = served
-            recorder.emit(event)
-
-        calls_log = (trace_path.parent if trace_path else home) / MODEL_CALLS
-
-        def on_call(call: ServedCall) -> None:
-            nonlocal served
-            served += 1
-            _log_call(calls_log, call)
-            response = call.response
-            emit(
-                LlmRequest(
-                    run_id=run_id,
-                    messages=len(call.request.messages),
-                    tokens_estimate=response.usage.input if response else 0,
-                )
-            )
-            if response is None:
-                emit(ErrorEvent(run_id=run_id, kind="model", message=call.error or "no reply"))
-                return
-            emit(
-                LlmResponse(
-                    run_id=run_id,
-                    text=response.text,
-                    tool_calls=response.tool_calls,
-                    usage=response.usage,
-                    cost_usd=response.cost_usd,
-                    latency_ms=call.latency_ms,
-                    format_repairs=list(response.format_repairs),
-                    raw_text=response.raw_text,
-                    finish_reason=response.finish_reason,
-                )
-            )
-
+        turns = _ServedTurns(run_id, recorder, (trace_path.parent if trace_path else home))
+        emit = turns.emit
         transcript = self.transcript_class(run_id, emit, text_events=False)
         # The CLI's own transcript, kept as it printed it (converted events are in the trace).
         raw_log = ((trace_path.parent if trace_path else home) / TRANSCRIPT).open(
@@ -168,7 +132,7 @@ class ExternalHarness(HarnessAdapter):
                 max_tokens=max(limits.max_output_tokens, 2048),
             ),
             served_name=SERVED_NAME,
-            on_call=on_call,
+            on_call=turns.on_call,
         )
         emit(
             RunStarted(
@@ -264,6 +228,53 @@ class ExternalHarness(HarnessAdapter):
                 if transcript.usage
                 else None,
             },
+        )
+
+
+class _ServedTurns:
+    """The model turns our server served for a harness run: each becomes trace events (the
+    model's text and calls, with exact usage) and a line of `model-calls.jsonl`; every
+    other event of the run is numbered with the turn it follows."""
+
+    def __init__(self, run_id: str, recorder: TraceRecorder, folder: Path) -> None:
+        self.run_id = run_id
+        self.recorder = recorder
+        self.log = folder / MODEL_CALLS
+        self.started = time.perf_counter()
+        self.served = 0
+
+    def emit(self, event) -> None:
+        event.t_ms = (time.perf_counter() - self.started) * 1000
+        event.step = self.served
+        self.recorder.emit(event)
+
+    def on_call(self, call: ServedCall) -> None:
+        self.served += 1
+        _log_call(self.log, call)
+        response = call.response
+        self.emit(
+            LlmRequest(
+                run_id=self.run_id,
+                messages=len(call.request.messages),
+                tokens_estimate=response.usage.input if response else 0,
+            )
+        )
+        if response is None:
+            message = call.error or "no reply"
+            self.emit(ErrorEvent(run_id=self.run_id, kind="model", message=message))
+            return
+        self.emit(
+            LlmResponse(
+                run_id=self.run_id,
+                text=response.text,
+                tool_calls=response.tool_calls,
+                usage=response.usage,
+                cost_usd=response.cost_usd,
+                latency_ms=call.latency_ms,
+                format_repairs=list(response.format_repairs),
+                raw_text=response.raw_text,
+                finish_reason=response.finish_reason,
+            )
         )
 
 
