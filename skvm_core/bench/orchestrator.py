@@ -351,7 +351,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             "harness": harness,
             "parse_failures": run.parse_failures,
             "format_repairs": run.format_repairs,
-            "example_tokens": run.example_tokens,
+            "example_tokens": run.example_tokens if harness == "bare" else None,
             "files_written": outcome.files_written,
             "answered": run.status == "ok" and not run.status_detail,
             "solidified": str(run.extra.get("solidified", {}).get("outcome", "")),

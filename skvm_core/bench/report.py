@@ -191,8 +191,10 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 if graded
                 else float("nan"),
                 parse_failures=sum(r.parse_failures for r in graded),
+                # An external harness writes its own prompt: we add no example to it.
                 example_tokens=statistics.fmean([r.example_tokens for r in graded])
-                if graded and all(r.example_tokens is not None for r in graded)
+                if graded
+                and all(r.example_tokens is not None and r.harness == "bare" for r in graded)
                 else None,
                 by_template=sum(r.solidified == "template" for r in graded),
                 fell_back=sum(r.solidified == "fell back" for r in graded),
