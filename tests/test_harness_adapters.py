@@ -542,39 +542,20 @@ def test_cli_export_and_harness_errors_are_one_line_with_a_hint(tmp_path, capsys
     from skvm_core.cli import main
 
     skill = _sample_skill(tmp_path)
-    code = main(
-        [
-            "export",
-            "--skill",
-            str(skill),
-            "--target",
-            "local/qwen2.5-coder-0.5b",
-            "--harness",
-            "codex",
-            "--into",
-            str(tmp_path / "missing"),
-            "--original",
-        ]
-    )
+
+    def export(harness: str, into: Path) -> int:
+        target = "local/qwen2.5-coder-0.5b"
+        return main(
+            ["export", "--skill", str(skill), "--target", target, "--harness", harness]
+            + ["--into", str(into), "--original"]
+        )
+
+    code = export("codex", tmp_path / "missing")
     out = capsys.readouterr()
     assert code == 2 and "is not a folder" in out.err + out.out and "Traceback" not in out.err
     project = tmp_path / "project"
     project.mkdir()
-    code = main(
-        [
-            "export",
-            "--skill",
-            str(skill),
-            "--target",
-            "local/qwen2.5-coder-0.5b",
-            "--harness",
-            "opencode",
-            "--into",
-            str(project),
-            "--original",
-        ]
-    )
-    assert code == 0
+    assert export("opencode", project) == 0
     assert (project / ".opencode" / "skills" / "row-counter" / "SKILL.md").is_file()
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--prompt", "x", "--model", "local/qwen2.5-coder-0.5b", "--harness", "cursor"])

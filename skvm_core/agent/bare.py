@@ -540,21 +540,7 @@ class _Run:
                     detail="answered instead of the model",
                 )
             )
-        self.emit(
-            LlmResponse(
-                run_id=self.recorder.run_id,
-                text=response.text,
-                tool_calls=response.tool_calls,
-                usage=response.usage,
-                cost_usd=response.cost_usd,
-                latency_ms=response.latency_ms,
-                format_repairs=list(response.format_repairs),
-                raw_text=response.raw_text,
-                retries=response.retries,
-                finish_reason=response.finish_reason,
-                source=source,
-            )
-        )
+        self.emit(LlmResponse.of(self.recorder.run_id, response, source=source))
         if self.hooks is not None:
             await self._hook("after_llm", self.hooks.after_llm(self.step, response))
         return response

@@ -64,6 +64,22 @@ class LlmResponse(_Event):
     finish_reason: str | None = None
     source: Literal["model", "hook"] = "model"
 
+    @classmethod
+    def of(cls, run_id: str, response: Any, **overrides: Any) -> LlmResponse:
+        """The event for a model layer `LLMResponse` (overrides: latency, source…)."""
+        fields = {
+            "text": response.text,
+            "tool_calls": response.tool_calls,
+            "usage": response.usage,
+            "cost_usd": response.cost_usd,
+            "latency_ms": response.latency_ms,
+            "format_repairs": list(response.format_repairs),
+            "raw_text": response.raw_text,
+            "retries": response.retries,
+            "finish_reason": response.finish_reason,
+        }
+        return cls(run_id=run_id, **{**fields, **overrides})
+
 
 class ToolCallEvent(_Event):
     type: Literal["tool_call"] = "tool_call"

@@ -263,19 +263,8 @@ class _ServedTurns:
             message = call.error or "no reply"
             self.emit(ErrorEvent(run_id=self.run_id, kind="model", message=message))
             return
-        self.emit(
-            LlmResponse(
-                run_id=self.run_id,
-                text=response.text,
-                tool_calls=response.tool_calls,
-                usage=response.usage,
-                cost_usd=response.cost_usd,
-                latency_ms=call.latency_ms,
-                format_repairs=list(response.format_repairs),
-                raw_text=response.raw_text,
-                finish_reason=response.finish_reason,
-            )
-        )
+        # The server's latency includes the wait behind another request of the harness.
+        self.emit(LlmResponse.of(self.run_id, response, latency_ms=call.latency_ms))
 
 
 def shared_npm_cache() -> Path:
