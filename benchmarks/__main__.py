@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_protocols",
     "bench_executors",
     "bench_solidify",
+    "bench_harness_reuse",
 ]
 
 

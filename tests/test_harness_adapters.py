@@ -259,6 +259,7 @@ class _ScriptHarness(ExternalHarness):
 
     name = "script"
     transcript_class = OpenCodeTranscript
+    confine = False  # the script runs the test's own Python
 
     def __init__(self, script: str) -> None:
         self.script = script
@@ -564,13 +565,24 @@ def test_cli_export_and_harness_errors_are_one_line_with_a_hint(tmp_path, capsys
     assert "opencode-ai" in capsys.readouterr().out
 
 
-async def test_opencode_commands_cannot_write_outside_the_work_folder(tmp_path):
+def _shell_call(harness: str, command: str):
+    if harness == "opencode":
+        return call("bash", command=command, description="run")
+    return call("exec_command", cmd=command)
+
+
+def _require_confined(name: str) -> None:
     from skvm_core.agent.sandbox import sandbox_mode
 
-    if not _installed("opencode"):
-        pytest.skip("the opencode CLI is not installed (make harnesses)")
+    if not _installed(name):
+        pytest.skip(f"the {name} CLI is not installed (make harnesses)")
     if sandbox_mode().kind != "bubblewrap":
-        pytest.skip("bubblewrap is not available: OpenCode runs unconfined here (README)")
+        pytest.skip("bubblewrap is not available: the harness runs without our sandbox (README)")
+
+
+@pytest.mark.parametrize("name", ["opencode", "codex"])
+async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, name):
+    _require_confined(name)
     outside = tmp_path / "outside.txt"
     work = tmp_path / "work"
 
@@ -580,14 +592,46 @@ async def test_opencode_commands_cannot_write_outside_the_work_folder(tmp_path):
         # Python, not a path in the command line: OpenCode itself refuses commands that name
         # outside paths; the sandbox must hold for the ones it does not see.
         write = f"python3 -c \"open('{outside}', 'w')\""
-        return turn(call("bash", command=f"touch inside.txt; {write}", description="write"))
+        return turn(_shell_call(name, f"touch inside.txt; {write}"))
 
     model_id = register_scripted(ScriptedModel(respond))
-    result = await get_harness("opencode").run(
+    result = await get_harness(name).run(
         model_id, "write files", work, None, RunLimits(timeout_s=240), run_id="c", trace_path=None
     )
     assert result.status == "ok", result.status_detail
     assert (work / "inside.txt").exists() and not outside.exists()
+
+
+@pytest.mark.parametrize("name", ["opencode", "codex"])
+async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(tmp_path, name):
+    """Both CLIs write the work folder and their home into the system prompt. Confined, they
+    see the same paths on every run, so two runs in different folders send the model the
+    same first request (what a local model's saved prompt state needs), with no host path."""
+    _require_confined(name)
+    first_requests: list[str] = []
+
+    def respond(messages, tools):
+        if tools and not any(m.get("role") == "tool" for m in messages):
+            first_requests.append(json.dumps({"messages": messages, "tools": tools}))
+            return turn(_shell_call(name, "touch out.txt"))
+        return turn(text="done")
+
+    model_id = register_scripted(ScriptedModel(respond))
+    for run in ("one", "two"):
+        work = tmp_path / run / "work"
+        result = await get_harness(name).run(
+            model_id,
+            "make out.txt",
+            work,
+            None,
+            RunLimits(timeout_s=240),
+            run_id=run,
+            trace_path=tmp_path / run / "trace.jsonl",
+        )
+        assert result.status == "ok", result.status_detail
+        assert (work / "out.txt").exists() and result.work_dir == work.resolve()
+    assert len(first_requests) == 2 and first_requests[0] == first_requests[1]
+    assert str(tmp_path) not in first_requests[0] and "/workspace" in first_requests[0]
 
 
 def test_a_recorded_codex_command_run_becomes_a_shell_step_then_the_answer():

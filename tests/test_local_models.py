@@ -50,6 +50,25 @@ async def test_larger_model_answers_a_question_with_streaming():
     assert "".join(deltas) == response.text
 
 
+async def test_a_prompt_prefix_served_from_a_saved_state_is_reported_as_cached():
+    import uuid
+
+    # A system prompt no earlier test sent (its first token is unique), then two questions.
+    system = f"Session {uuid.uuid4().hex}. " + "You answer questions about CSV files. " * 40
+    usages = []
+    for question in ("How many rows?", "Which columns?"):
+        response = await complete(
+            "local/qwen2.5-coder-0.5b",
+            [{"role": "system", "content": system}, {"role": "user", "content": question}],
+            options=CallOptions(max_tokens=4, timeout_s=300),
+        )
+        usages.append(response.usage)
+    first, second = usages
+    assert first.cache_read < 10  # at most the chat template's opening tokens
+    # The second reads the whole system prompt from the first's saved state.
+    assert second.cache_read >= first.input - 12 and second.cache_read < second.input
+
+
 def _constrained(grammar: str) -> str:
     from skvm_core.llm.local import LocalWorker, _Job
     from skvm_core.llm.weights import resolve_local_weights

@@ -75,3 +75,54 @@ def test_parser_never_raises_on_arbitrary_text(text):
     parsed = parse_tool_calls(text, NAMES)
     for call in parsed.calls:
         assert isinstance(call.name, str) and isinstance(call.arguments, dict)
+
+
+def test_a_call_whose_command_has_unescaped_quotes_is_still_the_call():
+    """As the 1.5B wrote it in OpenCode: the awk program's quotes not escaped."""
+    text = (
+        '```json\n{\n  "name": "bash",\n  "arguments": {\n    "command": "grep ERROR app.log | '
+        'awk \'{print $2 " " $1}\' | sort -nr",\n    "timeout": 30000\n  }\n}\n```'
+    )
+    parsed = parse_tool_calls(text, ["bash", "read"])
+    (call,) = parsed.calls
+    assert call.arguments == {
+        "command": "grep ERROR app.log | awk '{print $2 \" \" $1}' | sort -nr",
+        "timeout": 30000,
+    }
+    assert call.arguments_error is None
+    assert parsed.repairs == ["fenced_json", "unescaped_json"] and parsed.text == ""
+
+
+def test_raw_newlines_and_unknown_escapes_in_strings_are_read_as_written():
+    text = (
+        '<tool_call>{"name": "write_file", "arguments": {"path": "a.py", '
+        '"content": "import re\nprint(re.findall(r"\\d+", "a1"))\n"}}</tool_call>'
+    )
+    (call,) = parse_tool_calls(text, NAMES).calls
+    assert call.arguments["content"] == 'import re\nprint(re.findall(r"\\d+", "a1"))\n'
+
+
+def test_a_lenient_reading_never_turns_other_json_into_a_call():
+    text = 'Use {"name": "report "final"", "total": 3} or {"a": "b"c"}'
+    parsed = parse_tool_calls(text, NAMES)
+    assert parsed.calls == [] and parsed.text == text
+
+
+# Strings full of what a lenient reading must get right: quotes, escapes, separators.
+tricky_text = st.text(alphabet='ab"\\,:{}[] \n\té', max_size=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | tricky_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(tricky_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(tricky_text, json_values, max_size=5), st.text(max_size=20))
+def test_valid_json_reads_the_same_leniently(value, after):
+    from skvm_core.llm.json_repair import repair_object
+
+    for indent in (None, 2):
+        encoded = json.dumps(value, indent=indent, ensure_ascii=False)
+        assert repair_object(encoded + after, 0) == (value, len(encoded))

@@ -256,12 +256,16 @@ def _bwrap_argv(
 
 
 def confined_program(
-    argv: list[str], work_dir: Path, writable: tuple[Path, ...], readable: tuple[Path, ...]
+    argv: list[str],
+    binds: tuple[tuple[Path, Path], ...],
+    readable: tuple[Path, ...],
+    chdir: Path,
 ) -> list[str]:
     """`argv` (a whole program, such as an agent harness CLI) under bubblewrap where it is
-    available: the system read-only, `readable` too, only the work folder and `writable`
-    writable. The network is shared: the program reaches our model server on loopback.
-    Without bubblewrap, `argv` unchanged."""
+    available: the system read-only, `readable` too at their own paths, each `(host, seen)`
+    of `binds` writable at `seen`, started in `chdir` (a path as the program sees it). The
+    network is shared: the program reaches our model server on loopback. Without
+    bubblewrap, `argv` unchanged (the caller then passes host paths)."""
     mode = sandbox_mode()
     if mode.kind != "bubblewrap" or not mode.bwrap:
         return argv
@@ -269,9 +273,9 @@ def confined_program(
     wrapped += _system_binds()
     for folder in readable:
         wrapped += ["--ro-bind", str(folder), str(folder)]
-    for folder in (work_dir, *writable):
-        wrapped += ["--bind", str(folder), str(folder)]
-    return [*wrapped, "--chdir", str(work_dir), *argv]
+    for host, seen in binds:
+        wrapped += ["--bind", str(host), str(seen)]
+    return [*wrapped, "--chdir", str(chdir), *argv]
 
 
 async def run_command(

@@ -22,6 +22,7 @@ class CodexHarness(ExternalHarness):
     name = "codex"
     skills_folder = ".agents/skills"
     transcript_class = CodexTranscript
+    own_sandbox = True  # workspace-write: its commands may write only the work folder
 
     def configure(self, home: Path, work_dir: Path, base_url: str, limits: RunLimits) -> None:
         lines = [

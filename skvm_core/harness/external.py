@@ -14,7 +14,7 @@ from pathlib import Path
 
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.result import RunLimits, RunResult
-from skvm_core.agent.sandbox import ENV_ALLOWLIST, confined_program
+from skvm_core.agent.sandbox import ENV_ALLOWLIST, confined_program, sandbox_mode
 from skvm_core.agent.trace import (
     ErrorEvent,
     LlmRequest,
@@ -34,25 +34,35 @@ from skvm_core.serve import ModelServer, ServedCall
 from skvm_core.store.atomic import atomic_write_text
 
 SERVED_NAME = "skvm-model"
+# Where a confined CLI sees its work folder and its home. Both CLIs write these paths into
+# their system prompts, ahead of their tool lists; the same paths on every run make that
+# prompt identical across runs of a skill, so a local model's saved prompt state serves the
+# next run instead of re-reading a 6–7k-token first turn (minutes on a CPU).
+WORK_IN_SANDBOX = Path("/workspace")
+HOME_IN_SANDBOX = Path("/home/agent")
 MODEL_CALLS = "model-calls.jsonl"
 TRANSCRIPT = "transcript.jsonl"
 
 
 class ExternalHarness(HarnessAdapter):
     transcript_class: type[Transcript]
-    # A CLI without a sandbox of its own runs inside ours (bubblewrap, where available), so
-    # its tools cannot write outside the work folder; one with its own keeps it.
-    confine: bool = False
+    # Every CLI runs inside our sandbox (bubblewrap, where available), so its tools cannot
+    # write outside the work folder and it sees stable paths; one with a sandbox of its
+    # own keeps that too, and where ours is unavailable has only its own.
+    confine: bool = True
+    own_sandbox: bool = False
 
     def cli(self) -> Path:
         return require_cli(self.name)
 
-    def _sandbox_note(self) -> str:
-        from skvm_core.agent.sandbox import sandbox_mode
+    def confined(self) -> bool:
+        return self.confine and sandbox_mode().kind == "bubblewrap"
 
-        where = "its own sandbox"
-        if self.confine:
-            where = "inside bubblewrap" if sandbox_mode().kind == "bubblewrap" else "unconfined"
+    def _sandbox_note(self) -> str:
+        if self.confined():
+            where = f"inside bubblewrap, the work folder seen as {WORK_IN_SANDBOX}"
+        else:
+            where = "its own sandbox only" if self.own_sandbox else "unconfined"
         return f"{self.name} {self.version}, its own tools, {where}"
 
     @property
@@ -61,14 +71,15 @@ class ExternalHarness(HarnessAdapter):
 
     @abstractmethod
     def configure(self, home: Path, work_dir: Path, base_url: str, limits: RunLimits) -> None:
-        """Write the CLI's config (provider = our server) into its private home."""
+        """Write the CLI's config (provider = our server) into its private home (`home`, a
+        host path); `work_dir` is the work folder as the CLI sees it."""
 
     @abstractmethod
     def command(self, cli: Path, prompt: str, work_dir: Path) -> list[str]: ...
 
     def environment(self, home: Path) -> dict[str, str]:
-        """No API keys, no user config: only harmless variables, a private home, and the
-        folder with node and the CLI on PATH."""
+        """No API keys, no user config: only harmless variables, a private home (as the
+        CLI sees it), and the folder with node and the CLI on PATH."""
         env = {key: os.environ[key] for key in ENV_ALLOWLIST if key in os.environ}
         env.update(
             PATH=f"{self.cli().parent}:{os.environ.get('PATH', '/usr/local/bin:/usr/bin:/bin')}",
@@ -84,7 +95,6 @@ class ExternalHarness(HarnessAdapter):
             LANG=env.get("LANG", "C.UTF-8"),
             NO_COLOR="1",
         )
-        (home / "tmp").mkdir(parents=True, exist_ok=True)
         return env
 
     async def run(
@@ -105,7 +115,9 @@ class ExternalHarness(HarnessAdapter):
         work_dir = Path(work_dir).resolve()
         work_dir.mkdir(parents=True, exist_ok=True)
         home = (trace_path.parent if trace_path else work_dir.parent) / f"{self.name}-home"
-        home.mkdir(parents=True, exist_ok=True)
+        (home / "tmp").mkdir(parents=True, exist_ok=True)
+        confined = self.confined()
+        seen_work, seen_home = (WORK_IN_SANDBOX, HOME_IN_SANDBOX) if confined else (work_dir, home)
         if skill is not None:
             self.install_skill(skill, work_dir)
         initial = folder_state(work_dir)
@@ -152,17 +164,18 @@ class ExternalHarness(HarnessAdapter):
         detail = ""
         try:
             async with server:
-                self.configure(home, work_dir, server.base_url, limits)
-                argv = self.command(cli, prompt, work_dir)
-                if self.confine:
+                self.configure(home, seen_work, server.base_url, limits)
+                argv = self.command(cli, prompt, seen_work)
+                if confined:
+                    npm_cache = shared_npm_cache()
                     argv = confined_program(
                         argv,
-                        work_dir,
-                        writable=(home, shared_npm_cache()),
+                        binds=((work_dir, seen_work), (home, seen_home), (npm_cache, npm_cache)),
                         readable=(cli.parent.parent.parent,),
+                        chdir=seen_work,
                     )
                 outcome = await run_cli(
-                    argv, work_dir, self.environment(home), limits.timeout_s, on_line
+                    argv, work_dir, self.environment(seen_home), limits.timeout_s, on_line
                 )
         except BaseException:
             recorder.close()

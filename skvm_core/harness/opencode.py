@@ -17,7 +17,6 @@ class OpenCodeHarness(ExternalHarness):
     name = "opencode"
     skills_folder = ".opencode/skills"
     transcript_class = OpenCodeTranscript
-    confine = True  # OpenCode's tools have no sandbox of their own
 
     def configure(self, home: Path, work_dir: Path, base_url: str, limits: RunLimits) -> None:
         config = {

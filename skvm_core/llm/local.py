@@ -41,6 +41,7 @@ class Generation:
     finish_reason: str
     # Time until the first generated token: prompt processing, which prefix reuse cuts.
     prompt_ms: float = 0.0
+    reused_tokens: int = 0  # the prompt's prefix taken from a saved state, not evaluated
 
 
 @dataclass
@@ -288,7 +289,7 @@ class LocalWorker:
                 f"the prompt has {len(prompt_tokens)} tokens, more than the {self.context}-token context of {self.weights.name}",
                 hint="shorten the skill or raise SKVM_LOCAL_CONTEXT",
             )
-        self.states.restore(llm, prompt_tokens)
+        reused = self.states.restore(llm, prompt_tokens)
         if job.seed is not None:
             llm.set_seed(job.seed)
         pieces: list[str] = []
@@ -332,6 +333,7 @@ class LocalWorker:
             completion_tokens=completion_tokens,
             finish_reason=finish,
             prompt_ms=prompt_ms,
+            reused_tokens=reused,
         )
 
 

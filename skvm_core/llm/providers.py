@@ -22,6 +22,16 @@ from skvm_core.llm import local
 from skvm_core.llm.scripted import ScriptedCall, ScriptedTurn, scripted_model
 
 
+def _usage(prompt: int, completion: int, reused: int = 0) -> dict[str, Any]:
+    """OpenAI-shaped usage; a prompt prefix served from a saved state counts as cached."""
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": reused},
+    }
+
+
 def _response(
     model: str,
     text: str,
@@ -29,6 +39,7 @@ def _response(
     prompt: int,
     completion: int,
     finish: str,
+    reused: int = 0,
 ) -> ModelResponse:
     message: dict[str, Any] = {"role": "assistant", "content": text}
     if tool_calls:
@@ -38,11 +49,7 @@ def _response(
         created=int(time.time()),
         model=model,
         choices=[{"index": 0, "message": message, "finish_reason": finish}],
-        usage={
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
+        usage=_usage(prompt, completion, reused),
     )
 
 
@@ -86,6 +93,7 @@ class LocalProvider(CustomLLM):
             generation.prompt_tokens,
             generation.completion_tokens,
             generation.finish_reason,
+            generation.reused_tokens,
         )
 
     async def astreaming(
@@ -117,11 +125,9 @@ class LocalProvider(CustomLLM):
             generation = task.result()
         finally:
             task.cancel()
-        usage = {
-            "prompt_tokens": generation.prompt_tokens,
-            "completion_tokens": generation.completion_tokens,
-            "total_tokens": generation.prompt_tokens + generation.completion_tokens,
-        }
+        usage = _usage(
+            generation.prompt_tokens, generation.completion_tokens, generation.reused_tokens
+        )
         yield _chunk(finished=True, finish=generation.finish_reason, usage=usage)
 
 

@@ -2,8 +2,8 @@
 
 Small local models often answer with `<tool_call>{...}</tool_call>`, a fenced ```json
 block or a bare JSON object. We accept `{"name", "arguments"}` and `{"function": {...}}`
-shapes (arguments may be an object or a JSON string) and report which repair was needed so
-the trace shows it. Objects naming an offered tool count; so does an object of exactly
+shapes (arguments may be an object or a JSON string; strings the model forgot to escape are
+read leniently) and report which repair was needed so the trace shows it. Objects naming an offered tool count; so does an object of exactly
 `{"name", "arguments"}`, so a call to a tool that does not exist gets an answer. Other JSON
 in prose is left alone.
 """
@@ -16,12 +16,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from skvm_core.llm.json_repair import repair_object
 from skvm_core.llm.types import FormatRepair, ToolCall
 
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _FENCED = re.compile(
     r"```[ \t]*(?:json|tool_call|tool|javascript|js)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE
 )
+
+# How a call object opens; only such objects are worth a lenient reading.
+_CALL_START = re.compile(r'\{\s*"(?:name|function|tool|tool_name)"\s*:')
 
 
 @dataclass
@@ -96,18 +100,26 @@ def _bare_objects(text: str, names: set[str]):
         start = _next_json_start(text, index)
         if start < 0:
             break
+        lenient: list[FormatRepair] = []
         try:
             value, end = decoder.raw_decode(text, start)
         except (json.JSONDecodeError, RecursionError):
-            index = start + 1
-            continue
+            # Not JSON as written; a call whose strings were not escaped is read leniently.
+            repaired = repair_object(text, start) if _CALL_START.match(text, start) else None
+            if repaired is None:
+                index = start + 1
+                continue
+            (value, end), lenient = repaired, ["unescaped_json"]
         items = value if isinstance(value, list) else [value]
         recovered = [_as_call(item, names) for item in items]
         if items and all(r is not None for r in recovered):
             for name, args, error, item_repairs in recovered:  # type: ignore[misc]
                 calls.append((name, args, error))
-                repairs += item_repairs
+                repairs += lenient + item_repairs
             spans.append((start, end))
+        elif lenient:  # a lenient reading counts only as a call, never as skipped text
+            index = start + 1
+            continue
         index = end
     return calls, repairs, spans
 

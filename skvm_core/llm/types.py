@@ -84,6 +84,7 @@ FormatRepair = Literal[
     "tool_call_tags",
     "fenced_json",
     "bare_json",
+    "unescaped_json",  # quotes, newlines or backslashes in strings the model did not escape
     "function_wrapper",
     "arguments_string",
     "invalid_arguments",
