@@ -606,14 +606,16 @@ async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, n
 async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(tmp_path, name):
     """Both CLIs write the work folder and their home into the system prompt. Confined, they
     see the same paths on every run, so two runs in different folders send the model the
-    same first request (what a local model's saved prompt state needs), with no host path."""
+    same first request (what a local model's saved prompt state needs), with no host path.
+    Their commands find `python` as our own agent's do."""
     _require_confined(name)
     first_requests: list[str] = []
 
     def respond(messages, tools):
         if tools and not any(m.get("role") == "tool" for m in messages):
             first_requests.append(json.dumps({"messages": messages, "tools": tools}))
-            return turn(_shell_call(name, "touch out.txt"))
+            # `python`, as skills write it, though the system may have only python3.
+            return turn(_shell_call(name, "python -c 'print(6 * 7)' > out.txt"))
         return turn(text="done")
 
     model_id = register_scripted(ScriptedModel(respond))
@@ -629,7 +631,7 @@ async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(
             trace_path=tmp_path / run / "trace.jsonl",
         )
         assert result.status == "ok", result.status_detail
-        assert (work / "out.txt").exists() and result.work_dir == work.resolve()
+        assert (work / "out.txt").read_text() == "42\n" and result.work_dir == work.resolve()
     assert len(first_requests) == 2 and first_requests[0] == first_requests[1]
     assert str(tmp_path) not in first_requests[0] and "/workspace" in first_requests[0]
 

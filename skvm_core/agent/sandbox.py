@@ -123,11 +123,17 @@ def shim_dir() -> Path | None:
     return folder
 
 
-def sandbox_path(in_bubblewrap: bool) -> str:
+def shim_path(in_bubblewrap: bool) -> str | None:
+    """The shim folder as a sandboxed program sees it, or None when the host needs none."""
     shims = shim_dir()
     if shims is None:
-        return SAFE_PATH
-    return f"{SAFE_PATH}:{SHIM_DIR_IN_SANDBOX if in_bubblewrap else shims}"
+        return None
+    return SHIM_DIR_IN_SANDBOX if in_bubblewrap else str(shims)
+
+
+def sandbox_path(in_bubblewrap: bool) -> str:
+    shims = shim_path(in_bubblewrap)
+    return SAFE_PATH if shims is None else f"{SAFE_PATH}:{shims}"
 
 
 @cache
@@ -271,6 +277,9 @@ def confined_program(
         return argv
     wrapped = [mode.bwrap, "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
     wrapped += _system_binds()
+    shims = shim_dir()
+    if shims is not None:  # the program's commands find `python` as our agent's do
+        wrapped += ["--ro-bind", str(shims), SHIM_DIR_IN_SANDBOX]
     for folder in readable:
         wrapped += ["--ro-bind", str(folder), str(folder)]
     for host, seen in binds:

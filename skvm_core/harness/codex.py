@@ -31,6 +31,8 @@ class CodexHarness(ExternalHarness):
             f"model_context_window = {CONTEXT_TOKENS}",
             'approval_policy = "never"',
             'sandbox_mode = "workspace-write"',
+            # A login shell resets PATH from /etc/profile; commands keep the one we set.
+            "allow_login_shell = false",
             "",
             "[model_providers.skvm]",
             'name = "SkVM"',

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.result import RunLimits, RunResult
-from skvm_core.agent.sandbox import ENV_ALLOWLIST, confined_program, sandbox_mode
+from skvm_core.agent.sandbox import ENV_ALLOWLIST, confined_program, sandbox_mode, shim_path
 from skvm_core.agent.trace import (
     ErrorEvent,
     LlmRequest,
@@ -174,9 +174,10 @@ class ExternalHarness(HarnessAdapter):
                         readable=(cli.parent.parent.parent,),
                         chdir=seen_work,
                     )
-                outcome = await run_cli(
-                    argv, work_dir, self.environment(seen_home), limits.timeout_s, on_line
-                )
+                env = self.environment(seen_home)
+                if shims := shim_path(in_bubblewrap=confined):
+                    env["PATH"] += f":{shims}"  # `python` where the system has only python3
+                outcome = await run_cli(argv, work_dir, env, limits.timeout_s, on_line)
         except BaseException:
             recorder.close()
             raise

@@ -24,8 +24,10 @@ from skvm_core.llm.types import Message
 from skvm_core.llm.weights import resolve_local_weights
 
 DEFAULT_CONTEXT = int(os.environ.get("SKVM_LOCAL_CONTEXT", "8192"))
-# Memory for saved prompt states per loaded model (a 0.5B state is ~12 KB per token).
-STATE_CACHE_MB = int(os.environ.get("SKVM_LOCAL_STATE_CACHE_MB", "512"))
+# Memory for saved prompt states per loaded model (a 0.5B state is ~12 KB per token, a
+# 1.5B's ~28 KB: an external harness's 7k-token first turn is ~200 MB, and a harness tab
+# and our own agent's runs should each keep theirs).
+STATE_CACHE_MB = int(os.environ.get("SKVM_LOCAL_STATE_CACHE_MB", "1024"))
 _CHATML = (
     "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
