@@ -105,3 +105,36 @@ def test_a_token_the_grammar_forbids_is_sampled_again_under_it():
     # The model would never start with this on its own: every first token falls back.
     text = _constrained('root ::= "zq" [0-9] [0-9] [0-9]\n')
     assert len(text) == 5 and text.startswith("zq") and text[2:].isdigit()
+
+
+def test_saved_prompt_states_serve_a_prompt_after_the_context_grew():
+    """A harness's long prompt makes the context grow (the model is loaded again); the
+    states saved before still serve the prefix they share with the next prompt."""
+    from skvm_core.llm.local import LocalWorker, _Job
+    from skvm_core.llm.weights import resolve_local_weights
+
+    worker = LocalWorker(resolve_local_weights("qwen2.5-coder-0.5b"), context=1024)
+    system = "You answer questions about CSV files. " * 70
+
+    def ask(question: str):
+        job = _Job(
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": question},
+            ],
+            tools=[],
+            max_tokens=8,
+            temperature=0.0,
+            seed=0,
+            on_text=None,
+        )
+        return worker.submit(job).result()
+
+    try:
+        first = ask("How many rows?")
+        grown = ask("Which columns? " + "Think about the header line. " * 100)
+    finally:
+        worker.close()
+    assert worker.context > 1024 and grown.prompt_tokens > 1024
+    assert first.reused_tokens == 0 and grown.reused_tokens >= first.prompt_tokens - 12
+    assert grown.text.strip()

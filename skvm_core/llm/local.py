@@ -171,6 +171,11 @@ class LocalWorker:
         self.context = context
         self.state_cache_mb = STATE_CACHE_MB if state_cache_mb is None else state_cache_mb
         self.template_knows_tools = False
+        # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
+        # longest stored prefix (the system prompt, skill and tools shared by every run of a
+        # skill), even when other jobs ran in between. Bounded; least recently used go first.
+        # They outlive a reload for a larger context: a state fits any context it fits in.
+        self.states = PromptStates(self.state_cache_mb * 1024 * 1024)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._loaded = threading.Event()
         self._load_error: BaseException | None = None
@@ -236,10 +241,6 @@ class LocalWorker:
         from skvm_core.llm.grammar_sampler import install
 
         install(llm)  # a grammar checks the sampled token, not the whole vocabulary
-        # Evaluated prompt states, keyed by their tokens: a new prompt starts from the
-        # longest stored prefix (the system prompt, skill and tools shared by every run of a
-        # skill), even when other jobs ran in between. Bounded; least recently used go first.
-        self.states = PromptStates(self.state_cache_mb * 1024 * 1024)
         source = llm.metadata.get("tokenizer.chat_template") or _CHATML
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         env.globals["raise_exception"] = _raise_template_error
@@ -375,7 +376,7 @@ class PromptStates:
             return current
         state = self.items.pop(best_key)
         self.items[best_key] = state  # most recently used
-        llm.load_state(state)
+        llm.load_state(_sized_for(state, llm.n_ctx()))
         return best
 
     def save(self, llm) -> None:
@@ -395,6 +396,26 @@ class PromptStates:
             self.size -= self._bytes(self.items.pop(next(iter(self.items))))
         self.items[key] = state
         self.size += size
+
+
+def _sized_for(state, n_ctx: int):
+    """`state` with its token array as long as the context it is loaded into (load_state
+    takes the array as it is; a state saved before the context grew has a shorter one)."""
+    if len(state.input_ids) == n_ctx:
+        return state
+    import numpy as np
+    from llama_cpp import LlamaState
+
+    input_ids = np.zeros(n_ctx, dtype=state.input_ids.dtype)
+    input_ids[: state.n_tokens] = state.input_ids[: state.n_tokens]
+    return LlamaState(
+        input_ids=input_ids,
+        scores=state.scores,
+        n_tokens=state.n_tokens,
+        llama_state=state.llama_state,
+        llama_state_size=state.llama_state_size,
+        seed=state.seed,
+    )
 
 
 def _kv_state(llm):
