@@ -644,3 +644,38 @@ def test_a_recorded_codex_command_run_becomes_a_shell_step_then_the_answer():
     assert shell.tools[0].exit_code == 0  # from item.completed, not the in-progress item
     assert answer.text == transcript.final_text == "The count is in count.txt."
     assert transcript.usage is not None and transcript.usage.output == 17
+
+
+@pytest.mark.parametrize("name", ["opencode", "codex"])
+async def test_a_harness_run_keeps_our_agents_step_and_loop_limits(tmp_path, name):
+    """OpenCode's `run` would go on until the time limit; the server ends the CLI when the
+    model repeats one action, or takes more turns than the run allows, as our agent would."""
+    if not _installed(name):
+        pytest.skip(f"the {name} CLI is not installed (make harnesses)")
+    counter = iter(range(1000))
+
+    def looping(messages, tools):
+        return turn(_shell_call(name, "echo again >> log.txt")) if tools else turn(text="t")
+
+    def wandering(messages, tools):
+        return (
+            turn(_shell_call(name, f"echo {next(counter)} >> log.txt")) if tools else turn(text="t")
+        )
+
+    for respond, limits, expected in (
+        (looping, RunLimits(timeout_s=240, loop_threshold=3), "repeated 3 times"),
+        (wandering, RunLimits(timeout_s=240, max_steps=2), "step limit (2)"),
+    ):
+        work = tmp_path / respond.__name__
+        result = await get_harness(name).run(
+            register_scripted(ScriptedModel(respond)),
+            "keep going",
+            work,
+            None,
+            limits,
+            run_id=respond.__name__,
+            trace_path=tmp_path / respond.__name__ / "trace" / "trace.jsonl",
+        )
+        assert result.status == "ok" and expected in result.status_detail, result.status_detail
+        assert result.extra["model_calls"] <= 4  # the CLI was ended, not left to run on
+        assert _processes_with(str(work)) == []

@@ -5,6 +5,7 @@ result whose figures come from the server (exact) or the CLI (as reported)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from skvm_core.agent.trace import (
     TraceRecorder,
 )
 from skvm_core.harness.base import HarnessAdapter
+from skvm_core.harness.guard import TurnGuard
 from skvm_core.harness.install import CLIS, harness_dir, require_cli
 from skvm_core.harness.process import run_cli
 from skvm_core.harness.transcript import Transcript
@@ -124,7 +126,9 @@ class ExternalHarness(HarnessAdapter):
         recorder = TraceRecorder(run_id, trace_path, subscribers)
         started = time.perf_counter()
 
-        turns = _ServedTurns(run_id, recorder, (trace_path.parent if trace_path else home))
+        turns = _ServedTurns(
+            run_id, recorder, (trace_path.parent if trace_path else home), TurnGuard(limits)
+        )
         emit = turns.emit
         transcript = self.transcript_class(run_id, emit, text_events=False)
         # The CLI's own transcript, kept as it printed it (converted events are in the trace).
@@ -177,7 +181,9 @@ class ExternalHarness(HarnessAdapter):
                 env = self.environment(seen_home)
                 if shims := shim_path(in_bubblewrap=confined):
                     env["PATH"] += f":{shims}"  # `python` where the system has only python3
-                outcome = await run_cli(argv, work_dir, env, limits.timeout_s, on_line)
+                outcome = await run_cli(
+                    argv, work_dir, env, limits.timeout_s, on_line, stop=turns.stop
+                )
         except BaseException:
             recorder.close()
             raise
@@ -186,6 +192,8 @@ class ExternalHarness(HarnessAdapter):
             _drop_installed_packages(home)
         if outcome.timed_out:
             status, detail = "timeout", f"wall-clock limit of {limits.timeout_s:g} s reached"
+        elif outcome.stopped:  # a limit our agent keeps too: the run ends as ours would
+            detail = turns.stop_reason or "stopped"
         elif outcome.exit_code != 0:
             status = "crashed"
             detail = f"{self.name} exited with {outcome.exit_code}: {outcome.stderr.strip()[-300:]}"
@@ -250,12 +258,17 @@ class _ServedTurns:
     model's text and calls, with exact usage) and a line of `model-calls.jsonl`; every
     other event of the run is numbered with the turn it follows."""
 
-    def __init__(self, run_id: str, recorder: TraceRecorder, folder: Path) -> None:
+    def __init__(
+        self, run_id: str, recorder: TraceRecorder, folder: Path, guard: TurnGuard
+    ) -> None:
         self.run_id = run_id
         self.recorder = recorder
         self.log = folder / MODEL_CALLS
         self.started = time.perf_counter()
         self.served = 0
+        self.guard = guard
+        self.stop = asyncio.Event()  # set when a limit is reached: the CLI is ended
+        self.stop_reason: str | None = None
 
     def emit(self, event) -> None:
         event.t_ms = (time.perf_counter() - self.started) * 1000
@@ -279,6 +292,12 @@ class _ServedTurns:
             return
         # The server's latency includes the wait behind another request of the harness.
         self.emit(LlmResponse.of(self.run_id, response, latency_ms=call.latency_ms))
+        reason = self.guard.observe(bool(call.request.tools), response)
+        if reason and not self.stop.is_set():
+            self.stop_reason = reason
+            if self.guard.kind == "loop":
+                self.emit(ErrorEvent(run_id=self.run_id, kind="loop", message=reason))
+            self.stop.set()
 
 
 def shared_npm_cache() -> Path:

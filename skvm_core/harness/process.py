@@ -21,9 +21,10 @@ LINE_LIMIT = 16 * 1024 * 1024  # one transcript event may carry a whole file
 
 @dataclass
 class CliOutcome:
-    exit_code: int | None
+    exit_code: int | None  # None when we ended it (timeout or stop)
     timed_out: bool
     stderr: str
+    stopped: bool = False
 
 
 async def run_cli(
@@ -32,7 +33,10 @@ async def run_cli(
     env: dict[str, str],
     timeout_s: float,
     on_line: Callable[[str], None],
+    stop: asyncio.Event | None = None,
 ) -> CliOutcome:
+    """Run `argv` until it exits, `timeout_s` passes or `stop` is set (a limit the caller
+    keeps was reached); the whole tree is killed in every case."""
     group = new_group()
     command = group.wrap(argv) if group is not None else argv
     process = await asyncio.create_subprocess_exec(
@@ -62,12 +66,18 @@ async def run_cli(
                 size += len(chunk)
 
     readers = asyncio.gather(read_stdout(), read_stderr())
-    timed_out = False
+    stop = stop or asyncio.Event()
+    timed_out = stopped = False
+    exited = asyncio.ensure_future(process.wait())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait_for(asyncio.shield(process.wait()), timeout_s)
-    except TimeoutError:
-        timed_out = True
+        done, _ = await asyncio.wait(
+            {exited, stopping}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        timed_out = not done
+        stopped = exited not in done and stopping in done
     finally:
+        stopping.cancel()
         _end(process.pid, group)
         await process.wait()
         # Output already written is still read; descendants that held the pipes are dead.
@@ -76,9 +86,10 @@ async def run_cli(
         if group is not None:
             group.remove()
     return CliOutcome(
-        exit_code=None if timed_out else process.returncode,
+        exit_code=None if timed_out or stopped else process.returncode,
         timed_out=timed_out,
         stderr="".join(stderr)[-STDERR_CAP:],
+        stopped=stopped,
     )
 
 
