@@ -26,16 +26,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[local,dev,ray]'
 	touch $(STAMP)
 
-# Sandbox (bubblewrap), and sqlite3 and pandas for the tasks and profiles run inside it; installed only where we are root with apt,
-# otherwise the project still works (commands then run with process isolation only).
+# Sandbox (bubblewrap), sqlite3 and pandas for the tasks and profiles run inside it, and ripgrep
+# (OpenCode loads skills with it and cannot fetch its own copy offline); installed only where
+# we are root with apt, otherwise the project still works (commands then run with process
+# isolation only).
+SYSTEM_PACKAGES := bubblewrap sqlite3 python3-pandas ripgrep
 system-tools:
-	@if command -v bwrap >/dev/null && command -v sqlite3 >/dev/null && /usr/bin/python3 -c "import pandas" 2>/dev/null; then :; \
+	@if command -v bwrap >/dev/null && command -v sqlite3 >/dev/null && command -v rg >/dev/null && /usr/bin/python3 -c "import pandas" 2>/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing bubblewrap, sqlite3 and python3-pandas with apt-get"; \
-		(apt-get install -y -qq bubblewrap sqlite3 python3-pandas >/dev/null 2>&1 || \
-		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap sqlite3 python3-pandas >/dev/null 2>&1)) || \
+		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+		(apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1)) || \
 		echo "could not install the system tools; continuing without them"; \
-	else echo "bubblewrap or sqlite3 missing; install them for the full sandbox (see README)"; fi
+	else echo "bubblewrap, sqlite3 or ripgrep missing; install them for the full sandbox (see README)"; fi
 
 models: $(STAMP)
 	$(BIN)/skvm models prepare

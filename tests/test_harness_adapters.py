@@ -381,7 +381,20 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
         ],
     )
     assert code == 0
-    model_id, model = _scripted_for(name)
+
+    def respond(messages, tools):
+        """Load the skill the harness's way, run its command, answer."""
+        results = [m for m in messages if m.get("role") == "tool"]
+        if not tools or len(results) >= 2:
+            return turn(text="The count is written.")
+        if results:
+            return turn(_shell_call(name, "wc -l < data.csv > count.txt"))
+        if name == "opencode":  # its `skill` tool returns the body
+            return turn(call("skill", name="row-counter"))
+        return turn(_shell_call(name, "cat .agents/skills/row-counter/SKILL.md"))  # Codex reads it
+
+    model = ScriptedModel(respond)
+    model_id = register_scripted(model)
     events: list = []
     result = await get_harness(name).run(
         model_id,
@@ -395,9 +408,12 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
     )
     assert result.status == "ok", result.status_detail
     assert (project / "count.txt").read_text().strip() == "3"
-    # The harness read the exported skill from where export put it, and offered it.
+    # The harness read the exported skill from where export put it, offered it, and its
+    # own way of loading it gave the model the skill's body.
     prompts = json.dumps(model.requests)
     assert "row-counter" in prompts and "Count the data rows of a CSV file" in prompts
+    loaded = [m["content"] for m in model.requests[-1] if m.get("role") == "tool"][0]
+    assert "Run `wc -l < FILE > count.txt`" in json.dumps(loaded), loaded
     kinds = [e.type for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert "tool_result" in kinds and "llm_response" in kinds

@@ -105,6 +105,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             else f"not installed ({cli.package}@{cli.version}): `make harnesses` or `skvm harness install`"
         )
         row(f"harness {name}", True if version else None, detail)
+    import shutil
+
+    # OpenCode lists a skill's files with ripgrep when its `skill` tool loads one; offline
+    # it cannot fetch its own copy, so without rg on PATH loading a skill fails.
+    rg = shutil.which("rg")
+    row(
+        "ripgrep",
+        True if rg else None,
+        rg or "not found: OpenCode cannot load skills offline (Debian package `ripgrep`)",
+    )
     console.print(table)
     return EXIT_OK if ok else EXIT_FAIL
 
