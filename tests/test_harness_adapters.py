@@ -587,6 +587,19 @@ def _shell_call(harness: str, command: str):
     return call("exec_command", cmd=command)
 
 
+async def _run_scripted(name: str, respond, prompt: str, work: Path, traces: Path, limits=None):
+    """One run of harness `name` in `work` against a scripted model, its trace in `traces`."""
+    return await get_harness(name).run(
+        register_scripted(ScriptedModel(respond)),
+        prompt,
+        work,
+        None,
+        limits or RunLimits(timeout_s=240),
+        run_id=traces.name,
+        trace_path=traces / "trace.jsonl",
+    )
+
+
 def _require_confined(name: str) -> None:
     from skvm_core.agent.sandbox import sandbox_mode
 
@@ -610,10 +623,7 @@ async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, n
         write = f"python3 -c \"open('{outside}', 'w')\""
         return turn(_shell_call(name, f"touch inside.txt; {write}"))
 
-    model_id = register_scripted(ScriptedModel(respond))
-    result = await get_harness(name).run(
-        model_id, "write files", work, None, RunLimits(timeout_s=240), run_id="c", trace_path=None
-    )
+    result = await _run_scripted(name, respond, "write files", work, tmp_path / "traces")
     assert result.status == "ok", result.status_detail
     assert (work / "inside.txt").exists() and not outside.exists()
 
@@ -634,18 +644,9 @@ async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(
             return turn(_shell_call(name, "python -c 'print(6 * 7)' > out.txt"))
         return turn(text="done")
 
-    model_id = register_scripted(ScriptedModel(respond))
     for run in ("one", "two"):
         work = tmp_path / run / "work"
-        result = await get_harness(name).run(
-            model_id,
-            "make out.txt",
-            work,
-            None,
-            RunLimits(timeout_s=240),
-            run_id=run,
-            trace_path=tmp_path / run / "trace.jsonl",
-        )
+        result = await _run_scripted(name, respond, "make out.txt", work, tmp_path / run)
         assert result.status == "ok", result.status_detail
         assert (work / "out.txt").read_text() == "42\n" and result.work_dir == work.resolve()
     assert len(first_requests) == 2 and first_requests[0] == first_requests[1]
@@ -683,15 +684,8 @@ async def test_a_harness_run_keeps_our_agents_step_and_loop_limits(tmp_path, nam
         (wandering, RunLimits(timeout_s=240, max_steps=2), "step limit (2)"),
     ):
         work = tmp_path / respond.__name__
-        result = await get_harness(name).run(
-            register_scripted(ScriptedModel(respond)),
-            "keep going",
-            work,
-            None,
-            limits,
-            run_id=respond.__name__,
-            trace_path=tmp_path / respond.__name__ / "trace" / "trace.jsonl",
-        )
+        traces = tmp_path / respond.__name__ / "trace"
+        result = await _run_scripted(name, respond, "keep going", work, traces, limits)
         assert result.status == "ok" and expected in result.status_detail, result.status_detail
         assert result.extra["model_calls"] <= 4  # the CLI was ended, not left to run on
         assert _processes_with(str(work)) == []

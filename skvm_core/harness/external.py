@@ -193,7 +193,7 @@ class ExternalHarness(HarnessAdapter):
         if outcome.timed_out:
             status, detail = "timeout", f"wall-clock limit of {limits.timeout_s:g} s reached"
         elif outcome.stopped:  # a limit our agent keeps too: the run ends as ours would
-            detail = turns.stop_reason or "stopped"
+            detail = turns.guard.reason or "stopped"
         elif outcome.exit_code != 0:
             status = "crashed"
             detail = f"{self.name} exited with {outcome.exit_code}: {outcome.stderr.strip()[-300:]}"
@@ -268,7 +268,6 @@ class _ServedTurns:
         self.served = 0
         self.guard = guard
         self.stop = asyncio.Event()  # set when a limit is reached: the CLI is ended
-        self.stop_reason: str | None = None
 
     def emit(self, event) -> None:
         event.t_ms = (time.perf_counter() - self.started) * 1000
@@ -292,9 +291,7 @@ class _ServedTurns:
             return
         # The server's latency includes the wait behind another request of the harness.
         self.emit(LlmResponse.of(self.run_id, response, latency_ms=call.latency_ms))
-        reason = self.guard.observe(bool(call.request.tools), response)
-        if reason and not self.stop.is_set():
-            self.stop_reason = reason
+        if reason := self.guard.observe(bool(call.request.tools), response):
             if self.guard.kind == "loop":
                 self.emit(ErrorEvent(run_id=self.run_id, kind="loop", message=reason))
             self.stop.set()

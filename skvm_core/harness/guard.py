@@ -21,10 +21,16 @@ class TurnGuard:
         self.repeats = 0
         self.last_signature: str | None = None
         self.kind: str | None = None  # "steps" | "loop", once stopped
+        self.reason: str | None = None  # why the run stops, once it does
 
     def observe(self, offered_tools: bool, response: LLMResponse | None) -> str | None:
-        if not offered_tools or response is None:
-            return None
+        """The reason to stop, the first time a limit is reached; None otherwise."""
+        if self.reason is None and offered_tools and response is not None:
+            self.kind, self.reason = self._check(response)
+            return self.reason
+        return None
+
+    def _check(self, response: LLMResponse) -> tuple[str | None, str | None]:
         self.turns += 1
         if response.tool_calls:
             signature = json.dumps(
@@ -34,9 +40,10 @@ class TurnGuard:
             self.repeats = self.repeats + 1 if same else 1
             self.last_signature = signature
             if self.repeats >= self.limits.loop_threshold:
-                self.kind = "loop"
-                return f"stopped: the same action was repeated {self.repeats} times in a row"
+                return (
+                    "loop",
+                    f"stopped: the same action was repeated {self.repeats} times in a row",
+                )
         if self.turns > self.limits.max_steps:
-            self.kind = "steps"
-            return f"stopped: reached the step limit ({self.limits.max_steps})"
-        return None
+            return "steps", f"stopped: reached the step limit ({self.limits.max_steps})"
+        return None, None

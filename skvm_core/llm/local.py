@@ -403,19 +403,14 @@ def _sized_for(state, n_ctx: int):
     takes the array as it is; a state saved before the context grew has a shorter one)."""
     if len(state.input_ids) == n_ctx:
         return state
-    import numpy as np
-    from llama_cpp import LlamaState
+    import copy
 
-    input_ids = np.zeros(n_ctx, dtype=state.input_ids.dtype)
-    input_ids[: state.n_tokens] = state.input_ids[: state.n_tokens]
-    return LlamaState(
-        input_ids=input_ids,
-        scores=state.scores,
-        n_tokens=state.n_tokens,
-        llama_state=state.llama_state,
-        llama_state_size=state.llama_state_size,
-        seed=state.seed,
-    )
+    import numpy as np
+
+    sized = copy.copy(state)
+    sized.input_ids = np.zeros(n_ctx, dtype=state.input_ids.dtype)
+    sized.input_ids[: state.n_tokens] = state.input_ids[: state.n_tokens]
+    return sized
 
 
 def _kv_state(llm):
