@@ -288,3 +288,40 @@ def test_stale_group_cleanup_spares_groups_of_live_processes():
         for path in (dead, live):
             if path.exists():
                 path.rmdir()
+
+
+REMOUNT_AND_WRITE = (
+    "grep CapEff /proc/self/status; id -u; "
+    "mount -o remount,rw,bind {ro} 2>&1; echo forged > {ro}/host.txt; "
+    "mount -o remount,rw,bind /etc 2>&1; echo forged > /etc/skvm-probe; "
+    "echo kept > {rw}/written.txt"
+)
+
+
+@pytest.mark.skipif(sandbox_mode().kind != "bubblewrap", reason="needs bubblewrap")
+@pytest.mark.parametrize("wrapper", ["harness-cli", "agent-command"])
+async def test_sandboxed_programs_have_no_capabilities_and_read_only_stays_read_only(
+    tmp_path, wrapper
+):
+    """As root (CI's user) a program inside the sandbox could remount a read-only bind
+    writable; with an unprivileged uid and no capabilities it cannot."""
+    import subprocess
+
+    from skvm_core.agent.sandbox import confined_program
+
+    ro, rw = tmp_path / "ro", tmp_path / "rw"
+    ro.mkdir()
+    rw.mkdir()
+    (ro / "host.txt").write_text("host")
+    script = REMOUNT_AND_WRITE.format(ro=ro, rw=rw)
+    if wrapper == "harness-cli":
+        argv = confined_program(["sh", "-c", script], ((rw, rw),), (ro,), rw)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        stdout = done.stdout
+    else:
+        stdout = (await run_command(script, rw, mode=sandbox_mode(), read_only=(ro,))).stdout
+    assert "CapEff:\t0000000000000000" in stdout
+    assert stdout.splitlines()[1] != "0"  # not root inside
+    assert (ro / "host.txt").read_text() == "host"
+    assert not Path("/etc/skvm-probe").exists()
+    assert (rw / "written.txt").read_text().strip() == "kept"  # the writable bind still works

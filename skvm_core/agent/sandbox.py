@@ -234,19 +234,14 @@ def _system_binds() -> list[str]:
     return argv + ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
 
 
+# Every sandboxed program: the nobody uid in a new user namespace, every capability dropped.
+_UNPRIVILEGED = ("--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL")
+
+
 def _bwrap_argv(
     bwrap: str, work_dir: Path, network: bool, read_only: tuple[Path, ...] = ()
 ) -> list[str]:
-    argv = [
-        bwrap,
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--uid",
-        "65534",
-        "--gid",
-        "65534",
-    ]
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", *_UNPRIVILEGED]
     if network:
         argv.append("--share-net")
     argv += _system_binds()
@@ -276,6 +271,9 @@ def confined_program(
     if mode.kind != "bubblewrap" or not mode.bwrap:
         return argv
     wrapped = [mode.bwrap, "--unshare-all", "--share-net", "--die-with-parent", "--new-session"]
+    # An unprivileged uid in its own user namespace, with no capabilities: as root the CLI
+    # could otherwise remount a read-only bind writable and write to the host.
+    wrapped += [*_UNPRIVILEGED]
     wrapped += _system_binds()
     shims = shim_dir()
     if shims is not None:  # the program's commands find `python` as our agent's do
