@@ -17,23 +17,26 @@ from skvm_core.compile.rewrite import guard
 from skvm_core.profile.store import BUNDLED
 from skvm_core.profile.tcp import TCP, load_tcp
 from skvm_core.skill import load_skill
-from tests.conftest import SAMPLE_SKILLS, fixtures_dir
+from tests.conftest import SAMPLE_SKILLS
 
 SKILLS = sorted(p.name for p in SAMPLE_SKILLS.iterdir() if (p / "SKILL.md").is_file())
-REFERENCE = ["qwen--qwen3.5-9b", "deepseek--deepseek-v3.2", "openai--gpt-5.4"]
 LOCAL = ["local--qwen2.5-coder-0.5b", "local--qwen2.5-coder-1.5b"]
+# Made here: a target at one level on every primitive (mid: gaps a note can close; strong: none).
+MID, STRONG = "made--uniform-l2", "made--uniform-l3"
+
+
+def uniform_profile(level: str) -> TCP:
+    from skvm_core.catalog import load_catalog
+
+    ids = [p.id for p in load_catalog().primitives]
+    return TCP(model=f"made/uniform-{level.lower()}", profiledAt="2026-01-01T00:00:00Z",
+               capabilities=dict.fromkeys(ids, level))  # fmt: skip
 
 
 def profiles() -> dict[str, TCP]:
-    found = {
-        name: load_tcp(fixtures_dir() / "skvm-tcp" / "bare-agent" / name / "latest.json")
-        for name in REFERENCE
-    }
-    for name in LOCAL:
-        path = BUNDLED / "bare-agent" / name / "latest.json"
-        if path.is_file():
-            found[name] = load_tcp(path)
-    return found
+    """The project's bundled profiles of the embedded models, and two made uniform ones."""
+    found = {name: load_tcp(BUNDLED / "bare-agent" / name / "latest.json") for name in LOCAL}
+    return {**found, MID: uniform_profile("L2"), STRONG: uniform_profile("L3")}
 
 
 def added_lines(source: str, variant: str) -> set[int]:
@@ -48,7 +51,6 @@ def added_lines(source: str, variant: str) -> set[int]:
     return added
 
 
-@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("skill_name", SKILLS)
 def test_every_sample_skill_compiles_deterministically_guarded_and_mapped(skill_name, tmp_path):
     skill = load_skill(SAMPLE_SKILLS / skill_name)
@@ -101,16 +103,14 @@ def compensation_lines(tcp: TCP) -> int:
     return total
 
 
-@pytest.mark.shared_fixtures
 def test_weaker_targets_receive_more_compensation():
     found = profiles()
     weak, strong = (
-        compensation_lines(found["qwen--qwen3.5-9b"]),
-        compensation_lines(found["openai--gpt-5.4"]),
+        compensation_lines(found[MID]),
+        compensation_lines(found[STRONG]),
     )
     assert weak > strong
-    if "local--qwen2.5-coder-0.5b" in found:
-        assert compensation_lines(found["local--qwen2.5-coder-0.5b"]) >= weak
+    assert compensation_lines(found["local--qwen2.5-coder-0.5b"]) >= weak
 
 
 def test_gaps_unknown_for_unprofiled_primitives():
@@ -148,10 +148,9 @@ def test_ordinary_procedures_stay_sequential():
     assert not [g for g in workflow.groups if g.kind != "DLP"]
 
 
-@pytest.mark.shared_fixtures
 def test_compiled_variant_tells_the_harness_to_batch_independent_steps():
     skill = load_skill(SAMPLE_SKILLS / "release-notes")
-    result = compile_skill(skill, profiles()["openai--gpt-5.4"])
+    result = compile_skill(skill, profiles()[STRONG])
     assert "steps 1, 2 and 3 do not depend on each other" in result.variant.text
 
 
@@ -208,23 +207,21 @@ def test_env_binding_names_distributions_and_tools_and_is_idempotent_in_the_sand
     assert "pandas" in first.stdout + first.stderr
 
 
-@pytest.mark.shared_fixtures
 def test_compile_never_runs_env_setup_on_the_host(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
     skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
-    compile_skill(skill, profiles()["qwen--qwen3.5-9b"], cache_dir=tmp_path)
+    compile_skill(skill, profiles()[MID], cache_dir=tmp_path)
     assert calls == []
 
 
-@pytest.mark.shared_fixtures
 def test_pass_cache_keys_follow_declared_inputs(tmp_path):
     source = (SAMPLE_SKILLS / "csv-report" / "SKILL.md").read_text()
     folder = tmp_path / "csv-report"
     import shutil
 
     shutil.copytree(SAMPLE_SKILLS / "csv-report", folder)
-    tcp = profiles()["qwen--qwen3.5-9b"]
+    tcp = profiles()[MID]
     compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
     # An edit to prose that demands nothing new: the analysis text changes only if the edited
     # line was evidence, so gaps and env binding stay cached.
@@ -238,19 +235,16 @@ def test_pass_cache_keys_follow_declared_inputs(tmp_path):
     state = {r.id: r.cached for r in again.records}
     assert state["analyze"] is False and state["bind_env"] is True and state["parallelism"] is True
     # A second target reuses the SCR.
-    other = compile_skill(
-        load_skill(folder), profiles()["openai--gpt-5.4"], cache_dir=tmp_path / "cache"
-    )
+    other = compile_skill(load_skill(folder), profiles()[STRONG], cache_dir=tmp_path / "cache")
     assert {r.id: r.cached for r in other.records}["analyze"] is True
 
 
-@pytest.mark.shared_fixtures
 def test_passes_selection_resolves_dependencies(tmp_path):
     skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
-    result = compile_skill(skill, profiles()["qwen--qwen3.5-9b"], passes=["bind_env"])
+    result = compile_skill(skill, profiles()[MID], passes=["bind_env"])
     assert [r.id for r in result.records] == ["bind_env", "emit"]
     assert result.variant.text == skill.source
-    result = compile_skill(skill, profiles()["qwen--qwen3.5-9b"], passes=["rewrite"])
+    result = compile_skill(skill, profiles()[MID], passes=["rewrite"])
     assert [r.id for r in result.records] == ["analyze", "gaps", "rewrite", "emit"]
 
 
@@ -342,13 +336,12 @@ def test_llm_rewrite_that_satisfies_the_guard_is_used():
     assert "llm" in result.artifacts["analyze"].analyzer
 
 
-@pytest.mark.shared_fixtures
 def test_compile_explain_and_diff_cli(tmp_path):
     import os
     import sys
 
     root = Path(__file__).resolve().parent.parent
-    profile = str(fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json")
+    profile = str(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
 
     def skvm(*args):
         return subprocess.run(
@@ -365,7 +358,7 @@ def test_compile_explain_and_diff_cli(tmp_path):
         "--skill",
         "sample_skills/log-triage",
         "--target",
-        "qwen/qwen3.5-9b",
+        "local/qwen2.5-coder-0.5b",
         "--profile",
         profile,
         "--out",
@@ -381,7 +374,7 @@ def test_compile_explain_and_diff_cli(tmp_path):
         "--skill",
         "sample_skills/log-triage",
         "--target",
-        "qwen/qwen3.5-9b",
+        "local/qwen2.5-coder-0.5b",
         "--profile",
         profile,
     )

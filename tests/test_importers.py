@@ -20,6 +20,7 @@ def imported(tmp_path) -> dict:
     }
 
 
+# Third-party data is the point: every PinchBench and SkillsBench fixture task imports.
 @pytest.mark.shared_fixtures
 def test_all_fixture_tasks_import(imported):
     assert set(imported) == {
@@ -38,6 +39,7 @@ def test_all_fixture_tasks_import(imported):
     )
 
 
+# Third-party data is the point: PinchBench's own fields map onto task.json.
 @pytest.mark.shared_fixtures
 def test_pinchbench_fields_map_onto_the_task_format(imported):
     task12 = load_task(imported["task_12_skill_search"].task_dir)
@@ -56,6 +58,7 @@ def test_pinchbench_fields_map_onto_the_task_format(imported):
     assert [c.method for c in task05.eval] == ["llm-judge"]
 
 
+# Third-party data is the point: SkillsBench's skill and environment layout.
 @pytest.mark.shared_fixtures
 def test_skillsbench_skill_and_environment_are_laid_out(imported):
     task = load_task(imported["dialogue-parser"].task_dir)
@@ -65,6 +68,7 @@ def test_skillsbench_skill_and_environment_are_laid_out(imported):
     assert task.eval == [] and "not scored" in (task.origin or {}).get("notes", "")
 
 
+# Third-party data is the point: PinchBench's own grader runs on our work folders.
 @pytest.mark.shared_fixtures
 async def test_imported_pinchbench_grader_scores_a_correct_and_an_untouched_workspace(
     imported, tmp_path
@@ -94,6 +98,7 @@ async def test_imported_pinchbench_grader_scores_a_correct_and_an_untouched_work
     }
 
 
+# Third-party data is the point: an imported task runs end to end.
 @pytest.mark.shared_fixtures
 @pytest.mark.local_model
 async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(imported, tmp_path):
@@ -110,6 +115,7 @@ async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(importe
         assert outcome.score.tainted and not outcome.score.results
 
 
+# Third-party data is the point: PinchBench's llm-judge rubric is scored by our judge.
 @pytest.mark.shared_fixtures
 async def test_llm_judge_scores_through_the_model_layer_and_reports_infra_errors(
     imported, tmp_path

@@ -181,6 +181,7 @@ def test_store_and_find_profiles(tmp_path):
     assert load_profile(tcp.model, workspace).capabilities == tcp.capabilities
 
 
+# Third-party data is the point: the reference's published TCP files round-trip.
 @pytest.mark.shared_fixtures
 @pytest.mark.parametrize(
     "path",
@@ -200,6 +201,7 @@ def test_reference_profiles_load_and_round_trip(path):
     assert tcp.version == "1.0" and tcp.capabilities
 
 
+# Third-party data is the point: a published reference profile is imported.
 @pytest.mark.shared_fixtures
 def test_import_a_published_profile(tmp_path):
     source = fixtures_dir() / "skvm-tcp" / "bare-agent" / "openai--gpt-5.4" / "latest.json"

@@ -22,6 +22,7 @@ def write_skill(root: Path, text: str | bytes, name: str = "demo") -> Path:
 GOOD = "---\nname: demo\ndescription: A demo skill.\n---\n\n# Demo\n\nDo things.\n"
 
 
+# Third-party data is the point: real published skills load as the spec allows.
 @pytest.mark.shared_fixtures
 @pytest.mark.parametrize(
     "name", ["mcp-builder", "internal-comms", "brand-guidelines", "skill-creator"]
@@ -34,6 +35,7 @@ def test_real_skills_load(name):
     assert len(skill.content_hash) == 64
 
 
+# Third-party data is the point: a real skill's bundle (scripts, references, assets).
 @pytest.mark.shared_fixtures
 def test_real_skill_bundle_files_are_classified():
     skill = load_skill(fixtures_dir() / "real-skills" / "mcp-builder")
@@ -43,6 +45,7 @@ def test_real_skill_bundle_files_are_classified():
     assert all(f.size > 0 for f in skill.files)
 
 
+# Third-party data is the point: a real long skill warns about its body budget.
 @pytest.mark.shared_fixtures
 def test_long_real_skill_gets_a_body_budget_warning_not_an_error():
     skill = load_skill(fixtures_dir() / "real-skills" / "skill-creator")

@@ -9,11 +9,7 @@ import pytest
 from skvm_tui.screens.modals import CellDetailScreen, HelpScreen, TaskPicker
 from skvm_tui.widgets.trace_pane import TracePane
 from skvm_tui.widgets.variant_view import VariantView
-from tests.conftest import fixtures_dir
-from tests.workbench_helpers import STRONG, WEAK, make_app
-
-# Every workbench here loads the published reference profiles as its targets' profiles.
-pytestmark = pytest.mark.shared_fixtures
+from tests.workbench_helpers import STRONG, WEAK, bundled_profile, make_app
 
 SIZE = (150, 46)
 
@@ -23,9 +19,7 @@ def scripted_target(tmp_path: Path, turns: list) -> tuple[str, dict]:
     script = tmp_path / "turns.json"
     script.write_text(json.dumps({"turns": turns}))
     model = f"scripted/{script}"
-    return model, {
-        model: fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
-    }
+    return model, {model: bundled_profile(WEAK)}
 
 
 async def settle(app, pilot, loads: int = 1) -> None:
@@ -47,7 +41,8 @@ async def test_start_up_loads_skill_profiles_and_compiles_every_target(tmp_path)
         )
         assert set(app.results) == {WEAK, STRONG}
         body = str(app.query_one("#variant-0", VariantView).query_one("#variant-body").render())
-        assert "Compiled note" in body
+        # The weak target's variant is lowered to the skill's verified script.
+        assert "python3 scripts/summarise.py" in body and "These are the example's names" in body
 
 
 async def test_compile_action_recompiles_all_targets(tmp_path):
@@ -142,7 +137,9 @@ async def test_saving_skill_md_recompiles_and_updates_the_diff(tmp_path):
         before = app.compiles
         skill_md = app.skill_dir / "SKILL.md"
         skill_md.write_text(
-            skill_md.read_text().replace("## Rules", "Note added by the author.\n\n## Rules")
+            skill_md.read_text().replace(
+                "## Checks\n\n", "## Checks\n\n- Note added by the author.\n"
+            )
         )
         await app.wait_compiles(before + 2)
         await pilot.pause()
@@ -181,7 +178,7 @@ async def test_help_and_heatmap_cell_detail(tmp_path):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, CellDetailScreen)
-        assert "gen.code.python on qwen/qwen3.5-9b" in str(app.screen.body)
+        assert f"gen.code.python on {WEAK}" in str(app.screen.body)
 
 
 async def test_profile_action_profiles_and_refreshes(tmp_path):
@@ -234,13 +231,8 @@ def test_binding_ids_are_unique_and_namespaced():
 
 @pytest.mark.local_model
 async def test_running_a_sample_task_on_the_small_local_model(tmp_path):
-    from skvm_core.profile.store import BUNDLED
-
-    target = "local/qwen2.5-coder-0.5b"
-    profile = BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json"
-    if not profile.is_file():
-        profile = fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
-    app = make_app(tmp_path, skill="invoice-batch", targets=[target], overrides={target: profile})
+    target = WEAK
+    app = make_app(tmp_path, skill="invoice-batch", targets=[target])
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.task_id = "invoice-three"

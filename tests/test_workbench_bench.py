@@ -13,14 +13,11 @@ from skvm_core.errors import SkvmError
 from skvm_core.llm import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
 from skvm_tui.screens.bench import BenchScreen, RunTraceScreen
 from skvm_tui.widgets.trace_pane import TracePane
-from tests.conftest import SAMPLE_SKILLS, fixtures_dir
-from tests.workbench_helpers import make_app
-
-# Every workbench here loads the published reference profiles as its targets' profiles.
-pytestmark = pytest.mark.shared_fixtures
+from tests.conftest import SAMPLE_SKILLS
+from tests.workbench_helpers import WEAK, bundled_profile, make_app
 
 SIZE = (170, 46)
-PROFILE = fixtures_dir() / "skvm-tcp" / "bare-agent" / "qwen--qwen3.5-9b" / "latest.json"
+PROFILE = bundled_profile(WEAK)
 
 
 def counts_policy(messages, tools):

@@ -15,9 +15,6 @@ from skvm_core.llm.types import ToolCall, Usage
 from skvm_tui.widgets.trace_pane import TracePane
 from tests.workbench_helpers import make_app
 
-# Every workbench here loads the published reference profiles as its targets' profiles.
-pytestmark = pytest.mark.shared_fixtures
-
 SIZE = (150, 46)
 
 

@@ -11,9 +11,15 @@ from skvm_core.store.workspace import Workspace
 from skvm_tui.app import WorkbenchApp
 from skvm_tui.engine import Engine
 from skvm_tui.settings import WorkbenchSettings
-from tests.conftest import SAMPLE_SKILLS, fixtures_dir
+from skvm_core.profile.store import BUNDLED
+from tests.conftest import SAMPLE_SKILLS
 
-WEAK, STRONG = "qwen/qwen3.5-9b", "openai/gpt-5.4"
+# The project's own bundled profiles of the two embedded models: a bare clone runs these tests.
+WEAK, STRONG = "local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"
+
+
+def bundled_profile(model: str) -> Path:
+    return BUNDLED / "bare-agent" / model.replace("/", "--") / "latest.json"
 
 
 class RecordingApp(WorkbenchApp):
@@ -66,16 +72,12 @@ def copy_skill(tmp_path: Path, name: str) -> Path:
 
 def make_app(
     tmp_path: Path,
-    skill: str = "release-notes",
+    skill: str = "csv-report",
     targets: list[str] | None = None,
     overrides: dict | None = None,
     **settings,
 ) -> RecordingApp:
-    profiles = fixtures_dir() / "skvm-tcp" / "bare-agent"
-    default = {
-        WEAK: profiles / "qwen--qwen3.5-9b" / "latest.json",
-        STRONG: profiles / "openai--gpt-5.4" / "latest.json",
-    }
+    default = {WEAK: bundled_profile(WEAK), STRONG: bundled_profile(STRONG)}
     engine = Engine(Workspace(tmp_path / "ws"), {**default, **(overrides or {})})
     folder = copy_skill(tmp_path, skill)
     return RecordingApp(
