@@ -1,7 +1,5 @@
 """SVG snapshots of the workbench at a fixed size (pytest-textual-snapshot)."""
 
-import pytest
-
 from skvm_core.agent.trace import (
     ErrorEvent,
     LlmRequest,

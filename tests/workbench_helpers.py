@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+from skvm_core.profile.store import BUNDLED
 from skvm_core.store.workspace import Workspace
 from skvm_tui.app import WorkbenchApp
 from skvm_tui.engine import Engine
 from skvm_tui.settings import WorkbenchSettings
-from skvm_core.profile.store import BUNDLED
 from tests.conftest import SAMPLE_SKILLS
 
 # The project's own bundled profiles of the two embedded models: a bare clone runs these tests.
