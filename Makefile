@@ -19,10 +19,22 @@ test: setup harnesses
 
 setup: $(STAMP) system-tools models
 
-$(STAMP): pyproject.toml
+# llama.cpp is built for the processor's generation (AVX2), not natively: a native build
+# uses AMX tiles wherever the CPU reports them, and on these machines every prompt longer
+# than one token then crashes the process. The wheel is built once per machine and kept.
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml)
+LLAMA_CMAKE_ARGS := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON")
+LLAMA_WHEELS := $(HOME)/.cache/skvm/wheels/llama-cpp-python-$(LLAMA_VERSION)$(if $(LLAMA_CMAKE_ARGS),-avx2,-native)
+
+$(STAMP): pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+		echo "building llama-cpp-python $(LLAMA_VERSION) (about 6 minutes on two cores, once per machine)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+			-w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); }
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(BIN)/python -m pip install --quiet -e '.[local,dev,ray]'
 	touch $(STAMP)
 
@@ -61,7 +73,7 @@ format:
 	$(BIN)/ruff check --fix .
 
 bench: setup
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .harnesses
