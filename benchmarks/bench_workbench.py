@@ -33,16 +33,22 @@ from skvm_tui.settings import WorkbenchSettings
 from skvm_core.store.workspace import Workspace
 
 marks = {}
+painted = asyncio.Event()
 
 class Timed(WorkbenchApp):
     def on_mount(self):
         # The callback runs once the first frame has been drawn.
-        self.call_after_refresh(lambda: marks.update(paint=time.perf_counter(), litellm="litellm" in sys.modules))
+        self.call_after_refresh(self.mark)
+
+    def mark(self):
+        marks.update(paint=time.perf_counter(), litellm="litellm" in sys.modules)
+        painted.set()
 
 async def main():
     app = Timed(Path(sys.argv[1]), ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"], Engine(Workspace(Path(sys.argv[2]))), WorkbenchSettings(watch=False), persist_settings=False)
-    async with app.run_test(size=(150, 46)) as pilot:
-        await pilot.pause()
+    async with app.run_test(size=(150, 46)):
+        # On a loaded machine the first frame may come after the pilot's first pause.
+        await asyncio.wait_for(painted.wait(), timeout=60)
     print(json.dumps({"paint_s": marks["paint"] - started, "litellm": marks["litellm"]}))
 
 asyncio.run(main())
@@ -57,21 +63,38 @@ from textual.app import App
 from textual.widgets import Static
 
 marks = {}
+painted = asyncio.Event()
 
 class Empty(App):
     def compose(self):
         yield Static("empty")
 
     def on_mount(self):
-        self.call_after_refresh(lambda: marks.update(paint=time.perf_counter()))
+        self.call_after_refresh(self.mark)
+
+    def mark(self):
+        marks.update(paint=time.perf_counter())
+        painted.set()
 
 async def main():
-    async with Empty().run_test(size=(150, 46)) as pilot:
-        await pilot.pause()
+    async with Empty().run_test(size=(150, 46)):
+        await asyncio.wait_for(painted.wait(), timeout=60)
     print(json.dumps({"paint_s": marks["paint"] - started}))
 
 asyncio.run(main())
 """
+
+
+def _child(code: str, *args: str) -> dict:
+    """Run a measuring child; a failure raises with the child's own last words."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        said = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the first-paint child exited {out.returncode}: {said}")
+    return json.loads(lines[-1])
 
 
 def empty_app_paint(repeats: int = 5) -> float:
@@ -81,10 +104,7 @@ def empty_app_paint(repeats: int = 5) -> float:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         interpreter = time.perf_counter() - started
-        out = subprocess.run(
-            [sys.executable, "-c", EMPTY_APP], capture_output=True, text=True, cwd=ROOT, check=True
-        )
-        samples.append(interpreter + json.loads(out.stdout.strip().splitlines()[-1])["paint_s"])
+        samples.append(interpreter + _child(EMPTY_APP)["paint_s"])
     return statistics.median(samples)
 
 
@@ -96,20 +116,7 @@ def first_paint(repeats: int = 5) -> tuple[float, float, bool]:
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", "pass"], check=True)
             interpreter = time.perf_counter() - started
-            out = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    FIRST_PAINT,
-                    str(ROOT / "sample_skills" / "csv-report"),
-                    workspace,
-                ],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                check=True,
-            )
-            data = json.loads(out.stdout.strip().splitlines()[-1])
+            data = _child(FIRST_PAINT, str(ROOT / "sample_skills" / "csv-report"), workspace)
             paint.append(interpreter + data["paint_s"])
             litellm = litellm or data["litellm"]
             started = time.perf_counter()

@@ -25,7 +25,8 @@ from skvm_core.compile.commandline import (
 from skvm_core.compile.extract import extract_script, python_examples
 from skvm_core.compile.script_cli import ScriptInterface, parse_help
 from skvm_core.compile.synth import synthesize, value_words
-from skvm_core.compile.verify import Verification, verify_command
+from skvm_core.compile.verifier import Check, Verifier
+from skvm_core.compile.verify import Verification
 from skvm_core.skill import Skill
 
 REPEAT_WORDS = re.compile(
@@ -82,15 +83,16 @@ def _output_dirs(outputs: list[str]) -> str:
     return f"mkdir -p {' '.join(shlex.quote(f) for f in folders)} && " if folders else ""
 
 
-def script_help(skill: Skill) -> list[ScriptHelp]:
+def script_help(skill: Skill, verifier: Verifier | None = None) -> list[ScriptHelp]:
     """The bundled scripts the skill runs, then one script per example Python block (offered
     only where no bundled script is, and only once verified)."""
-    bundled = _bundled_help(skill)
-    return bundled + _extracted_help(skill, {h.script for h in bundled})
+    verifier = verifier or Verifier()
+    bundled = _bundled_help(skill, verifier)
+    return bundled + _extracted_help(skill, {h.script for h in bundled}, verifier)
 
 
-def _extracted_help(skill: Skill, taken: set[str]) -> list[ScriptHelp]:
-    helps = []
+def _extracted_help(skill: Skill, taken: set[str], verifier: Verifier) -> list[ScriptHelp]:
+    planned = []
     taken = taken | {f.path for f in skill.files}
     files = bundle_files(skill)
     for code, lines, title in python_examples(skill):
@@ -102,12 +104,19 @@ def _extracted_help(skill: Skill, taken: set[str]) -> list[ScriptHelp]:
         if example is None:
             continue
         layout = {**files, extracted.path: extracted.text.encode()}
-        help_check = verify_command(f"python3 {extracted.path} --help", layout, [])
-        run_check = verify_command(
-            _output_dirs(example.outputs) + example.text,
-            {**layout, **input_files(skill, example)},
-            example.outputs,
-        )
+        checks = [
+            Check(f"python3 {extracted.path} --help", layout),
+            Check(
+                _output_dirs(example.outputs) + example.text,
+                {**layout, **input_files(skill, example)},
+                example.outputs,
+            ),
+        ]
+        planned.append((extracted, example, lines, checks))
+    done = iter(verifier.verify_all([c for *_, checks in planned for c in checks]))
+    helps = []
+    for extracted, example, lines, checks in planned:
+        help_check, run_check = (next(done) for _ in checks)
         helps.append(
             ScriptHelp(
                 script=extracted.path,
@@ -123,22 +132,28 @@ def _extracted_help(skill: Skill, taken: set[str]) -> list[ScriptHelp]:
     return helps
 
 
-def _bundled_help(skill: Skill) -> list[ScriptHelp]:
+def _bundled_help(skill: Skill, verifier: Verifier) -> list[ScriptHelp]:
     scripts = {f.path for f in skill.files if f.path.endswith(SCRIPT_SUFFIXES) and f.is_text}
     commands = commands_in_skill(skill.source, scripts)
     mentioned = [s for s in sorted(scripts) if any(c.script == s for c in commands)]
     files = bundle_files(skill)
-    helps = []
+    planned = []
     for script in mentioned:
         examples = [c for c in commands if c.script == script]
         runner = examples[0].runner
-        help_check = verify_command(f"{runner} {shlex.quote(script)} --help", files, [])
-        interface = parse_help(help_check.output) if help_check.passed else None
-        checks = [help_check]
+        checks = [Check(f"{runner} {shlex.quote(script)} --help", files)]
         for example in examples[:2]:
             layout = {**files, **input_files(skill, example)}
-            command = _output_dirs(example.outputs) + example.text
-            checks.append(verify_command(command, layout, example.outputs))
+            checks.append(
+                Check(_output_dirs(example.outputs) + example.text, layout, example.outputs)
+            )
+        planned.append((script, examples, runner, checks))
+    done = iter(verifier.verify_all([c for *_, checks in planned for c in checks]))
+    helps = []
+    for script, examples, runner, checks in planned:
+        results = [next(done) for _ in checks]
+        help_check = results[0]
+        interface = parse_help(help_check.output) if help_check.passed else None
         lines = [c.line for c in examples if c.line]
         helps.append(
             ScriptHelp(
@@ -146,8 +161,8 @@ def _bundled_help(skill: Skill) -> list[ScriptHelp]:
                 runner=runner,
                 interface=interface,
                 examples=examples,
-                checks=checks,
-                loop=_loop(skill, examples, interface, files),
+                checks=results,
+                loop=_loop(skill, examples, interface, files, verifier),
                 lines=(min(lines), max(lines)) if lines else None,
             )
         )
@@ -159,6 +174,7 @@ def _loop(
     examples: list[CommandLine],
     interface: ScriptInterface | None,
     files: dict[str, bytes],
+    verifier: Verifier,
 ) -> Loop | None:
     """The per-file loop, when the skill shows a command on one file in a folder and says
     to repeat it for each."""
@@ -193,7 +209,7 @@ def _loop(
         outputs = [
             o.replace(stem, f"{stem}-b") for o in example.outputs if stem in o
         ] + example.outputs
-        check = verify_command(
+        check = verifier.verify(
             _output_dirs(example.outputs) + "\n".join([*setup, concrete]), layout, outputs
         )
         return Loop(

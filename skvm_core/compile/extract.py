@@ -179,7 +179,9 @@ def extract_script(
     while path in taken_paths:
         path, n = f"scripts/{name}-{n}.py", n + 1
     header = (
-        f'"""{skill.name}: the example from SKILL.md lines {lines[0]}-{lines[1]} as a script.\n\n'
+        # The section, not line numbers: an edit above the block leaves the script (and its
+        # cached checks) unchanged.
+        f'"""{skill.name}: the example of SKILL.md section {title!r} as a script.\n\n'
         "Written by the skvm compiler: the example's file names and looked-up names are\n"
         'arguments (see --help); the computation is the example\'s own."""\n'
     )

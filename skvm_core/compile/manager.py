@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from skvm_core.compile.verifier import Verifier
 from skvm_core.errors import SkvmError
 from skvm_core.llm.types import Usage
 from skvm_core.store.atomic import atomic_write_text
@@ -50,6 +51,10 @@ class PassContext:
     # Precomputed content hashes of views (a Skill's content hash, a TCP's version key).
     digests: dict[str, str] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
+    # Sandbox checks, cached by their own content: a pass re-run for an unrelated edit
+    # re-verifies nothing. Not an input: a check's result depends only on what it reads.
+    verifier: Verifier = field(default_factory=Verifier)
+    cache_dir: Path | None = None  # for work cached by its own key (synthesis)
 
     def digest(self, name: str) -> str:
         if name not in self.digests:
@@ -167,6 +172,5 @@ class PassManager:
     def _store(self, spec: Pass, key: str, value: Any) -> None:
         path = self._path(spec, key)
         if path is not None:
-            atomic_write_text(
-                path, TypeAdapter(spec.output).dump_json(value, by_alias=True).decode()
-            )
+            text = TypeAdapter(spec.output).dump_json(value, by_alias=True).decode()
+            atomic_write_text(path, text, durable=False)  # a damaged entry is recomputed

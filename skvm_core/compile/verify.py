@@ -51,6 +51,16 @@ def verify_command(
 ) -> Verification:
     """Lay out `files` (relative path → content) in a scratch folder, run `command` there
     in the sandbox, and check that it succeeded and wrote `outputs`."""
+    return run_sync(verify_command_async(command, files, outputs, timeout_s=timeout_s))
+
+
+async def verify_command_async(
+    command: str,
+    files: dict[str, bytes],
+    outputs: list[str],
+    *,
+    timeout_s: float = VERIFY_TIMEOUT_S,
+) -> Verification:
     scratch = Path(tempfile.mkdtemp(prefix="skvm-verify-"))
     try:
         for relative, content in files.items():
@@ -60,7 +70,7 @@ def verify_command(
                 continue  # a path outside the folder is never laid out
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        result = run_sync(run_command(command, scratch, timeout_s=timeout_s, output_cap=8_000))
+        result = await run_command(command, scratch, timeout_s=timeout_s, output_cap=8_000)
         if result.timed_out:
             return Verification(command=command, passed=False, exit_code=None, evidence="timed out")
         if result.exit_code != 0:
