@@ -211,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated passes (dependencies are added): analyze,gaps,rewrite,bind_env,parallelism",
     )
     compile_.add_argument(
-        "--compiler-model", help="model that refines the analysis and rewrites (held to the guard)"
+        "--compiler-model",
+        help="model that refines the analysis, rewrites and synthesises scripts (held to the guard);"
+        " default: the configured synthesis model synthesises only; none: the static compiler",
     )
     compile_.add_argument(
         "--out", help="variant folder (default: in the workspace, keyed by skill hash and profile)"

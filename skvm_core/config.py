@@ -18,6 +18,7 @@ from skvm_core.errors import ConfigError
 
 PROJECT_FILE = "skvm.toml"
 DEFAULT_TARGETS = ["local/qwen2.5-coder-0.5b", "local/qwen2.5-coder-1.5b"]
+DEFAULT_SYNTHESIS_MODEL = "local/qwen2.5-coder-1.5b"
 
 
 class Config(BaseModel):
@@ -25,6 +26,8 @@ class Config(BaseModel):
 
     default_targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     compiler_model: str | None = None
+    # Writes and verifies the script a weak target needs when a skill ships none ("none": off).
+    synthesis_model: str | None = DEFAULT_SYNTHESIS_MODEL
     judge_model: str | None = None  # grades llm-judge criteria
     # model-id prefix → API base URL, e.g. {"openai/my-vllm" = "http://127.0.0.1:8000/v1"}
     api_bases: dict[str, str] = Field(default_factory=dict)
@@ -109,3 +112,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def synthesis_model(config: Config | None = None) -> str | None:
+    """The model that synthesises verified scripts by default: SKVM_SYNTHESIS_MODEL, else the
+    configuration's; "none" (or an empty value) turns synthesis off."""
+    chosen = os.environ.get("SKVM_SYNTHESIS_MODEL")
+    if chosen is None:
+        chosen = (config or load_config()).synthesis_model
+    return None if not chosen or chosen.strip().lower() == "none" else chosen.strip()

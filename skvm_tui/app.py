@@ -33,6 +33,7 @@ from skvm_tui.messages import (
     RunDone,
     SkillChanged,
     SkillLoaded,
+    SynthesisStarted,
     TraceEvent,
     WorkFailed,
 )
@@ -221,6 +222,7 @@ class WorkbenchApp(App[int]):
         self._compile_all(skill, profiles)
 
     def _compile_all(self, skill: Skill, profiles: dict) -> None:
+        needing = []
         for target in self.targets:
             tcp = profiles.get(target)
             if tcp is None:
@@ -232,9 +234,31 @@ class WorkbenchApp(App[int]):
                 )
                 continue
             try:
-                self.post_message(Compiled(target, self.engine.compile(skill, tcp)))
+                result = self.engine.compile(skill, tcp)
             except SkvmError as exc:
                 self.post_message(WorkFailed(f"Compile for {target} failed", str(exc)))
+                continue
+            self.post_message(Compiled(target, result))
+            if self.engine.wants_synthesis(result):
+                needing.append((target, tcp))
+        if needing:
+            self.call_from_thread(self.synthesise_variants, skill, needing)
+
+    @work(thread=True, exclusive=True, group="synthesis")
+    def synthesise_variants(self, skill: Skill, needing: list) -> None:
+        """The static variants are shown; each is replaced when its synthesis lands (the
+        script is the same for every target, so the second one reuses the first's)."""
+        model = self.engine.synthesis_model() or ""
+        for target, tcp in needing:
+            self.post_message(SynthesisStarted(target, model))
+            try:
+                result = self.engine.compile_with_synthesis(skill, tcp)
+            except SkvmError as exc:
+                self.post_message(WorkFailed(f"Synthesis for {target} failed", str(exc)))
+                continue
+            if self.skill is not None and self.skill.content_hash != skill.content_hash:
+                return  # the skill was edited meanwhile: its own compile supersedes this one
+            self.post_message(Compiled(target, result))
 
     @work(thread=True, exclusive=True, group="load")
     def recompile(self, reload: bool) -> None:
@@ -373,6 +397,9 @@ class WorkbenchApp(App[int]):
         if message.target == self.selected_target:
             self._refresh_gaps()
         self._status(f"compiled {message.target}")
+
+    def on_synthesis_started(self, message: SynthesisStarted) -> None:
+        self._status(f"{message.model} is writing and verifying a script for {message.target}…")
 
     def on_load_finished(self, message: LoadFinished) -> None:
         self.loads_finished += 1

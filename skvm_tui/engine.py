@@ -46,9 +46,40 @@ class Engine:
         return load_tcp(path) if path else None
 
     def compile(self, skill: Skill, tcp: TCP) -> CompileResult:
+        """The static compile: at once, shown before any synthesis."""
         from skvm_core.compile import compile_skill
 
         return compile_skill(skill, tcp, cache_dir=self.workspace.root / "cache" / "compile")
+
+    def synthesis_model(self) -> str | None:
+        from skvm_core.config import synthesis_model
+
+        return synthesis_model()
+
+    def wants_synthesis(self, result: CompileResult) -> bool:
+        """The target needs a lowering and the skill ships no script that could be one."""
+        lowering = result.artifacts.get("lower")
+        from skvm_core.compile.lower import wants_lowering
+
+        return (
+            self.synthesis_model() is not None
+            and lowering is not None
+            and lowering.skill is None
+            and lowering.synthesis is None
+            and wants_lowering(result.gaps)
+        )
+
+    def compile_with_synthesis(self, skill: Skill, tcp: TCP) -> CompileResult:
+        """The compile with a synthesised script (minutes the first time; cached by the
+        contract and procedure, so most edits reuse it)."""
+        from skvm_core.compile import compile_skill
+
+        return compile_skill(
+            skill,
+            tcp,
+            synthesis_model=self.synthesis_model(),
+            cache_dir=self.workspace.root / "cache" / "compile",
+        )
 
     def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:
         """What a run on the target uses: an accepted proposal's variant, else the compiler's."""

@@ -34,6 +34,15 @@ class Compiled(Message):
         self.result = result
 
 
+class SynthesisStarted(Message):
+    """A compiler model is writing the script a target's variant needs (minutes)."""
+
+    def __init__(self, target: str, model: str) -> None:
+        super().__init__()
+        self.target = target
+        self.model = model
+
+
 class TraceEvent(Message):
     def __init__(self, target: str, event: Any) -> None:
         super().__init__()

@@ -19,6 +19,9 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("skvm-home")
     monkeypatch.setenv("SKVM_HOME", str(home / "workspace"))
     monkeypatch.setenv("SKVM_CONFIG", str(home / "config.toml"))
+    # The static compiler unless a test names a synthesis model: synthesis by the embedded
+    # 1.5B takes minutes, and its own tests ask for it.
+    monkeypatch.setenv("SKVM_SYNTHESIS_MODEL", "none")
 
 
 SHARED_MISSING = f"needs the third-party fixtures in ../shared/fixtures (not found at {FIXTURES})"

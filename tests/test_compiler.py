@@ -429,3 +429,85 @@ def test_compile_reports_the_skill_text_tokens_before_and_after():
     assert original > 100 and compiled > 0
     # Notes are added today (issue: lowering must shrink this): the count shows it.
     assert (compiled > original) == (len(result.variant.text) > len(result.skill.source))
+
+
+def _counting_sandbox(monkeypatch) -> list[str]:
+    """Every compile-time check that reaches the sandbox, by command."""
+    import skvm_core.compile.verifier as verifier_module
+
+    ran: list[str] = []
+    real = verifier_module.verify_command_async
+
+    async def counted(command, files, outputs, **kwargs):
+        ran.append(command)
+        return await real(command, files, outputs, **kwargs)
+
+    monkeypatch.setattr(verifier_module, "verify_command_async", counted)
+    return ran
+
+
+@pytest.mark.parametrize("skill_name", ["csv-report", "invoice-batch"])
+def test_a_prose_edit_re_runs_no_sandbox_check(skill_name, tmp_path, monkeypatch):
+    import shutil
+
+    folder = tmp_path / skill_name
+    shutil.copytree(SAMPLE_SKILLS / skill_name, folder)
+    tcp = profiles()["local--qwen2.5-coder-0.5b"]
+    ran = _counting_sandbox(monkeypatch)
+    compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    assert ran, "the skill's scripts were checked in the sandbox on the first compile"
+    ran.clear()
+    skill_md = folder / "SKILL.md"
+    text = skill_md.read_text()
+    heading = next(line for line in text.splitlines() if line.startswith("# "))
+    skill_md.write_text(text.replace(heading, heading + "\n\nA sentence the author added."))
+    edited = compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    assert "A sentence the author added." in edited.variant.text or not edited.errors
+    assert ran == []
+    # A new process (the workbench restarted) finds the checks on disk too.
+    compile_skill(load_skill(folder), profiles()[MID], cache_dir=tmp_path / "cache")
+    assert ran == []
+
+
+def test_a_changed_code_block_re_runs_only_its_own_checks(tmp_path, monkeypatch):
+    folder = tmp_path / "two-blocks"
+    folder.mkdir()
+    block = "```python\nimport csv\nrows = list(csv.DictReader(open('{f}.csv')))\nopen('{f}.txt', 'w').write(str(len(rows)))\n```\n"
+    text = (
+        "---\nname: two-blocks\ndescription: Count rows.\n---\n\n# Two blocks\n\n"
+        "## Orders\n\n" + block.format(f="orders") + "\n## Users\n\n" + block.format(f="users")
+    )
+    (folder / "SKILL.md").write_text(text)
+    tcp = profiles()["local--qwen2.5-coder-0.5b"]
+    ran = _counting_sandbox(monkeypatch)
+    compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    assert any("orders" in c for c in ran) and any("users" in c for c in ran)
+    ran.clear()
+    (folder / "SKILL.md").write_text(text.replace("str(len(rows))", "str(len(rows) + 0)", 1))
+    compile_skill(load_skill(folder), tcp, cache_dir=tmp_path / "cache")
+    assert ran and all("orders" in c for c in ran)  # the users block was not checked again
+
+
+def test_checks_asked_together_run_concurrently_and_come_back_in_order(monkeypatch):
+    import asyncio
+
+    import skvm_core.compile.verifier as verifier_module
+    from skvm_core.compile.verifier import Check, Verifier
+
+    in_flight, both = [], asyncio.Event()
+    real = verifier_module.verify_command_async
+
+    async def meeting(command, files, outputs, **kwargs):
+        # Each check waits until the other has started: serial checks would never meet.
+        in_flight.append(command)
+        if len(in_flight) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), timeout=20)
+        return await real(command, files, outputs, **kwargs)
+
+    monkeypatch.setattr(verifier_module, "verify_command_async", meeting)
+    verifier = Verifier(concurrency=2)
+    first, second = Check("echo one", {}), Check("echo two", {})
+    results = verifier.verify_all([first, second, first])
+    assert [r.command for r in results] == ["echo one", "echo two", "echo one"]
+    assert all(r.passed for r in results) and verifier.sandbox_runs == 2  # the repeat ran once

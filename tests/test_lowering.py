@@ -438,60 +438,70 @@ PROSE_SKILL = """
     `count.txt` holds one integer and a newline.
 """
 
-GOOD_ANSWER = """```python
-import argparse
+GOOD_SCRIPT = """import argparse
 parser = argparse.ArgumentParser()
-parser.add_argument("--input", default="notes.txt", help="text file to count")
-parser.add_argument("--out", default="count.txt", help="file to write the count to")
+parser.add_argument("--input", required=True, help="text file to count")
+parser.add_argument("--count", required=True, help="file to write the count to")
 args = parser.parse_args()
 count = sum(1 for _ in open(args.input))
-open(args.out, "w").write(f"{count}\\n")
-print(f"wrote {args.out}")
-```
-
-```bash
-python3 scripts/do_task.py --input notes.txt --out count.txt
-```
-
-```file:notes.txt
-one
-two
-```
+open(args.count, "w").write(f"{count}\\n")
+print(f"wrote {args.count}")
 """
+EXAMPLE_FILES = "```file:examples/input.txt\none\n\ntwo\n```"
+
+
+def synthesis_model(scripts: list[str]):
+    """A scripted compiler model: its analysis, example inputs, then the scripts in turn."""
+    from skvm_core.llm import ScriptedModel, ScriptedTurn
+
+    queue = iter(scripts)
+
+    def answer(messages, tools):
+        prompt = messages[0]["content"]
+        if "small test input files" in prompt:
+            return ScriptedTurn(text=EXAMPLE_FILES)
+        if "one Python 3 script" in prompt:
+            return ScriptedTurn(text=f"```python\n{next(queue)}```")
+        return ScriptedTurn(text='{"requirements": []}')
+
+    return ScriptedModel(answer)
 
 
 def test_a_compiler_model_writes_the_missing_script_and_it_is_verified_first(tmp_path):
-    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+    from skvm_core.llm import register_scripted
 
     skill = load_skill(write_skill(tmp_path, "line-report", PROSE_SKILL))
-    broken = GOOD_ANSWER.replace("open(args.input)", "open(args.missing)")
-    analysis = ScriptedTurn(text='{"requirements": []}')  # the compiler model's analysis
-    model = ScriptedModel([analysis, ScriptedTurn(text=broken), ScriptedTurn(text=GOOD_ANSWER)])
+    broken = GOOD_SCRIPT.replace("open(args.input)", "open(args.missing)")
+    # Each candidate fails once, gets its error back, then passes: all four agree.
+    model = synthesis_model([broken, GOOD_SCRIPT] * 4)
     result = compile_skill(skill, weak_local(), compiler_model=register_scripted(model))
-    assert model.turns_used == 3  # the failing script went back to the model once
-    assert "failed" in model.requests[2][-1]["content"]
+    repairs = [r for r in model.requests if "failed" in r[-1]["content"]]
+    assert len(repairs) == 4 and "AttributeError" in repairs[0][-1]["content"]
     variant = result.variant
     assert variant.lowered and variant.guard_violations == []
-    assert variant.files["scripts/do_task.py"].startswith("import argparse")
-    assert "python3 scripts/do_task.py --input notes.txt --out count.txt" in variant.text
+    assert variant.files["scripts/line-report.py"].startswith("import argparse")
+    assert (
+        "python3 scripts/line-report.py --input examples/input.txt --count out/count.txt"
+        in variant.text
+    )
     assert "`count.txt` holds one integer and a newline." in variant.text
+    assert result.artifacts["lower"].synthesis.agreement == (4, 4)
     # The script runs on a task's own file.
     work = tmp_path / "work"
     (work / "scripts").mkdir(parents=True)
-    (work / "scripts" / "do_task.py").write_text(variant.files["scripts/do_task.py"])
+    (work / "scripts" / "line-report.py").write_text(variant.files["scripts/line-report.py"])
     (work / "log.txt").write_text("a\n\nb\nc\n")
-    ran = run_here("python3 scripts/do_task.py --input log.txt --out n.txt", work)
+    ran = run_here("python3 scripts/line-report.py --input log.txt --count n.txt", work)
     assert ran.returncode == 0 and (work / "n.txt").read_text() == "4\n"
 
 
 def test_a_script_that_never_passes_is_never_offered(tmp_path):
-    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+    from skvm_core.llm import register_scripted
 
     skill = load_skill(write_skill(tmp_path, "line-report", PROSE_SKILL))
-    broken = ScriptedTurn(text=GOOD_ANSWER.replace("open(args.input)", "open(args.missing)"))
-    analysis = ScriptedTurn(text='{"requirements": []}')
-    model = ScriptedModel([analysis, broken, broken, broken])
+    broken = GOOD_SCRIPT.replace("open(args.input)", "open(args.missing)")
+    model = synthesis_model([broken] * 8)
     result = compile_skill(skill, weak_local(), compiler_model=register_scripted(model))
-    assert model.turns_used == 4
     assert result.variant.text == skill.source and not result.variant.lowered
-    assert "wrote none that passed verification" in result.artifacts["lower"].reason
+    reason = result.artifacts["lower"].reason
+    assert "none of the 4 candidate scripts met the skill's contract" in reason

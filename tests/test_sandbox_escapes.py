@@ -293,7 +293,7 @@ def test_stale_group_cleanup_spares_groups_of_live_processes():
 REMOUNT_AND_WRITE = (
     "grep CapEff /proc/self/status; id -u; "
     "mount -o remount,rw,bind {ro} 2>&1; echo forged > {ro}/host.txt; "
-    "mount -o remount,rw,bind /etc 2>&1; echo forged > /etc/skvm-probe; "
+    "mount -o remount,rw,bind /etc 2>&1; echo forged > {probe}; "
     "echo kept > {rw}/written.txt"
 )
 
@@ -313,7 +313,8 @@ async def test_sandboxed_programs_have_no_capabilities_and_read_only_stays_read_
     ro.mkdir()
     rw.mkdir()
     (ro / "host.txt").write_text("host")
-    script = REMOUNT_AND_WRITE.format(ro=ro, rw=rw)
+    probe = Path("/etc") / f"skvm-probe-{uuid.uuid4().hex}"  # never a leftover of an old run
+    script = REMOUNT_AND_WRITE.format(ro=ro, rw=rw, probe=probe)
     if wrapper == "harness-cli":
         argv = confined_program(["sh", "-c", script], ((rw, rw),), (ro,), rw)
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -323,5 +324,5 @@ async def test_sandboxed_programs_have_no_capabilities_and_read_only_stays_read_
     assert "CapEff:\t0000000000000000" in stdout
     assert stdout.splitlines()[1] != "0"  # not root inside
     assert (ro / "host.txt").read_text() == "host"
-    assert not Path("/etc/skvm-probe").exists()
+    assert not probe.exists()
     assert (rw / "written.txt").read_text().strip() == "kept"  # the writable bind still works

@@ -66,11 +66,14 @@ def _compile(
         accepted = ProposalStore(ctx.workspace).accepted_variant(skill.name, target)
         if accepted is not None:
             return load_skill(accepted)
+    from skvm_core.config import synthesis_model
+
     result = compile_skill(
         skill,
         ctx.profile_for(target),
         passes=ctx.passes,
         compiler_model=compiler_model,
+        synthesis_model=synthesis_model() if compiler_model is None else None,
         cache_dir=ctx.workspace.root / "cache" / "compile",
     )
     if result.errors:

@@ -30,17 +30,31 @@ def _inputs(args: argparse.Namespace):
     return workspace, skill, tcp
 
 
+def compiler_models(named: str | None) -> tuple[str | None, str | None]:
+    """(compiler model, synthesis model) for `--compiler-model`: a model id does both,
+    `none` neither (the static compiler), and nothing the configured synthesis model."""
+    from skvm_core.config import synthesis_model
+
+    if named is None:
+        return None, synthesis_model()
+    if named.strip().lower() == "none":
+        return None, None
+    return named, None
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     from skvm_core.compile import compile_skill, variant_dir, write_variant
     from skvm_core.compile.variant import check_output_folder
 
     workspace, skill, tcp = _inputs(args)
     passes = [p.strip() for p in args.passes.split(",")] if args.passes else None
+    compiler, synthesis = compiler_models(args.compiler_model)
     result = compile_skill(
         skill,
         tcp,
         passes=passes,
-        compiler_model=args.compiler_model,
+        compiler_model=compiler,
+        synthesis_model=synthesis,
         cache_dir=workspace.root / "cache" / "compile",
     )
     out = Path(args.out) if args.out else variant_dir(workspace, result)

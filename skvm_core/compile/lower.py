@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from skvm_core.compile.commandline import CommandLine
+from skvm_core.compile.contract import extract_contract
 from skvm_core.compile.executable import ScriptHelp
 from skvm_core.compile.model import Gap, SourceMapEntry
 from skvm_core.compile.script_cli import Argument
@@ -109,7 +110,16 @@ def requirements_of(skill: Skill) -> list[Requirement]:
         for item in procedure.items:
             if item.span.start not in covered and REQUIREMENT_WORDS.search(item.text):
                 found.append(Requirement(text=item.text, lines=(item.span.start, item.span.end)))
-    return found
+    covered = {r.lines[0] for r in found} | in_code
+    # The contract's rules, wherever they stand (an Input section's "skip blank lines"): a
+    # lowering keeps every one, and the guard checks it did.
+    for rule in extract_contract(skill).rules:
+        line = rule.cited.lines[0]
+        if rule.cited.file == "SKILL.md" and line not in covered:
+            covered.add(line)
+            text = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", lines[line - 1].strip())
+            found.append(Requirement(text=text, lines=(line, line)))
+    return sorted(found, key=lambda r: r.lines)
 
 
 def _code_lines(skill: Skill) -> set[int]:
@@ -149,29 +159,30 @@ class _Writer:
 
 
 # Detail a lowering drops, in this order, until the text fits the original's length.
+COMMAND_ALLOWANCE = 64  # tokens
+FOOTER_START = "Background and the original steps:"
 TRIMS = ("full", "choice meanings", "no meanings", "no inspection", "no footer")
 
 
 def lower(skill: Skill, helps: list[ScriptHelp], gaps: list[Gap], protocol: str) -> LoweredSkill:
     """The shortest-needed lowering: full detail if it fits in the original's tokens, else
     less (meanings of every argument, then of choices, then the inspection step)."""
-    from skvm_core.agent.history import reading_tokens
 
-    budget = reading_tokens(skill.body)
-    lowered = None
-    for trim in TRIMS:
-        lowered = _lower(skill, helps, gaps, protocol, trim)
-        if _body_tokens(lowered.text) <= budget:
-            break
-    assert lowered is not None
-    return lowered
-
-
-def _body_tokens(text: str) -> int:
     from skvm_core.agent.history import reading_tokens
     from skvm_core.skill.frontmatter import split_front_matter
 
-    return reading_tokens(split_front_matter(text).body)
+    candidates = [_lower(skill, helps, gaps, protocol, trim) for trim in TRIMS]
+    budget = reading_tokens(skill.body)
+    for lowered in candidates:  # the fullest lowering no longer than the original
+        if reading_tokens(split_front_matter(lowered.text).body) <= budget:
+            return lowered
+    # Failing that (a short skill's own words can be fewer than a command's), the fullest
+    # whose text to act on is within the original's plus room for one command.
+    for lowered in candidates:
+        before, after = acting_tokens(skill, lowered.text)
+        if after <= before + COMMAND_ALLOWANCE:
+            return lowered
+    return candidates[-1]
 
 
 def _lower(
@@ -241,9 +252,7 @@ def _lower(
         )
     if trim != "no footer":  # the bundle listing names the file in any case
         writer.add(
-            [
-                f"Background and the original steps: `{REFERENCE_FILE}` (only if the steps do not fit)."
-            ],
+            [f"{FOOTER_START} `{REFERENCE_FILE}` (only if the steps do not fit)."],
             (skill.body_start_line, len(source)),
             "move:reference",
         )
@@ -269,7 +278,6 @@ def lowering_guard(original: Skill, lowered: LoweredSkill, *, budget: bool) -> l
     lowered text unless recorded as replaced, the front matter is untouched, the original
     text is kept in full in the reference file, and (for a weak target) the text the model
     reads by default is no longer than the original."""
-    from skvm_core.agent.history import reading_tokens
     from skvm_core.skill.frontmatter import split_front_matter
 
     violations = []
@@ -284,12 +292,29 @@ def lowering_guard(original: Skill, lowered: LoweredSkill, *, budget: bool) -> l
     if original.body.strip() not in lowered.files.get(REFERENCE_FILE, ""):
         violations.append(f"the original text is not kept in {REFERENCE_FILE}")
     if budget:
-        before, after = reading_tokens(original.body), reading_tokens(split_front_matter(text).body)
-        if after > before:
+        before, after = acting_tokens(original, text)
+        # Room for one verified command and the sentence that says what fills its options:
+        # on a short skill these alone can outweigh the prose they replace.
+        if after > before + COMMAND_ALLOWANCE:
             violations.append(
-                f"the lowered text is ~{after} tokens, longer than the original's ~{before}"
+                f"the text the model acts on is ~{after} tokens, longer than the original's ~{before}"
             )
     return violations
+
+
+def acting_tokens(original: Skill, lowered_text: str) -> tuple[int, int]:
+    """Tokens of the text a model must act on, in the original and in a lowering: the
+    rules both keep word for word count on neither side (a rule the weak target needs
+    is not bloat; only what replaces the procedure is)."""
+    from skvm_core.agent.history import reading_tokens
+    from skvm_core.skill.frontmatter import split_front_matter
+
+    body = split_front_matter(lowered_text).body
+    # The pointer to the original text is read only when the steps do not fit.
+    body = "\n".join(line for line in body.splitlines() if not line.startswith(FOOTER_START))
+    kept = [r.text for r in requirements_of(original) if r.text in body]
+    shared = sum(reading_tokens(r) for r in kept)
+    return reading_tokens(original.body) - shared, reading_tokens(body) - shared
 
 
 def _moved_regions(skill: Skill, writer: _Writer, gaps: list[Gap]) -> list[SourceMapEntry]:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from skvm_core.catalog import Level
+from skvm_core.compile.contract import Contract
 
 RequiredLevel = Literal["L1", "L2", "L3"]
 
@@ -43,6 +44,8 @@ class SCR(_Camel):
     skill_name: str = Field(alias="skillName")
     purposes: list[Purpose]
     analyzer: str = "static"
+    # What the skill reads and must write, and its rules, each citing its lines.
+    contract: Contract | None = None
 
     def requirements(self) -> list[tuple[Purpose, Requirement]]:
         return [(p, r) for p in self.purposes for r in p.current_path.primitives]

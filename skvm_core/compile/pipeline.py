@@ -14,6 +14,7 @@ from skvm_core.agent.protocols import ProtocolDecision, choose_protocol
 from skvm_core.agent.toolset import ToolSelection, select_tools
 from skvm_core.compile.analyze import PARALLEL_WORDS, analyze
 from skvm_core.compile.bind_env import EnvBinding, bind_environment
+from skvm_core.compile.contract import extract_contract
 from skvm_core.compile.executable import ScriptHelp, script_help
 from skvm_core.compile.gaps import find_gaps
 from skvm_core.compile.lower import LoweredSkill, lower, lowering_guard, offered, wants_lowering
@@ -21,6 +22,8 @@ from skvm_core.compile.manager import Pass, PassContext, PassManager, PassRecord
 from skvm_core.compile.model import SCR, Gap, SourceMapEntry
 from skvm_core.compile.parallel import Workflow, concurrency_notes, extract_workflow
 from skvm_core.compile.rewrite import Insertion, apply_insertions, guard, plan_insertions
+from skvm_core.compile.synthesis import Synthesis, cached_synthesis
+from skvm_core.compile.verifier import Verifier
 from skvm_core.profile.tcp import TCP
 from skvm_core.skill import Skill
 
@@ -56,10 +59,12 @@ class Lowering(BaseModel):
     skill: LoweredSkill | None = None
     violations: list[str] = Field(default_factory=list)  # the guard's, checked once here
     reason: str
+    synthesis: Synthesis | None = None  # what the compiler model's synthesis did, if it ran
 
 
 def _analyze(context: PassContext, inputs: dict[str, Any]) -> SCR:
     scr = analyze(inputs["skill"])
+    scr.contract = extract_contract(inputs["skill"])
     model = inputs["options"].get("compiler_model")
     if model:
         from skvm_core.compile.llm_compile import llm_analyze
@@ -98,7 +103,7 @@ def _rewrite(context: PassContext, inputs: dict[str, Any]) -> RewriteOutput:
 
 
 def _executable(context: PassContext, inputs: dict[str, Any]) -> list[ScriptHelp]:
-    return script_help(inputs["skill"])
+    return script_help(inputs["skill"], context.verifier)
 
 
 def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
@@ -106,22 +111,19 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
     if not wants_lowering(gaps):
         return Lowering(reason="the target meets the skill's code, reasoning and procedure needs")
     scripts = offered(inputs["executable"])
-    model = inputs["options"].get("compiler_model")
+    options = inputs["options"]
+    model = options.get("compiler_model") or options.get("synthesis_model")
+    synthesis = None
     if not scripts and model:
-        from skvm_core.compile.llm_script import write_script
-
-        problems: list[str] = []
-        written = write_script(skill, model, context, problems)
-        scripts = [written] if written is not None else []
+        synthesis = cached_synthesis(skill, model, options, context)
+        helped = synthesis.help()
+        scripts = [helped] if helped is not None else []
     if not scripts:
-        attempts = (
-            "".join(f" attempt {n}: {p}." for n, p in enumerate(problems, 1)) if model else ""
-        )
         return Lowering(
             reason="the skill ships no script that runs (checked in the sandbox)"
-            + (f" and {model} wrote none that passed verification" if model else "")
-            + ", so there is nothing executable to lower to; the text stays as written."
-            + attempts
+            + (f"; synthesis by {model}: {synthesis.reason}" if synthesis else "")
+            + ", so there is nothing executable to lower to; the text stays as written.",
+            synthesis=synthesis,
         )
     protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
     names = ", ".join(s.script for s in scripts)
@@ -134,6 +136,7 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
         skill=lowered,
         violations=violations,
         reason=f"lowered to {names} (the target has gaps the scripts stand in for)",
+        synthesis=synthesis,
     )
 
 
@@ -378,9 +381,14 @@ def compile_skill(
     *,
     passes: list[str] | None = None,
     compiler_model: str | None = None,
+    synthesis_model: str | None = None,
     cache_dir: Path | None = None,
 ) -> CompileResult:
+    """`compiler_model` refines the analysis, rewrites and synthesises; `synthesis_model`
+    (when no compiler model is named) only synthesises the scripts a weak target needs."""
     options = {"compiler_model": compiler_model}
+    if synthesis_model and not compiler_model:
+        options["synthesis_model"] = synthesis_model  # absent otherwise: static keys unchanged
     context = PassContext(
         views={
             "skill": skill,
@@ -395,6 +403,8 @@ def compile_skill(
             "skill.procedures": procedures_view_digest(skill),
             "tcp": tcp.version_key,
         },
+        verifier=Verifier(cache_dir / "verify" if cache_dir else None),
+        cache_dir=cache_dir,
     )
     manager = PassManager(PASSES, cache_dir)
     artifacts, records = manager.run(context, _selected_with_optional(manager, passes))

@@ -161,6 +161,9 @@ def _lowering_meta(result: CompileResult) -> dict | None:
         "reason": lowering.reason,
         "scripts": scripts,
         "replaced": variant.replaced if variant else [],
+        "synthesis": lowering.synthesis.model_dump(mode="json", exclude={"script", "examples"})
+        if lowering.synthesis
+        else None,
     }
 
 

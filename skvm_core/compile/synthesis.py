@@ -1,0 +1,451 @@
+"""Verified synthesis: a compiler model writes the script a skill's job needs, held to the
+skill's own contract, and a script is offered only when independent candidates agree.
+
+1. The compiler designs nothing the model could get wrong: the script's command line (one
+   option per input and output file of the contract) is fixed as a skeleton.
+2. The model writes example inputs following the contract's input shapes, with the edge
+   cases the rules name; files that break a stated shape are dropped.
+3. It writes N candidate scripts (sampled, one seed each). Each runs on the examples in the
+   sandbox; its outputs are checked against the contract. A failing candidate gets its
+   error back once.
+4. The passing candidates are grouped by what they wrote. The largest group wins when it
+   holds at least `threshold` of the N; its agreement and every check are recorded, and
+   below the threshold nothing is offered, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from skvm_core.agent.sandbox import run_command
+from skvm_core.compile.commandline import parse_command
+from skvm_core.compile.contract import Contract, FileShape, check_outputs
+from skvm_core.compile.executable import ScriptHelp, bundle_files
+from skvm_core.compile.script_cli import parse_help
+from skvm_core.compile.verify import Verification, run_sync, verify_command
+from skvm_core.llm.client import CallOptions
+from skvm_core.skill import Skill
+
+SYNTHESIS_VERSION = "1"
+DEFAULT_CANDIDATES = 4
+DEFAULT_THRESHOLD = 0.5
+RUN_TIMEOUT_S = 20.0
+_FENCE = re.compile(r"```([\w:./-]*)[ \t]*\n(.*?)```", re.DOTALL)
+MAX_FILE_CHARS = 4_000
+
+
+class FileOption(BaseModel):
+    flag: str  # --input, --stopwords, --output
+    shape: FileShape
+    example: str  # the path the examples use
+
+
+class CandidateRecord(BaseModel):
+    seed: int
+    passed: bool
+    problems: list[str] = Field(default_factory=list)
+    repaired: bool = False
+    outputs_digest: str | None = None
+
+
+class Synthesis(BaseModel):
+    """What synthesis did for a skill, recorded in meta.json and shown by explain."""
+
+    model: str
+    offered: bool
+    reason: str
+    script_path: str | None = None
+    script: str | None = None
+    command: str | None = None  # the verified example call
+    help_output: str = ""  # the winning script's own --help, run in the sandbox
+    agreement: tuple[int, int] = (0, 0)  # (k, n): the winning group's size of the N
+    candidates: list[CandidateRecord] = Field(default_factory=list)
+    examples: dict[str, str] = Field(default_factory=dict)
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def help(self) -> ScriptHelp | None:
+        if not self.offered or not self.script or not self.command or not self.script_path:
+            return None
+        example = parse_command(self.command, {self.script_path})
+        check = Verification(
+            command=self.command,
+            passed=True,
+            exit_code=0,
+            evidence=f"met the skill's contract; {self.agreement[0]} of {self.agreement[1]} candidates agree",
+        )
+        return ScriptHelp(
+            script=self.script_path,
+            runner="python3",
+            origin=f"synthesised:{self.model}",
+            text=self.script,
+            interface=parse_help(self.help_output) if self.help_output else None,
+            examples=[example] if example else [],
+            checks=[check],
+        )
+
+
+def file_options(contract: Contract) -> list[FileOption]:
+    """One option per contract file: named after the file's stem or its description."""
+    options, taken = [], set()
+    for role, shapes in (("input", contract.inputs), ("output", contract.outputs)):
+        for index, shape in enumerate(shapes):
+            stem = _slug(shape) or (role if len(shapes) == 1 else f"{role}{index + 1}")
+            if stem in taken or (len(shapes) == 1 and shape.path is None):
+                stem = role if role not in taken else f"{role}{index + 1}"
+            taken.add(stem)
+            suffix = {"csv": ".csv", "json": ".json", "jsonl": ".jsonl"}.get(shape.format, ".txt")
+            if shape.path:
+                suffix = Path(shape.path).suffix or suffix
+            folder = "examples" if role == "input" else "out"
+            options.append(
+                FileOption(flag=f"--{stem}", shape=shape, example=f"{folder}/{stem}{suffix}")
+            )
+    return options
+
+
+def _slug(shape: FileShape) -> str | None:
+    if shape.path:
+        return re.sub(r"[^a-z0-9]+", "-", Path(shape.path).stem.lower()).strip("-") or None
+    found = re.match(
+        r"\s*(?:an?|the|one)\s+((?:[a-z]+\s+){0,2}?)(?:file|csv|json|list|log)\b",
+        shape.described,
+        re.I,
+    )
+    words = found.group(1).split() if found else []
+    words = [w for w in words if w.lower() not in ("csv", "json", "text", "plain")]
+    return "-".join(w.lower() for w in words) or None
+
+
+def skeleton(contract: Contract, options: list[FileOption]) -> str:
+    lines = ["import argparse", "", "parser = argparse.ArgumentParser()"]
+    for option in options:
+        what = option.shape.described or option.shape.path or option.shape.format
+        lines.append(
+            f'parser.add_argument("{option.flag}", required=True, help={_short(option.shape.role + ": " + what)!r})'
+        )
+    if contract.parameters:
+        lines.append(
+            "# TODO: one parser.add_argument per value the task gives, default as the skill says"
+        )
+    lines += [
+        "args = parser.parse_args()",
+        "",
+        "# TODO: the whole job, reading and writing only the files above",
+    ]
+    return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+EXAMPLES_PROMPT = """You write small test input files for a program that does the job of this skill.
+
+The skill:
+
+{skill}
+
+What the skill says the files look like:
+{contract}
+
+Write one small example for each input below (5 to 15 lines each, realistic). Follow the stated shape exactly, and include the special cases the skill names (lines to skip, blanks, duplicates, mixed case, missing values), so the program's handling of them is tested.
+
+{files}
+
+Answer with one block per file, labelled with its path, like this and nothing else:
+
+```file:{first}
+...
+```
+"""
+
+SCRIPT_PROMPT = """You write one Python 3 script (standard library only) that does the whole job of this skill, so that a weaker model only has to run it.
+
+The skill:
+
+{skill}
+
+What the skill says its inputs and outputs look like:
+{contract}
+
+Start from this skeleton and keep its options exactly (the task's file names arrive through them):
+
+```python
+{skeleton}
+```
+
+Follow every rule of the skill. Print one line saying what was written. Answer with the complete script in one ```python block and nothing else."""
+
+REPAIR = "Run on the example files, that script failed: {problem}. Fix it and answer with the complete script in one ```python block."
+
+
+def synthesise(
+    skill: Skill,
+    contract: Contract,
+    model: str,
+    *,
+    candidates: int = DEFAULT_CANDIDATES,
+    threshold: float = DEFAULT_THRESHOLD,
+    seed: int = 0,
+) -> Synthesis:
+    """Synthesis for a skill's job; never raises for what a model writes."""
+    started = time.perf_counter()
+    result = Synthesis(model=model, offered=False, reason="")
+    if not contract.computable:
+        result.reason = "the skill names no input and output files to compute from and to, so there is no job a script could be checked on"
+        return result
+    options = file_options(contract)
+    summary = "\n".join(f"- {line}" for line in contract.summary()) or "- (nothing stated)"
+    body = skill.body.strip()
+    examples = _examples(body, summary, options, model, seed, result)
+    if not examples:
+        result.reason = (
+            result.reason
+            or f"{model} wrote no example inputs that follow the skill's stated shapes"
+        )
+        result.seconds = time.perf_counter() - started
+        return result
+    result.examples = {p: c.decode() for p, c in examples.items()}
+    script_path = (
+        f"scripts/{re.sub(r'[^a-z0-9-]+', '-', skill.name.lower()).strip('-') or 'job'}.py"
+    )
+    command = " ".join(["python3", script_path, *(f"{o.flag} {o.example}" for o in options)])
+    prompt = SCRIPT_PROMPT.format(
+        skill=body, contract=summary, skeleton=skeleton(contract, options)
+    )
+    passing: dict[str, list[tuple[int, str]]] = {}
+    for index in range(candidates):
+        record, script = _candidate(
+            prompt,
+            model,
+            seed + index + 1,
+            skill,
+            contract,
+            options,
+            examples,
+            script_path,
+            command,
+            result,
+        )
+        result.candidates.append(record)
+        if record.passed and script is not None and record.outputs_digest:
+            passing.setdefault(record.outputs_digest, []).append((record.seed, script))
+    result.seconds = time.perf_counter() - started
+    if not passing:
+        problems = "; ".join(p for c in result.candidates for p in c.problems[:1])
+        result.reason = f"none of the {candidates} candidate scripts met the skill's contract ({_short(problems, 300)})"
+        return result
+    group = max(passing.values(), key=lambda g: (len(g), -g[0][0]))
+    result.agreement = (len(group), candidates)
+    needed = max(2 if candidates > 1 else 1, math.ceil(threshold * candidates))
+    if len(group) < needed:
+        result.reason = (
+            f"the candidates that met the contract disagree: the largest group that wrote the same "
+            f"outputs has {len(group)} of {candidates}, below the {needed} required"
+        )
+        return result
+    winner = group[0][1]
+    result.offered, result.script, result.script_path, result.command = (
+        True,
+        winner,
+        script_path,
+        command,
+    )
+    shown = verify_command(f"python3 {script_path} --help", {script_path: winner.encode()}, [])
+    result.help_output = shown.output if shown.passed else ""
+    result.reason = f"{len(group)} of {candidates} candidate scripts met the contract and wrote the same outputs"
+    return result
+
+
+def _ask(model: str, messages: list[dict], seed: int, temperature: float, result: Synthesis) -> str:
+    from skvm_core.llm import complete
+
+    options = CallOptions(temperature=temperature, seed=seed, max_tokens=1400, timeout_s=900)
+    response = run_sync(complete(model, messages, options=options))
+    result.tokens += response.usage.input + response.usage.output
+    return response.text or ""
+
+
+def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
+    inputs = [o for o in options if o.shape.role == "input"]
+    files = "\n".join(
+        f"- {o.example}: {o.shape.described or o.shape.path} ({o.shape.format})" for o in inputs
+    )
+    prompt = EXAMPLES_PROMPT.format(
+        skill=body, contract=summary, files=files, first=inputs[0].example
+    )
+    answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.0, result)
+    written = {
+        label.removeprefix("file:").strip(): text
+        for label, text in _FENCE.findall(answer)
+        if label.startswith("file:")
+    }
+    found: dict[str, bytes] = {}
+    for option in inputs:
+        text = written.get(option.example)
+        if text is None or len(text) > MAX_FILE_CHARS or not _follows(option.shape, text):
+            text = _shown(option.shape)  # the skill's own example, where it shows one
+        if text is None:
+            return {}
+        found[option.example] = text.encode()
+    return found
+
+
+def _follows(shape: FileShape, text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return False
+    if shape.format == "csv" and shape.csv_header:
+        return [h.strip() for h in lines[0].split(",")] == shape.csv_header
+    if shape.format == "json":
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+    if shape.line_pattern:
+        pattern = re.compile(shape.line_pattern)
+        return sum(1 for line in lines if pattern.match(line.strip())) >= max(1, len(lines) // 2)
+    return True
+
+
+def _shown(shape: FileShape) -> str | None:
+    if shape.json_example:
+        return shape.json_example + "\n"
+    if shape.line_example:
+        return "\n".join(shape.line_example) + "\n"
+    return None
+
+
+def _candidate(
+    prompt, model, seed, skill, contract, options, examples, script_path, command, result
+):
+    messages = [{"role": "user", "content": prompt}]
+    record = CandidateRecord(seed=seed, passed=False)
+    for attempt in range(2):
+        answer = _ask(model, messages, seed, 0.8, result)
+        script = next(
+            (
+                t
+                for label, t in _FENCE.findall(answer)
+                if label.lower() in ("python", "py", "python3", "")
+            ),
+            None,
+        )
+        problem, digest = _check(script, skill, contract, options, examples, script_path, command)
+        record.repaired = attempt > 0
+        if problem is None:
+            record.passed, record.outputs_digest, record.problems = True, digest, []
+            return record, script
+        record.problems.append(problem)
+        messages += [
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": REPAIR.format(problem=problem)},
+        ]
+    return record, None
+
+
+def _check(
+    script, skill, contract, options, examples, script_path, command
+) -> tuple[str | None, str | None]:
+    if not script:
+        return "there was no ```python block", None
+    try:
+        compile(script, script_path, "exec")
+    except SyntaxError as exc:
+        return f"the script does not parse: {exc.msg} (line {exc.lineno})", None
+    missing = [o.flag for o in options if o.flag not in script]
+    if missing:
+        return f"the script lacks the option(s) {', '.join(missing)} of the skeleton", None
+    layout = {**bundle_files(skill), **examples, script_path: script.encode()}
+    outputs = {
+        o.shape.path or f"output {i + 1}": o.example
+        for i, o in enumerate(o for o in options if o.shape.role == "output")
+    }
+    return run_sync(_run(command, layout, contract, outputs))
+
+
+async def _run(command, layout, contract, outputs) -> tuple[str | None, str | None]:
+    scratch = Path(tempfile.mkdtemp(prefix="skvm-synth-"))
+    try:
+        for relative, content in layout.items():
+            target = scratch / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        (scratch / "out").mkdir(exist_ok=True)
+        done = await run_command(command, scratch, timeout_s=RUN_TIMEOUT_S, output_cap=8_000)
+        if done.timed_out:
+            return f"`{command}` timed out after {RUN_TIMEOUT_S:.0f} s", None
+        if done.exit_code != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+            return f"`{command}` exited {done.exit_code}: {tail[0][:240]}", None
+        problems = check_outputs(contract, scratch, outputs)
+        if problems:
+            return "the output breaks the skill's stated format: " + "; ".join(problems[:3]), None
+        digest = hashlib.sha256()
+        for name in sorted(outputs.values()):
+            digest.update(name.encode() + b"\0" + (scratch / name).read_bytes() + b"\0")
+        return None, digest.hexdigest()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def synthesis_key(skill: Skill, contract: Contract, model: str, options: dict) -> str:
+    """What synthesis depends on: the contract (without its line citations), the skill's
+    procedure (list items and code), the model and the options. An edit elsewhere in the
+    prose reuses the stored result."""
+    payload = {
+        "version": SYNTHESIS_VERSION,
+        "model": model,
+        "candidates": options.get("synthesis_candidates") or DEFAULT_CANDIDATES,
+        "threshold": options.get("synthesis_threshold") or DEFAULT_THRESHOLD,
+        "seed": options.get("seed") or 0,
+        "contract": contract.model_dump(
+            mode="json",
+            exclude={
+                "inputs": {"__all__": {"cited"}},
+                "outputs": {"__all__": {"cited"}},
+                "rules": {"__all__": {"cited"}},
+                "parameters": {"__all__": {"cited"}},
+            },
+        ),  # fmt: skip
+        "procedure": [i.text for lst in skill.ir.lists for i in lst.items],
+        "code": [(b.language, b.code) for b in skill.ir.code_blocks],
+        "files": [(f.path, f.sha256) for f in skill.files],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def cached_synthesis(skill: Skill, model: str, options: dict, context) -> Synthesis:
+    """Synthesis once per key: the same for every target that needs it, and across runs."""
+    from skvm_core.compile.contract import extract_contract
+    from skvm_core.store.atomic import atomic_write_text
+
+    contract = extract_contract(skill)
+    key = synthesis_key(skill, contract, model, options)
+    path = context.cache_dir / "synthesis" / f"{key}.json" if context.cache_dir else None
+    if path is not None and path.is_file():
+        try:
+            return Synthesis.model_validate_json(path.read_text("utf-8"))
+        except ValueError:
+            pass  # a damaged entry is synthesised again
+    result = synthesise(
+        skill,
+        contract,
+        model,
+        candidates=options.get("synthesis_candidates") or DEFAULT_CANDIDATES,
+        threshold=options.get("synthesis_threshold") or DEFAULT_THRESHOLD,
+        seed=options.get("seed") or 0,
+    )
+    if path is not None:
+        atomic_write_text(path, result.model_dump_json())
+    return result
