@@ -115,7 +115,43 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if gap.lines:
             for number in range(gap.lines[0], min(gap.lines[1], gap.lines[0] + 5) + 1):
                 console.print(f"  [dim]{number:4d}│[/] {escape(lines[number - 1])}")
+    _explain_contract(skill, result, workspace)
     return EXIT_OK
+
+
+def _explain_contract(skill, result, workspace) -> None:
+    """The contract a synthesised script is held to, and what synthesis did (if it ran)."""
+    from skvm_core.compile.contract import extract_contract
+    from skvm_core.compile.lower import wants_lowering
+    from skvm_core.compile.synthesis import stored_synthesis
+    from skvm_core.config import synthesis_model
+
+    contract = extract_contract(skill)
+    console.print("\n[bold]contract[/] (what a script for this skill is checked against)")
+    items = [*contract.inputs, *contract.outputs]
+    for shape, line in zip(items, contract.summary(), strict=False):
+        cite = ", ".join(f"{c.file}:{c.lines[0]}" for c in shape.cited[:3])
+        console.print(f"  {escape(line)} [dim]({cite})[/]")
+    for rule in contract.rules:
+        console.print(
+            f"  rule: {escape(rule.text)} [dim]({rule.cited.file}:{rule.cited.lines[0]})[/]"
+        )
+    if not contract.computable:
+        console.print("  [dim]no named input and output: nothing for a script to be checked on[/]")
+    model = synthesis_model()
+    if model is None or not wants_lowering(result.gaps):
+        return
+    done = stored_synthesis(
+        skill, model, {"synthesis_model": model}, workspace.root / "cache" / "compile"
+    )
+    if done is None:
+        console.print(f"\nsynthesis by {model}: not run yet (`skvm compile` runs it; minutes)")
+        return
+    verdict = "[green]offered[/]" if done.offered else "[yellow]nothing offered[/]"
+    console.print(
+        f"\nsynthesis by {model}: {verdict}: {escape(done.reason)} "
+        f"({done.agreement[0]} of {done.agreement[1]} agree; {done.seconds:.0f} s, {done.tokens} tokens)"
+    )
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

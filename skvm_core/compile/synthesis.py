@@ -41,6 +41,9 @@ DEFAULT_THRESHOLD = 0.5
 RUN_TIMEOUT_S = 20.0
 _FENCE = re.compile(r"```([\w:./-]*)[ \t]*\n(.*?)```", re.DOTALL)
 MAX_FILE_CHARS = 4_000
+MAX_EXAMPLE_LINES = 20
+EXAMPLE_TOKENS = 500
+SCRIPT_TOKENS = 1100
 
 
 class FileOption(BaseModel):
@@ -267,10 +270,12 @@ def synthesise(
     return result
 
 
-def _ask(model: str, messages: list[dict], seed: int, temperature: float, result: Synthesis) -> str:
+def _ask(
+    model: str, messages: list[dict], seed: int, temperature: float, result: Synthesis, limit: int
+) -> str:
     from skvm_core.llm import complete
 
-    options = CallOptions(temperature=temperature, seed=seed, max_tokens=1400, timeout_s=900)
+    options = CallOptions(temperature=temperature, seed=seed, max_tokens=limit, timeout_s=900)
     response = run_sync(complete(model, messages, options=options))
     result.tokens += response.usage.input + response.usage.output
     return response.text or ""
@@ -284,15 +289,19 @@ def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
     prompt = EXAMPLES_PROMPT.format(
         skill=body, contract=summary, files=files, first=inputs[0].example
     )
-    answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.0, result)
-    written = {
-        label.removeprefix("file:").strip(): text
-        for label, text in _FENCE.findall(answer)
-        if label.startswith("file:")
-    }
+    # Sampled, not greedy: greedy decoding of a list of example lines repeats one line
+    # pattern until the limit and never closes the block.
+    answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.7, result, EXAMPLE_TOKENS)
+    written = _file_blocks(answer)
     found: dict[str, bytes] = {}
-    for option in inputs:
-        text = written.get(option.example)
+    by_name = {Path(k).name: v for k, v in written.items()}
+    in_order = list(written.values())
+    for index, option in enumerate(inputs):
+        # Its own path, else its base name, else the block in its place: small models
+        # shorten the labels they were given.
+        text = written.get(option.example) or by_name.get(Path(option.example).name)
+        if text is None and len(in_order) == len(inputs):
+            text = in_order[index]
         if text is None or len(text) > MAX_FILE_CHARS or not _follows(option.shape, text):
             text = _shown(option.shape)  # the skill's own example, where it shows one
         if text is None:
@@ -301,10 +310,21 @@ def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
     return found
 
 
+def _file_blocks(answer: str) -> dict[str, str]:
+    """`file:` blocks of an answer; one cut off at the output limit keeps its first lines."""
+    found: dict[str, str] = {}
+    for match in re.finditer(r"```file:([^\n`]+)\n(.*?)(```|\Z)", answer, re.DOTALL):
+        lines = match.group(2).splitlines()
+        if not match.group(3):
+            lines = lines[:-1]  # the last line of a cut-off block may be cut too
+        found[match.group(1).strip()] = "\n".join(lines[:MAX_EXAMPLE_LINES]) + "\n"
+    return found
+
+
 def _follows(shape: FileShape, text: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return False
+    if not lines or len(set(lines)) < min(3, len(lines)):
+        return False  # one line repeated is no test
     if shape.format == "csv" and shape.csv_header:
         return [h.strip() for h in lines[0].split(",")] == shape.csv_header
     if shape.format == "json":
@@ -332,7 +352,7 @@ def _candidate(
     messages = [{"role": "user", "content": prompt}]
     record = CandidateRecord(seed=seed, passed=False)
     for attempt in range(2):
-        answer = _ask(model, messages, seed, 0.8, result)
+        answer = _ask(model, messages, seed, 0.8, result, SCRIPT_TOKENS)
         script = next(
             (
                 t
@@ -425,19 +445,36 @@ def synthesis_key(skill: Skill, contract: Contract, model: str, options: dict) -
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def _stored_path(skill: Skill, model: str, options: dict, cache_dir: Path | None) -> Path | None:
+    from skvm_core.compile.contract import extract_contract
+
+    key = synthesis_key(skill, extract_contract(skill), model, options)
+    return cache_dir / "synthesis" / f"{key}.json" if cache_dir else None
+
+
+def stored_synthesis(
+    skill: Skill, model: str, options: dict, cache_dir: Path | None
+) -> Synthesis | None:
+    """The synthesis already done for this skill's contract and procedure, if any."""
+    path = _stored_path(skill, model, options, cache_dir)
+    if path is None or not path.is_file():
+        return None
+    try:
+        return Synthesis.model_validate_json(path.read_text("utf-8"))
+    except ValueError:
+        return None  # a damaged entry is synthesised again
+
+
 def cached_synthesis(skill: Skill, model: str, options: dict, context) -> Synthesis:
     """Synthesis once per key: the same for every target that needs it, and across runs."""
     from skvm_core.compile.contract import extract_contract
     from skvm_core.store.atomic import atomic_write_text
 
     contract = extract_contract(skill)
-    key = synthesis_key(skill, contract, model, options)
-    path = context.cache_dir / "synthesis" / f"{key}.json" if context.cache_dir else None
-    if path is not None and path.is_file():
-        try:
-            return Synthesis.model_validate_json(path.read_text("utf-8"))
-        except ValueError:
-            pass  # a damaged entry is synthesised again
+    path = _stored_path(skill, model, options, context.cache_dir)
+    stored = stored_synthesis(skill, model, options, context.cache_dir)
+    if stored is not None:
+        return stored
     result = synthesise(
         skill,
         contract,
