@@ -505,3 +505,75 @@ def test_a_script_that_never_passes_is_never_offered(tmp_path):
     assert result.variant.text == skill.source and not result.variant.lowered
     reason = result.artifacts["lower"].reason
     assert "none of the 4 candidate scripts met the skill's contract" in reason
+
+
+SUBCOMMAND_SCRIPT = """import argparse, json, os, sys
+parser = argparse.ArgumentParser()
+sub = parser.add_subparsers(dest="command", required=True)
+init = sub.add_parser("init")
+init.add_argument("--path", required=True)
+add = sub.add_parser("add")
+add.add_argument("--path", required=True)
+add.add_argument("--item", required=True)
+report = sub.add_parser("report")
+report.add_argument("--path", required=True)
+report.add_argument("--out", required=True)
+args = parser.parse_args()
+if args.command == "init":
+    if os.path.exists(args.path):
+        sys.exit("error: exists")
+    json.dump([], open(args.path, "w"))
+elif args.command == "add":
+    items = json.load(open(args.path))
+    json.dump(items + [args.item], open(args.path, "w"))
+else:
+    open(args.out, "w").write("\\\\n".join(json.load(open(args.path))) + "\\\\n")
+"""
+
+SUBCOMMAND_SKILL = """
+    # Item store
+
+    Keep a list of items with `scripts/store.py`; never edit the store by hand.
+
+    Create the store, add items, then write the report:
+
+    ```bash
+    python3 scripts/store.py init --path store.json
+    python3 scripts/store.py add --path store.json --item apples
+    python3 scripts/store.py report --path store.json --out items.txt
+    ```
+
+    ## Rules
+
+    - One item per `add` call. Items keep the case the task gives.
+    - The report lists items in the order they were added.
+"""
+
+
+def test_a_subcommand_cli_keeps_its_required_options_and_every_call(tmp_path):
+    skill_dir = write_skill(
+        tmp_path, "item-store", SUBCOMMAND_SKILL, {"scripts/store.py": SUBCOMMAND_SCRIPT}
+    )
+    result, _variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    text = result.variant.text
+    assert result.variant.lowered and result.variant.guard_violations == []
+    # Each call verified (in order: add needs the store init made), each with its options.
+    assert "`python3 scripts/store.py init --path store.json`" in text
+    assert "`python3 scripts/store.py add --path store.json --item apples`" in text
+    assert "`python3 scripts/store.py report --path store.json --out items.txt`" in text
+    assert "in this order" in text
+    assert "- One item per `add` call. Items keep the case the task gives." in text  # rules kept
+
+
+def test_a_rules_list_keeps_its_other_rules_when_one_names_the_script(tmp_path):
+    body = SUBCOMMAND_SKILL.replace(
+        "    - One item per `add` call.",
+        "    - Run `scripts/store.py report` last.\n    - One item per `add` call.",
+    )
+    skill_dir = write_skill(tmp_path, "item-store", body, {"scripts/store.py": SUBCOMMAND_SCRIPT})
+    result, _variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    text = result.variant.text
+    assert result.variant.lowered and result.variant.guard_violations == []
+    assert "- One item per `add` call. Items keep the case the task gives." in text
+    assert "- The report lists items in the order they were added." in text
+    assert any("scripts/store.py report` last" in r for r in result.variant.replaced)

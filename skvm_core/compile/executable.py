@@ -29,6 +29,8 @@ from skvm_core.compile.verifier import Check, Verifier
 from skvm_core.compile.verify import Verification
 from skvm_core.skill import Skill
 
+MAX_EXAMPLES = 6  # example commands of one script checked (each, and all in order)
+CHAIN_MARK = ": the examples in order; "  # a shell no-op that marks the chained check
 REPEAT_WORDS = re.compile(
     r"\b(repeat|once per|for each|for every|each (?:file|invoice|input|one)|every (?:file|invoice|input))\b",
     re.IGNORECASE,
@@ -66,6 +68,13 @@ class ScriptHelp(BaseModel):
     @property
     def example_passed(self) -> bool:
         return any(c.passed and "--help" not in c.command for c in self.checks)
+
+    def verified_examples(self) -> list[CommandLine]:
+        """The skill's example commands that ran: on their own, or in the skill's order
+        after the ones before them (`init` before `add`)."""
+        chained = any(c.passed and c.command.startswith(CHAIN_MARK) for c in self.checks)
+        alone = {c.command for c in self.checks if c.passed}
+        return [e for e in self.examples if chained or any(a.endswith(e.text) for a in alone)]
 
 
 def bundle_files(skill: Skill) -> dict[str, bytes]:
@@ -142,11 +151,21 @@ def _bundled_help(skill: Skill, verifier: Verifier) -> list[ScriptHelp]:
         examples = [c for c in commands if c.script == script]
         runner = examples[0].runner
         checks = [Check(f"{runner} {shlex.quote(script)} --help", files)]
-        for example in examples[:2]:
+        shown = examples[:MAX_EXAMPLES]
+        for example in shown:
             layout = {**files, **input_files(skill, example)}
             checks.append(
                 Check(_output_dirs(example.outputs) + example.text, layout, example.outputs)
             )
+        if len(shown) > 1:  # later commands may need what earlier ones made (a ledger, a db)
+            # A path every example passes is the tool's own state: the chain makes it.
+            state = set.intersection(*(set(e.inputs) for e in shown))
+            layout = {
+                k: v for e in shown for k, v in input_files(skill, e).items() if k not in state
+            }
+            outputs = [o for e in shown for o in e.outputs]
+            chain = " && ".join(_output_dirs(e.outputs) + e.text for e in shown)
+            checks.append(Check(f"{CHAIN_MARK}{chain}", {**files, **layout}, outputs))
         planned.append((script, examples, runner, checks))
     done = iter(verifier.verify_all([c for *_, checks in planned for c in checks]))
     helps = []

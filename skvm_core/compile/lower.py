@@ -221,12 +221,19 @@ def _lower(
     offered_paths = [h.script for h in scripts]
     for section in _requirement_sections(skill):
         body = []
-        for paragraph in _paragraphs(source, section.span.start, section.span.end):
-            text = "\n".join(paragraph)
-            if any(name in text for name in offered_paths) and not paragraph[0].startswith("#"):
-                replaced += [
-                    f"{line.strip()} (how to call a script the steps show)" for line in paragraph
-                ]
+        for whole in _paragraphs(source, section.span.start, section.span.end):
+            paragraph = []
+            # Only the items that say how to call an offered script go (the steps show it);
+            # the other rules of the same list stay.
+            for item in _items(whole):
+                text = "\n".join(item)
+                if any(name in text for name in offered_paths) and not item[0].startswith("#"):
+                    replaced += [
+                        f"{line.strip()} (how to call a script the steps show)" for line in item
+                    ]
+                else:
+                    paragraph += item
+            if not paragraph:
                 continue
             for line in paragraph:
                 if any(n in line for n in dropped_files):
@@ -356,6 +363,17 @@ def _moved_regions(skill: Skill, writer: _Writer, gaps: list[Gap]) -> list[Sourc
     return entries
 
 
+def _items(paragraph: list[str]) -> list[list[str]]:
+    """A paragraph's list items with their continuation lines; prose is one item."""
+    items: list[list[str]] = []
+    for line in paragraph:
+        if not items or re.match(r"\s*(?:[-*+]|\d+[.)])\s", line):
+            items.append([line])
+        else:
+            items[-1].append(line)
+    return items
+
+
 def _paragraphs(source: list[str], start: int, end: int) -> list[list[str]]:
     """Lines start..end (1-based) split at blank lines; a list or a heading stays whole."""
     paragraphs: list[list[str]] = [[]]
@@ -431,12 +449,29 @@ def _steps(scripts: list[ScriptHelp], idiom: Idiom, trim: str = "full") -> list[
             check = f"`ls {outputs[0]}`" if outputs and "/" in (example.outputs[0]) else None
         else:
             forms = filled_forms(help_, example)
+            shown = help_.verified_examples()
+            choices = {
+                a.flag
+                for slot in (help_.interface.slots if help_.interface else [])
+                if len(slot) > 1
+                for a in slot
+            }
+            if shown and any(_loses_the_example(form, shown, choices) for form in forms):
+                # A form from --help that drops what the examples pass (a subcommand's
+                # required options) or keeps a placeholder: the verified calls themselves.
+                forms = list(dict.fromkeys(e.text for e in shown))
             if len(forms) == 1:
                 steps.append(f"{number}. Run `{help_.script}`; {idiom.run}:")
                 steps += ["```bash", *forms, "```"]
             else:
                 # A list, not one block: a small model runs every line of a block it copies.
-                steps.append(f"{number}. Run `{help_.script}` in the one way that fits the task:")
+                subcommands = {shlex.split(f)[2] for f in forms if len(shlex.split(f)) > 2}
+                how = (
+                    "with the calls the task needs, in this order"
+                    if len(subcommands) > 1 and all(not w.startswith("-") for w in subcommands)
+                    else "in the one way that fits the task"
+                )
+                steps.append(f"{number}. Run `{help_.script}` {how}:")
                 steps += [f"   - `{form}`" for form in forms]
             replace = _replace_sentence(help_, example)
             if replace:
@@ -454,6 +489,16 @@ def _steps(scripts: list[ScriptHelp], idiom: Idiom, trim: str = "full") -> list[
     if not any("Check the result" in s for s in steps):
         steps.append(f"{number}. Check the files you wrote. {idiom.finish}")
     return steps
+
+
+def _loses_the_example(form: str, examples: list[CommandLine], choices: set[str]) -> bool:
+    """The form drops an option the examples pass (alternatives of a choice aside) or
+    keeps a placeholder where the examples have a value."""
+    words = shlex.split(form) if form.count("'") % 2 == 0 else form.split()
+    placeholder = any(re.fullmatch(r"[A-Z][A-Z0-9_]{2,}", w) for w in words[2:])
+    matching = [e for e in examples if e.args[:1] == words[2:3]] or examples
+    flags = {w for e in matching for w in e.args if w.startswith("--")} - choices
+    return placeholder or not flags <= set(words)
 
 
 def _explained(help_: ScriptHelp, trim: str) -> list[Argument]:

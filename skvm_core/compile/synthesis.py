@@ -271,11 +271,19 @@ def synthesise(
 
 
 def _ask(
-    model: str, messages: list[dict], seed: int, temperature: float, result: Synthesis, limit: int
+    model: str,
+    messages: list[dict],
+    seed: int,
+    temperature: float,
+    result: Synthesis,
+    limit: int,
+    stop: tuple[str, ...] = (),
 ) -> str:
     from skvm_core.llm import complete
 
-    options = CallOptions(temperature=temperature, seed=seed, max_tokens=limit, timeout_s=900)
+    options = CallOptions(
+        temperature=temperature, seed=seed, max_tokens=limit, timeout_s=900, stop=stop
+    )
     response = run_sync(complete(model, messages, options=options))
     result.tokens += response.usage.input + response.usage.output
     return response.text or ""
@@ -352,8 +360,10 @@ def _candidate(
     messages = [{"role": "user", "content": prompt}]
     record = CandidateRecord(seed=seed, passed=False)
     for attempt in range(2):
-        answer = _ask(model, messages, seed, 0.8, result, SCRIPT_TOKENS)
-        script = next(
+        # The answer ends where its code block closes: what a model says after the code
+        # costs seconds per candidate and is never read.
+        answer = _ask(model, messages, seed, 0.8, result, SCRIPT_TOKENS, stop=("\n```\n", "\n```<"))
+        script = _script_of(answer) or next(
             (
                 t
                 for label, t in _FENCE.findall(answer)
@@ -372,6 +382,14 @@ def _candidate(
             {"role": "user", "content": REPAIR.format(problem=problem)},
         ]
     return record, None
+
+
+def _script_of(answer: str) -> str | None:
+    """The code of an answer that opens a python block and was stopped at its close."""
+    found = re.match(r"\s*```(?:python3?|py)?[ \t]*\n(.*)", answer, re.DOTALL)
+    if found is None or "```" in found.group(1):
+        return None  # no block at the start, or a closed one (the fence parser reads it)
+    return found.group(1).rstrip() + "\n"
 
 
 def _check(

@@ -42,6 +42,7 @@ class CallOptions:
     seed: int | None = None
     api_base: str | None = None
     decoding: Decoding | None = None
+    stop: tuple[str, ...] = ()  # generation ends at the first of these (not included)
 
 
 class ModelClient:
@@ -121,6 +122,8 @@ async def _call(lib, model: str, messages: list[Message], tools, options: CallOp
         kwargs["max_tokens"] = options.max_tokens
     if options.seed is not None:
         kwargs["seed"] = options.seed
+    if options.stop:
+        kwargs["stop"] = list(options.stop)
     if options.api_base:
         kwargs["api_base"] = options.api_base
     if options.decoding is not None and options.decoding.grammar:

@@ -55,6 +55,7 @@ class _Job:
     seed: int | None
     on_text: Callable[[str], None] | None
     grammar: str | None = None  # GBNF: every generated token must keep the text inside it
+    stop: tuple[str, ...] = ()  # the caller's own stop strings, beside the template's
     cancelled: threading.Event = field(default_factory=threading.Event)
     result: Future = field(default_factory=Future)
 
@@ -304,7 +305,7 @@ class LocalWorker:
             prompt_tokens,
             max_tokens=min(job.max_tokens, room),
             temperature=job.temperature,
-            stop=_STOP,
+            stop=_STOP + list(job.stop),
             stream=True,
             grammar=self._grammar(grammars, job.grammar) if job.grammar else None,
         )
@@ -464,6 +465,7 @@ async def generate(
     seed: int | None = None,
     on_text: Callable[[str], None] | None = None,
     grammar: str | None = None,
+    stop: tuple[str, ...] = (),
 ) -> Generation:
     import asyncio
 
@@ -476,6 +478,7 @@ async def generate(
         seed=seed,
         on_text=on_text,
         grammar=grammar,
+        stop=tuple(stop),
     )
     try:
         return await asyncio.wrap_future(worker.submit(job))

@@ -83,6 +83,7 @@ class LocalProvider(CustomLLM):
                 temperature=float(params.get("temperature") or 0.0),
                 seed=params.get("seed"),
                 grammar=_grammar(kwargs),
+                stop=tuple(params.get("stop") or ()),
             )
         except SkvmError:
             raise
@@ -116,6 +117,7 @@ class LocalProvider(CustomLLM):
                 seed=params.get("seed"),
                 on_text=on_text,
                 grammar=_grammar(kwargs),
+                stop=tuple(params.get("stop") or ()),
             )
         )
         task.add_done_callback(lambda _t: loop.call_soon_threadsafe(pieces.put_nowait, None))
