@@ -577,3 +577,61 @@ def test_a_rules_list_keeps_its_other_rules_when_one_names_the_script(tmp_path):
     assert "- One item per `add` call. Items keep the case the task gives." in text
     assert "- The report lists items in the order they were added." in text
     assert any("scripts/store.py report` last" in r for r in result.variant.replaced)
+
+
+HEREDOC_SKILL = """
+    # Level counts
+
+    Count log lines per level. The log looks like this:
+
+    ```text
+    2026-01-02 ERROR disk full
+    2026-01-02 INFO started
+    ```
+
+    ## Run this
+
+    Copy the block into the shell, changing only the settings at the top:
+
+    - `LOG`: the log file the task names;
+    - `OUT`: the JSON file to write.
+
+    ```bash
+    python3 - <<'PY'
+    import json
+    LOG = "app.log"
+    OUT = "levels.json"
+    counts = {}
+    for line in open(LOG):
+        parts = line.split()
+        if len(parts) > 1:
+            counts[parts[1]] = counts.get(parts[1], 0) + 1
+    json.dump(counts, open(OUT, "w"), sort_keys=True)
+    PY
+    ```
+
+    ## Rules
+
+    - Lines with fewer than two words are skipped.
+"""
+
+
+def test_here_document_python_is_lowered_with_its_settings_as_options(tmp_path):
+    skill_dir = write_skill(tmp_path, "level-counts", HEREDOC_SKILL)
+    result, variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    text = result.variant.text
+    assert result.variant.lowered and result.variant.guard_violations == []
+    assert "python3 scripts/run-this.py --out levels.json --log app.log" in text
+    assert "`--log`: the log file the task names" in text  # the skill's words bind it
+    assert "- Lines with fewer than two words are skipped." in text
+    work = tmp_path / "work"
+    (work / "scripts").mkdir(parents=True)
+    (work / "scripts" / "run-this.py").write_bytes(
+        (variant / "scripts" / "run-this.py").read_bytes()
+    )
+    (work / "web.log").write_text("d1 WARN slow\nd1 WARN slow again\nnoise\nd2 INFO ok\n")
+    ran = run_here("python3 scripts/run-this.py --log web.log --out n.json", work)
+    assert ran.returncode == 0 and json.loads((work / "n.json").read_text()) == {
+        "INFO": 1,
+        "WARN": 2,
+    }

@@ -29,7 +29,9 @@ class Parameter:
     literal: str
     dest: str
     flag: str | None  # None for a positional
-    role: str  # "input", "output" or "name"
+    role: str  # "input", "output", "name" or "setting"
+    kind: str = "str"  # the type of a setting's value: str, int or float
+    said: str | None = None  # the skill's own words for what the task puts there
 
 
 @dataclass
@@ -138,7 +140,55 @@ def _parameters(roles: dict[str, str]) -> list[Parameter]:
     return parameters
 
 
+def _setting(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and re.fullmatch(r"[A-Z][A-Z0-9_]*", node.targets[0].id) is not None
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str | int | float)
+        and not isinstance(node.value.value, bool)
+    )
+
+
+def _settings(tree: ast.Module) -> list[Parameter]:
+    """`INPUT = "data.csv"`, `STEP = 10` at the top of an example: the values a skill tells
+    the agent to set from the task. Each becomes an option with the example's default."""
+    found = []
+    writes = {
+        n.args[0].id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name)
+        and (_call_name(n.func) != "open" and _WRITE_CALLS.search(_call_name(n.func))
+             or _call_name(n.func) == "open" and (_mode(n) or "").startswith(("w", "a", "x")))
+    }  # fmt: skip
+    for node in tree.body:
+        if not _setting(node):
+            continue
+        name, value = node.targets[0].id, node.value.value
+        kind = type(value).__name__
+        role = "setting"
+        if isinstance(value, str) and is_path(value):
+            role = "output" if name in writes or "OUT" in name else "input"
+        literal = value if kind == "str" else repr(value)
+        found.append(
+            Parameter(
+                literal=literal,
+                dest=name.lower(),
+                flag=f"--{name.lower().replace('_', '-')}",
+                role=role,
+                kind=kind,
+            )
+        )
+    return found
+
+
 def _help(parameter: Parameter) -> str:
+    if parameter.said:
+        return f"{parameter.said} (the example used {parameter.literal})"
+    if parameter.role == "setting":
+        return f"the example's {parameter.dest.upper()} (it used {parameter.literal})"
     if parameter.role == "input":
         return f"file to read (the example read {parameter.literal})"
     if parameter.role == "output":
@@ -155,18 +205,42 @@ def extract_script(
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
         return None
-    roles = _literal_roles(tree)
-    if not any(role in ("input", "output") for role in roles.values()):
+    settings = _settings(tree)
+    for setting in settings:  # what the skill says fills it: "`STEP`: the logging interval…"
+        said = re.search(rf"`{re.escape(setting.dest.upper())}`\s*[:—–-]\s*(.+)", skill.source)
+        if said:
+            setting.said = said.group(1).strip().rstrip(";.")
+    roles = {
+        k: v for k, v in _literal_roles(tree).items() if k not in {s.literal for s in settings}
+    }
+    if not settings and not any(role in ("input", "output") for role in roles.values()):
         return None
-    parameters = _parameters(roles)
+    parameters = settings or _parameters(roles)
     future = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
     tree.body = [n for n in tree.body if n not in future]
-    body = ast.unparse(
-        ast.fix_missing_locations(_Substitute({p.literal: p.dest for p in parameters}).visit(tree))
-    )
+    if settings:  # NAME = "value" at the top becomes NAME = ARGS.name; nothing else changes
+        named = {p.dest: p for p in settings}
+        for node in tree.body:
+            if _setting(node) and node.targets[0].id.lower() in named:
+                node.value = ast.Attribute(
+                    value=ast.Name(id="ARGS", ctx=ast.Load()),
+                    attr=node.targets[0].id.lower(),
+                    ctx=ast.Load(),
+                )
+        body = ast.unparse(ast.fix_missing_locations(tree))
+    else:
+        body = ast.unparse(
+            ast.fix_missing_locations(
+                _Substitute({p.literal: p.dest for p in parameters}).visit(tree)
+            )
+        )
     arguments = []
     for p in parameters:
-        if p.flag is None:
+        if p.kind != "str":
+            arguments.append(
+                f"PARSER.add_argument({p.flag!r}, dest={p.dest!r}, type={p.kind}, default={p.literal}, help={_help(p)!r})"
+            )
+        elif p.flag is None:
             arguments.append(f"PARSER.add_argument({p.dest!r}, help={_help(p)!r})")
         else:
             required = "required=True, " if p.role == "output" else f"default={p.literal!r}, "
@@ -198,10 +272,20 @@ def extract_script(
     return ExtractedScript(path=path, text=text, parameters=parameters, lines=lines)
 
 
+_HEREDOC = re.compile(
+    r"^\s*python3?\s+-\s*<<-?\s*(['\"]?)(\w+)\1[^\n]*\n(.*?)\n\s*\2\s*$", re.DOTALL | re.MULTILINE
+)
+
+
 def python_examples(skill: Skill) -> list[tuple[str, tuple[int, int], str]]:
-    """(code, lines, section title) of each Python block in the skill."""
-    return [
-        (b.code, (b.span.start, b.span.end), b.section_path[-1] if b.section_path else skill.name)
-        for b in skill.ir.code_blocks
-        if b.language.lower() in PYTHON_LANGS and b.code.strip()
-    ]
+    """(code, lines, section title) of each Python block in the skill, and of the Python a
+    shell block runs from a here-document (`python3 - <<'PY' … PY`)."""
+    found = []
+    for b in skill.ir.code_blocks:
+        title = b.section_path[-1] if b.section_path else skill.name
+        if b.language.lower() in PYTHON_LANGS and b.code.strip():
+            found.append((b.code, (b.span.start, b.span.end), title))
+        elif b.language.lower() in ("bash", "sh", "shell", ""):
+            for match in _HEREDOC.finditer(b.code):
+                found.append((match.group(3), (b.span.start, b.span.end), title))
+    return found
