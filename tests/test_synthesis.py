@@ -166,7 +166,8 @@ def test_disagreeing_candidates_are_not_offered_below_the_threshold(prose_skill)
 def test_agreeing_candidates_are_offered_with_their_agreement(prose_skill):
     model = compiler([GOOD, COUNTS_COMMENTS, GOOD, GOOD])
     result = synthesise(prose_skill, extract_contract(prose_skill), model, candidates=4)
-    assert result.offered and result.agreement == (3, 4)
+    # After three, no other group could overtake the leader: the fourth is not asked for.
+    assert result.offered and result.agreement == (2, 3) and len(result.candidates) == 3
     assert result.script == GOOD
     assert (
         result.command
@@ -206,7 +207,7 @@ def test_a_prose_skill_compiles_to_its_verified_script_deterministically(prose_s
     assert "Skip blank lines and lines starting with `#`." in text  # the rules survive
     assert result.variant.guard_violations == []
     synthesis = result.artifacts["lower"].synthesis
-    assert synthesis.agreement == (4, 4) and synthesis.offered
+    assert synthesis.agreement == (2, 2) and synthesis.offered  # two agree: decided early
 
 
 def test_synthesis_is_reused_when_an_edit_changes_neither_contract_nor_procedure(

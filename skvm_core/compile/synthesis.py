@@ -165,11 +165,9 @@ Write one small example for each input below (5 to 15 lines each, realistic). Fo
 
 {files}
 
-Answer with one block per file, labelled with its path, like this and nothing else:
+Answer with exactly these blocks, in this order, each filled with its file's lines, and nothing else:
 
-```file:{first}
-...
-```
+{blocks}
 """
 
 SCRIPT_PROMPT = """You write one Python 3 script (standard library only) that does the whole job of this skill, so that a weaker model only has to run it.
@@ -227,6 +225,7 @@ def synthesise(
         skill=body, contract=summary, skeleton=skeleton(contract, options)
     )
     passing: dict[str, list[tuple[int, str]]] = {}
+    needed = max(2 if candidates > 1 else 1, math.ceil(threshold * candidates))
     for index in range(candidates):
         record, script = _candidate(
             prompt,
@@ -243,14 +242,15 @@ def synthesise(
         result.candidates.append(record)
         if record.passed and script is not None and record.outputs_digest:
             passing.setdefault(record.outputs_digest, []).append((record.seed, script))
+        if _decided(passing, candidates - index - 1, needed):
+            break  # no other group can overtake the leader: the rest would change nothing
     result.seconds = time.perf_counter() - started
     if not passing:
         problems = "; ".join(p for c in result.candidates for p in c.problems[:1])
         result.reason = f"none of the {candidates} candidate scripts met the skill's contract ({_short(problems, 300)})"
         return result
     group = max(passing.values(), key=lambda g: (len(g), -g[0][0]))
-    result.agreement = (len(group), candidates)
-    needed = max(2 if candidates > 1 else 1, math.ceil(threshold * candidates))
+    result.agreement = (len(group), len(result.candidates))
     if len(group) < needed:
         result.reason = (
             f"the candidates that met the contract disagree: the largest group that wrote the same "
@@ -268,6 +268,22 @@ def synthesise(
     result.help_output = shown.output if shown.passed else ""
     result.reason = f"{len(group)} of {candidates} candidate scripts met the contract and wrote the same outputs"
     return result
+
+
+def _decided(passing: dict[str, list[tuple[int, str]]], remaining: int, needed: int) -> bool:
+    """The leading group has the agreement it needs, and no other group (or one the
+    remaining candidates could form) can outgrow it; a tie goes to the earlier seed."""
+    if not passing or remaining == 0:
+        return False
+    groups = sorted(passing.values(), key=lambda g: (-len(g), g[0][0]))
+    leader, others = groups[0], groups[1:]
+    if len(leader) < needed:
+        return False
+    return all(
+        len(g) + remaining < len(leader)
+        or (len(g) + remaining == len(leader) and leader[0][0] < g[0][0])
+        for g in others
+    ) and remaining <= len(leader)  # a group of only new candidates loses a tie
 
 
 def _ask(
@@ -294,9 +310,9 @@ def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
     files = "\n".join(
         f"- {o.example}: {o.shape.described or o.shape.path} ({o.shape.format})" for o in inputs
     )
-    prompt = EXAMPLES_PROMPT.format(
-        skill=body, contract=summary, files=files, first=inputs[0].example
-    )
+    # One block per file in the answer's shape: a small model writes what the shape shows.
+    blocks = "\n".join(f"```file:{o.example}\n...\n```" for o in inputs)
+    prompt = EXAMPLES_PROMPT.format(skill=body, contract=summary, files=files, blocks=blocks)
     # Sampled, not greedy: greedy decoding of a list of example lines repeats one line
     # pattern until the limit and never closes the block.
     answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.7, result, EXAMPLE_TOKENS)
