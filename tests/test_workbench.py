@@ -376,3 +376,29 @@ def test_settings_survive_a_restart_and_a_damaged_field_falls_back(tmp_path, mon
     assert load_settings() == WorkbenchSettings(watch=False)
     (tmp_path / "workbench.json").write_text("{not json")
     assert load_settings() == WorkbenchSettings()
+
+
+async def test_a_prose_skill_shows_its_static_variant_then_the_synthesised_one(
+    tmp_path, monkeypatch
+):
+    from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
+    from tests.test_synthesis import EXAMPLE, GOOD, PROSE_SKILL
+
+    def answer(messages, tools):
+        if "small test input files" in messages[0]["content"]:
+            return ScriptedTurn(text=EXAMPLE)
+        return ScriptedTurn(text=f"```python\n{GOOD}```")
+
+    monkeypatch.setenv("SKVM_SYNTHESIS_MODEL", register_scripted(ScriptedModel(answer)))
+    app = make_app(tmp_path, skill="csv-report", targets=[WEAK])
+    (app.skill_dir / "SKILL.md").write_text(PROSE_SKILL.replace("shelf-tally", "csv-report"))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.wait_compiles(2)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        kinds = app.kinds()
+        assert kinds.index("SynthesisStarted") > kinds.index("Compiled")  # static first
+        compiled = [m for m in app.posted if type(m).__name__ == "Compiled"]
+        assert not compiled[0].result.variant.lowered and compiled[-1].result.variant.lowered
+        body = str(app.query_one("#variant-0", VariantView).query_one("#variant-body").render())
+        assert "scripts/csv-report.py" in body
