@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--conditions",
         default="no-skill,original,compiled",
-        help="no-skill, original, compiled, solidified, compiled:<compiler model>, custom:<label>=<dir>; any may end in @<protocol>",
+        help="no-skill, original, compiled (the compiler's output), accepted (an accepted proposal, else compiled), solidified, compiled:<compiler model>, custom:<label>=<dir>; any may end in @<protocol>",
     )
     bench.add_argument("--runs", type=_count(100), default=1)
     bench.add_argument(

@@ -304,3 +304,37 @@ def test_a_compiled_by_condition_names_its_compiler_model(tmp_path):
 
     with pytest.raises(SkvmError):
         resolve_condition("compiled:")
+
+
+def test_compiled_is_the_compilers_output_and_accepted_is_its_own_condition(tmp_path):
+    """A proposal a person accepted never passes as the compiler's output in a bench."""
+    from skvm_core.bench.conditions import ConditionContext, resolve_condition
+    from skvm_core.bench.task import load_task
+    from skvm_core.optimize.proposals import Proposal, ProposalStore, Scores
+    from skvm_core.profile.store import BUNDLED
+    from skvm_core.profile.tcp import load_tcp
+    from skvm_core.store.workspace import Workspace
+    from tests.conftest import SAMPLE_SKILLS
+
+    target = "local/qwen2.5-coder-0.5b"
+    workspace = Workspace(tmp_path / "ws")
+    task = load_task(SAMPLE_SKILLS / "tasks" / "csv-count-status")
+    variant = tmp_path / "accepted"
+    variant.mkdir()
+    (variant / "SKILL.md").write_text(
+        "---\nname: csv-report\ndescription: Accepted by a person.\n---\n\n# Accepted\n"
+    )
+    store = ProposalStore(workspace)
+    scores = Scores(tasks=1, runs=1, mean=1.0, low=1.0, high=1.0, pass_rate=1.0)
+    proposal = store.create(
+        Proposal(id="20261202-000000-csv-report-aa00", skill="csv-report", target=target,
+                 created=0, source="test", before=scores, after=scores, base_text=""),
+        variant,
+    )  # fmt: skip
+    store.accept(proposal.id)
+    tcp = load_tcp(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
+    ctx = ConditionContext(workspace, lambda _name: tcp, None)
+    compiled = resolve_condition("compiled")(task, target, ctx)
+    accepted = resolve_condition("accepted")(task, target, ctx)
+    assert "Accepted by a person." not in (compiled.root / "SKILL.md").read_text()
+    assert "Accepted by a person." in (accepted.root / "SKILL.md").read_text()

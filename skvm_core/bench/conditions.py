@@ -45,7 +45,13 @@ def compiled_variant(skill: Skill, target: str, workspace: Workspace) -> Skill:
     ctx = ConditionContext(
         workspace, lambda name: profile_for_protocol(name, "auto", workspace), None
     )
-    return _compile(skill, target, ctx)
+    return _compile(skill, target, ctx, use_accepted=True)
+
+
+def _accepted(task: Task, target: str, ctx: ConditionContext) -> Skill | None:
+    """The variant a person accepted for the target (`skvm proposals accept`), else the
+    compiler's: what the workbench and an export run."""
+    return _compile(_original(task, target, ctx), target, ctx, use_accepted=True)
 
 
 def _compiled(
@@ -55,11 +61,18 @@ def _compiled(
 
 
 def _compile(
-    skill: Skill, target: str, ctx: ConditionContext, compiler_model: str | None = None
+    skill: Skill,
+    target: str,
+    ctx: ConditionContext,
+    compiler_model: str | None = None,
+    *,
+    use_accepted: bool = False,
 ) -> Skill:
+    """The compiler's variant; with `use_accepted`, one a person accepted comes first. The
+    bench's `compiled` never takes an accepted proposal (that is the `accepted` condition)."""
     from skvm_core.compile import compile_skill, materialize_variant
 
-    if compiler_model is None and ctx.passes is None:
+    if use_accepted and compiler_model is None and ctx.passes is None:
         from skvm_core.optimize.proposals import ProposalStore
 
         # A variant a person accepted (from `skvm proposals accept`) is the target's variant.
@@ -85,6 +98,7 @@ CONDITIONS: dict[str, Resolver] = {
     "no-skill": _no_skill,
     "original": _original,
     "compiled": _compiled,
+    "accepted": _accepted,
     # The original skill under the JIT runtime (skvm_core/jit): promoted templates do the
     # work without the model, candidates run in the model path's shadow.
     "solidified": _original,
