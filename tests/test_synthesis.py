@@ -263,3 +263,14 @@ def test_the_embedded_1_5b_synthesises_a_verified_script_for_a_prose_skill(prose
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (work / "tally.csv").read_text().splitlines()[0] == "shelf,books"
+
+
+def test_standard_library_imports_a_candidate_forgot_are_added_and_nothing_else_changes():
+    from skvm_core.compile.synthesis import with_missing_imports
+
+    script = "words = re.findall('[a-z]+', 'a b')\nprint(Counter(words), json.dumps(1))\n"
+    fixed = with_missing_imports(script)
+    assert fixed.endswith(script)
+    assert fixed.splitlines()[:3] == ["from collections import Counter", "import json", "import re"]
+    defined = "import re\nfrom collections import Counter\ndef f(json):\n    return json\n" + script
+    assert with_missing_imports(defined) == defined

@@ -387,6 +387,7 @@ def _candidate(
             ),
             None,
         )
+        script = with_missing_imports(script) if script else script
         problem, digest = _check(script, skill, contract, options, examples, script_path, command)
         record.repaired = attempt > 0
         if problem is None:
@@ -406,6 +407,46 @@ def _script_of(answer: str) -> str | None:
     if found is None or "```" in found.group(1):
         return None  # no block at the start, or a closed one (the fence parser reads it)
     return found.group(1).rstrip() + "\n"
+
+
+# Names a small model uses without importing them, and the import that defines each.
+_STDLIB_NAMES = {
+    **{m: f"import {m}" for m in (
+        "re", "os", "sys", "csv", "json", "math", "glob", "shutil", "statistics", "string",
+        "itertools", "functools", "collections", "datetime", "decimal", "fractions", "io",
+    )},
+    **{n: f"from collections import {n}" for n in ("Counter", "defaultdict", "OrderedDict", "deque", "namedtuple")},
+    **{n: f"from decimal import {n}" for n in ("Decimal", "ROUND_HALF_UP", "ROUND_HALF_EVEN", "InvalidOperation")},
+    **{n: f"from datetime import {n}" for n in ("date", "timedelta", "timezone")},
+    "Fraction": "from fractions import Fraction",
+    "Path": "from pathlib import Path",
+}  # fmt: skip
+
+
+def with_missing_imports(script: str) -> str:
+    """The script with the standard-library imports it uses but never made, added at the
+    top (a deterministic repair: the model's code is otherwise unchanged)."""
+    import ast
+    import builtins
+
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return script
+    defined = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            defined |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            defined.add(node.name)
+            defined |= {a.arg for a in node.args.args + node.args.kwonlyargs}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    missing = sorted({_STDLIB_NAMES[n] for n in used - defined if n in _STDLIB_NAMES})
+    return "\n".join(missing) + "\n" + script if missing else script
 
 
 def _check(
