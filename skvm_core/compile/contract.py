@@ -396,7 +396,22 @@ def _cited_in(shape: FileShape, file: str, start: int, end: int) -> bool:
     return any(c.file == file and start <= c.lines[0] <= end for c in shape.cited)
 
 
+_CONTRACTS: dict[tuple[str, str], Contract] = {}  # (root, content hash) → contract
+_CONTRACTS_KEPT = 64
+
+
 def extract_contract(skill: Skill) -> Contract:
+    """The skill's contract; computed once per skill content (a lowering asks for it once
+    per trim and again in its guard). A copy, so a caller's changes stay its own."""
+    key = (str(skill.root), skill.content_hash)
+    if key not in _CONTRACTS:
+        if len(_CONTRACTS) >= _CONTRACTS_KEPT:
+            _CONTRACTS.pop(next(iter(_CONTRACTS)))
+        _CONTRACTS[key] = _extract(skill)
+    return _CONTRACTS[key].model_copy(deep=True)
+
+
+def _extract(skill: Skill) -> Contract:
     scan = _Scan(skill)
     texts = _texts(skill)
     for file, lines, first in texts:

@@ -17,6 +17,7 @@ FLUSH_INTERVAL_S = 0.05
 # the rest waits for the next flush (capacity: 250 per 50 ms, 5,000 events/s).
 MAX_PER_FLUSH = 250
 MAX_TEXT = 400
+OPEN_STEPS = 8  # steps of a run shown expanded while it streams
 
 
 def _populate(node: TreeNode) -> None:
@@ -80,6 +81,7 @@ class TracePane(Vertical):
 
     def on_mount(self) -> None:
         self.pending: list[Any] = []
+        self.open_steps: dict[str, list[TreeNode]] = {}
         self.totals = {
             "steps": 0,
             "input": 0,
@@ -107,6 +109,7 @@ class TracePane(Vertical):
         self.steps.clear()
         self.calls.clear()
         self.pending.clear()
+        self.open_steps.clear()
         self.totals.update(steps=0, input=0, output=0, calls=0, errors=0, cost=0.0, status="idle")
         self._totals()
 
@@ -135,6 +138,12 @@ class TracePane(Vertical):
         key = (event.run_id, event.step)
         if key not in self.steps:
             self.steps[key] = run.add(Text(f"step {event.step}", style="bold"), expand=True)
+            # Only the latest steps stay open: the tree's layout cost grows with its visible
+            # lines, and a long stream is read at its end (older steps expand on demand).
+            opened = self.open_steps.setdefault(event.run_id, [])
+            opened.append(self.steps[key])
+            while len(opened) > OPEN_STEPS:
+                opened.pop(0).collapse()
         return self.steps[key]
 
     def _run_node(self, run_id: str, label: str) -> TreeNode:
