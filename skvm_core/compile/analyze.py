@@ -56,7 +56,8 @@ DELEGATION_WORDS = re.compile(
     re.IGNORECASE,
 )
 LOOP_WORDS = re.compile(
-    r"\b(repeat|for each|for every|until|each (?:file|invoice|row|item))\b", re.IGNORECASE
+    r"\b(repeat|for each|for every|until|each (?:file|row|item|record|document|entry))\b",
+    re.IGNORECASE,
 )
 BRANCH_WORDS = re.compile(r"\b(if|otherwise|unless|else|when)\b", re.IGNORECASE)
 PARALLEL_WORDS = re.compile(

@@ -8,7 +8,7 @@ import shlex
 
 from pydantic import BaseModel, Field
 
-# A relative path with an extension, or a path through a folder ("invoices/INV-1.json").
+# A relative path with an extension, or a path through a folder ("data/part-1.json").
 _PATH = re.compile(r"^(?![-$])(?:[\w.-]+/)*[\w.-]*[\w-]\.[A-Za-z][\w]{0,5}$|^(?:[\w.-]+/)+[\w.-]+$")
 OUTPUT_FLAGS = ("--out", "--output", "-o", "--dest", "--to")
 RUNNERS = {"python3": "python3", "python": "python3", "bash": "bash", "sh": "bash"}

@@ -32,7 +32,7 @@ from skvm_core.skill import Skill
 MAX_EXAMPLES = 6  # example commands of one script checked (each, and all in order)
 CHAIN_MARK = ": the examples in order; "  # a shell no-op that marks the chained check
 REPEAT_WORDS = re.compile(
-    r"\b(repeat|once per|for each|for every|each (?:file|invoice|input|one)|every (?:file|invoice|input))\b",
+    r"\b(repeat|once per|for each|for every|each (?:file|input|one|record|document)|every (?:file|input|record|document))\b",
     re.IGNORECASE,
 )
 

@@ -210,12 +210,13 @@ def extract_script(
         said = re.search(rf"`{re.escape(setting.dest.upper())}`\s*[:—–-]\s*(.+)", skill.source)
         if said:
             setting.said = said.group(1).strip().rstrip(";.")
-    roles = {
-        k: v for k, v in _literal_roles(tree).items() if k not in {s.literal for s in settings}
-    }
-    if not settings and not any(role in ("input", "output") for role in roles.values()):
-        return None
-    parameters = settings or _parameters(roles)
+    if settings:  # a block's settings, where it has them, are its whole interface
+        parameters = settings
+    else:
+        roles = _literal_roles(tree)
+        if not any(role in ("input", "output") for role in roles.values()):
+            return None
+        parameters = _parameters(roles)
     future = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
     tree.body = [n for n in tree.body if n not in future]
     if settings:  # NAME = "value" at the top becomes NAME = ARGS.name; nothing else changes

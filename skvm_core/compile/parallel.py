@@ -28,7 +28,7 @@ AFTER_STEPS = re.compile(
     r"\bafter steps?\s+(\d+)(?:\s*(?:–|-|to|and|through)\s*(\d+))?", re.IGNORECASE
 )
 EACH_ITEM = re.compile(
-    r"\b(for each|for every|each of the|every (?:file|item|invoice|row|page|record))\b",
+    r"\b(for each|for every|each of the|every (?:file|item|row|page|record|document|entry))\b",
     re.IGNORECASE,
 )
 READ_ONLY = re.compile(r"^\s*(read|list|count|look|check|inspect|fetch|open)\b", re.IGNORECASE)

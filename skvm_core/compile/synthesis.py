@@ -19,8 +19,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from skvm_core.compile.commandline import parse_command
 from skvm_core.compile.contract import Contract, FileShape, check_outputs
 from skvm_core.compile.executable import ScriptHelp, bundle_files
 from skvm_core.compile.script_cli import parse_help
-from skvm_core.compile.verify import Verification, run_sync, verify_command
+from skvm_core.compile.verify import Verification, run_sync, scratch_layout, verify_command
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
 
@@ -470,12 +468,7 @@ def _check(
 
 
 async def _run(command, layout, contract, outputs) -> tuple[str | None, str | None]:
-    scratch = Path(tempfile.mkdtemp(prefix="skvm-synth-"))
-    try:
-        for relative, content in layout.items():
-            target = scratch / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+    with scratch_layout(layout) as scratch:
         (scratch / "out").mkdir(exist_ok=True)
         done = await run_command(command, scratch, timeout_s=RUN_TIMEOUT_S, output_cap=8_000)
         if done.timed_out:
@@ -490,8 +483,6 @@ async def _run(command, layout, contract, outputs) -> tuple[str | None, str | No
         for name in sorted(outputs.values()):
             digest.update(name.encode() + b"\0" + (scratch / name).read_bytes() + b"\0")
         return None, digest.hexdigest()
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def synthesis_key(skill: Skill, contract: Contract, model: str, options: dict) -> str:

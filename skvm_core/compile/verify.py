@@ -12,7 +12,8 @@ import asyncio
 import concurrent.futures
 import shutil
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,15 +62,7 @@ async def verify_command_async(
     *,
     timeout_s: float = VERIFY_TIMEOUT_S,
 ) -> Verification:
-    scratch = Path(tempfile.mkdtemp(prefix="skvm-verify-"))
-    try:
-        for relative, content in files.items():
-            try:
-                target = confine(scratch, relative)
-            except ToolError:
-                continue  # a path outside the folder is never laid out
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+    with scratch_layout(files) as scratch:
         result = await run_command(command, scratch, timeout_s=timeout_s, output_cap=8_000)
         if result.timed_out:
             return Verification(command=command, passed=False, exit_code=None, evidence="timed out")
@@ -97,6 +90,22 @@ async def verify_command_async(
             evidence=f"exit 0{wrote}",
             output=result.stdout[:2_000],
         )
+
+
+@contextmanager
+def scratch_layout(files: dict[str, bytes]) -> Iterator[Path]:
+    """A scratch folder holding `files` (relative path → content), removed afterwards; a
+    path that would leave the folder is never laid out."""
+    scratch = Path(tempfile.mkdtemp(prefix="skvm-verify-"))
+    try:
+        for relative, content in files.items():
+            try:
+                target = confine(scratch, relative)
+            except ToolError:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        yield scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
