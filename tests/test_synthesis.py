@@ -274,3 +274,72 @@ def test_standard_library_imports_a_candidate_forgot_are_added_and_nothing_else_
     assert fixed.splitlines()[:3] == ["from collections import Counter", "import json", "import re"]
     defined = "import re\nfrom collections import Counter\ndef f(json):\n    return json\n" + script
     assert with_missing_imports(defined) == defined
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "default"),
+    [
+        ("The request specifies the cutoff age; when the task gives none, use 30 days.", "cutoff-age", "30"),
+        ("- `MARGIN`: the tolerance in metres (5 unless the task says otherwise);", "margin", "5"),
+        ("Flag every reading above the alarm level the user sets (defaults to 80).", "alarm-level", "80"),
+        ("List the first K entries, K given by the task.", "first", None),
+        ("Take the currency and exchange rate from the task.", "currency", None),
+    ],
+)  # fmt: skip
+def test_values_the_task_gives_get_option_names_and_stated_defaults(sentence, name, default):
+    from skvm_core.compile.task_values import task_values
+
+    values = {v.name: v for v in task_values(["Some context.", sentence], 1, set())}
+    assert name in values, values
+    assert values[name].default == default
+    assert values[name].lines == (2, 2)
+
+
+def test_a_value_sentence_wrapped_over_lines_is_read_whole_and_files_are_not_values():
+    from skvm_core.compile.task_values import task_values
+
+    lines = [
+        "A CSV file, named by the task, with the header `a,b`.",
+        "Drop rows older than the retention window. The task gives the retention",
+        "window; if it gives none, use 7 days.",
+        "```text",
+        "the task gives the ignored value",
+        "```",
+    ]
+    values = task_values(lines, 10, skip={3, 4, 5})
+    assert [(v.name, v.default, v.kind, v.lines) for v in values] == [
+        ("retention-window", "7", "number", (11, 12))
+    ]
+
+
+VALUE_SKILL = PROSE_SKILL.replace(
+    "one row per shelf, sorted by shelf.",
+    "one row per shelf that holds at least the minimum the task gives (1 if it gives none), sorted by shelf.",
+)
+AT_LEAST = GOOD.replace(
+    'parser.add_argument("--output", required=True)',
+    'parser.add_argument("--output", required=True)\nparser.add_argument("--minimum", type=int, default=1)',
+).replace("for shelf in sorted(counts):", "for shelf in sorted(s for s in counts if counts[s] >= args.minimum):")
+
+
+def test_a_value_the_task_gives_is_a_named_option_of_the_skeleton_and_the_verified_call(tmp_path):
+    folder = tmp_path / "shelf-tally"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(VALUE_SKILL)
+    skill = load_skill(folder)
+    prompts = []
+
+    def answer(messages, tools):
+        prompts.append(messages[0]["content"])
+        if "small test input files" in messages[0]["content"]:
+            return ScriptedTurn(text=EXAMPLE)
+        # The first candidate ignores the option: it cannot be called the way the skill needs.
+        return ScriptedTurn(text=f"```python\n{GOOD if len(prompts) == 2 else AT_LEAST}```")
+
+    result = synthesise(
+        skill, extract_contract(skill), register_scripted(ScriptedModel(answer)), candidates=3
+    )
+    assert 'parser.add_argument("--minimum", type=int, default=1' in prompts[1]
+    first = result.candidates[0]  # refused, then repaired with the refusal as feedback
+    assert first.repaired and "--minimum" in first.problems[0]
+    assert result.offered and result.command.endswith("--minimum 1")

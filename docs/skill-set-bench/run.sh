@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The held-out skill set bench (issue: verified synthesis), resumable across sittings.
 #
-#   docs/skill-set-bench/run.sh 0.5b|1.5b     start or resume that model's session
+#   docs/skill-set-bench/run.sh 0.5b|1.5b [base|compiled|all]
+#
+# starts or resumes that model's session for those conditions: `base` is no-skill and
+# original (they do not depend on the compiler, so they run while it changes), `compiled`
+# the compiler's output, `all` (the default) the three in one session. The report merges
+# a model's sessions.
 #
 # Plans and run records are kept in docs/skill-set-bench/sessions/ (no traces), restored into
 # the workspace before a sitting and copied back after it, so an interrupted bench resumes on
@@ -14,10 +19,17 @@ export SKVM_HOME="${SKVM_HOME:-$PWD/.bench-workspace}"
 case "${1:-}" in
   0.5b) MODEL=local/qwen2.5-coder-0.5b RUNS=3 ;;
   1.5b) MODEL=local/qwen2.5-coder-1.5b RUNS=2 ;;
-  *) echo "usage: $0 0.5b|1.5b" >&2; exit 2 ;;
+  *) echo "usage: $0 0.5b|1.5b [base|compiled|all]" >&2; exit 2 ;;
+esac
+PART="${2:-all}"
+case "$PART" in
+  base) CONDITIONS=no-skill,original ;;
+  compiled) CONDITIONS=compiled ;;
+  all) CONDITIONS=no-skill,original,compiled ;;
+  *) echo "usage: $0 0.5b|1.5b [base|compiled|all]" >&2; exit 2 ;;
 esac
 mkdir -p "$SKVM_HOME/bench" "$HERE/sessions"
-NAME_FILE="$HERE/sessions/${1}.session"
+NAME_FILE="$HERE/sessions/${1}${2:+-$2}.session"
 SESSION="$(cat "$NAME_FILE" 2>/dev/null || true)"
 if [ -n "$SESSION" ] && [ -d "$HERE/sessions/$SESSION" ] && [ ! -d "$SKVM_HOME/bench/$SESSION" ]; then
   cp -r "$HERE/sessions/$SESSION" "$SKVM_HOME/bench/$SESSION"
@@ -33,9 +45,10 @@ save() {  # the plan and run records (JSON, no traces) back into the repository
     done
 }
 trap save EXIT
+trap "exit 130" INT TERM
 if [ -n "$SESSION" ]; then
   .venv/bin/skvm bench --resume "$SESSION"
 else
   .venv/bin/skvm bench --tasks skill_set/tasks --targets "$MODEL" \
-      --conditions no-skill,original,compiled --runs "$RUNS"
+      --conditions "$CONDITIONS" --runs "$RUNS"
 fi

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from skvm_core.compile.task_values import task_values
 from skvm_core.skill import Skill
 
 DATA_SUFFIXES = (
@@ -80,8 +81,11 @@ class Rule(BaseModel):
 class Parameter(BaseModel):
     """A value the skill says the task gives (a threshold, a rate, a count)."""
 
+    name: str  # the option a script takes it by: "minimum-length"
     text: str  # the sentence that says so
+    clause: str = ""  # the part of it naming the value: "the weekly limit the task gives"
     default: str | None = None  # "if it gives none, use 3"
+    kind: Literal["number", "text"] = "text"
     cited: Cited
 
 
@@ -112,7 +116,12 @@ class Contract(BaseModel):
             lines.append(f"{shape.role} {name}: {detail}")
         if self.decimals is not None:
             lines.append(f"numbers rounded to {self.decimals} decimal places")
-        lines += [f"value the task gives: {p.text}" for p in self.parameters]
+        lines += [
+            f"value the task gives (--{p.name}"
+            + (f", {p.default} if it gives none" if p.default is not None else "")
+            + f"): {_one_line(p.text)}"
+            for p in self.parameters
+        ]
         lines += [f"rule: {r.text}" for r in self.rules]
         return lines
 
@@ -224,16 +233,6 @@ _INPUT_SECTION = re.compile(
 _OUTPUT_SECTION = re.compile(
     r"^(outputs?|results?|the report|report|what to write|writing)\b", re.I
 )
-_TASK_GIVES = re.compile(
-    r"\b(?:the task|the user|the request)\s+(?:gives|asks for|says|sets|specifies|"
-    r"provides|wants|chooses)|\b(?:given|chosen|set) by the task\b|\bfrom the task\b",
-    re.I,
-)
-_DEFAULT = re.compile(
-    r"(?:if it gives none|unless the task says otherwise|when the task gives none|"
-    r"otherwise|default(?:s| is)?|if none is given)[^.;]*?(?:use\s+)?`?(-?\d+(?:\.\d+)?|[\w.-]+)`?",
-    re.I,
-)
 _FILE_BULLET = re.compile(
     r"^\s*(?:[-*]|\d+[.)])\s+(?:an?|the|one)\s+[^.:]*\b(?:file|csv|json|list|log)\b", re.I
 )
@@ -258,6 +257,13 @@ class _Scan:
     def text(self, file: str, lines: list[str], first: int) -> None:
         blocks = _blocks(lines)
         inside = {i for start, end, _l, _b in blocks for i in range(start, end + 1)}
+        named = {p.name for p in self.parameters}
+        for value in task_values(lines, first, inside):
+            if value.name not in named:
+                self.parameters.append(
+                    Parameter(name=value.name, text=value.text, clause=value.clause, default=value.default,
+                              kind=value.kind, cited=Cited(file=file, lines=value.lines))
+                )  # fmt: skip
         section, section_start = "", 0
         for index, line in enumerate(lines):
             if index in inside:
@@ -270,12 +276,6 @@ class _Scan:
             cited = Cited(file=file, lines=(number, number))
             self._names(line, index, blocks, cited)
             self._rule(line, section, cited)
-            if _TASK_GIVES.search(line):
-                found = _DEFAULT.search(line)
-                self.parameters.append(
-                    Parameter(text=line.strip().lstrip("-* ").strip(),
-                              default=found.group(1) if found else None, cited=cited)
-                )  # fmt: skip
             found = _DECIMALS.search(line)
             if found and self.decimals is None:
                 word = found.group(1).lower()

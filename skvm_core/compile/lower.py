@@ -585,6 +585,13 @@ def _positionals(example: CommandLine) -> list[str]:
     return words
 
 
+def _clause(help_text: str, limit: int = 120) -> str:
+    """A help text's first clause, short enough to sit in a sentence."""
+    text = " ".join(help_text.split()).rstrip(".")
+    text = re.split(r"(?<=[a-z)])[.;]\s", text)[0]
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def _replace_sentence(help_: ScriptHelp, example: CommandLine | None) -> str:
     if example is None:
         return "Replace the CAPITALS with the task's values."
@@ -594,8 +601,15 @@ def _replace_sentence(help_: ScriptHelp, example: CommandLine | None) -> str:
     names = value_words(example.args)
     if names:
         parts.append(", ".join(f"`{n}`" for n in dict.fromkeys(names)) + " (names in the input)")
+    said = {
+        a.flag: a.help
+        for a in (help_.interface.all_arguments() if help_.interface else [])
+        if a.flag
+    }
+    # What in the task fills a value, in the script's own help words where it has them:
+    # a weak model otherwise keeps the example's value.
     numbers = [
-        f"`{v}` ({flag})"
+        f"`{v}` ({flag}: {_clause(said[flag])})" if said.get(flag) else f"`{v}` ({flag})"
         for flag, v in example.option_values().items()
         if re.fullmatch(r"[\d.]+", v)
     ]

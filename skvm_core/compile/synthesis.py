@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import re
+import shlex
 import time
 from pathlib import Path
 
@@ -26,14 +27,14 @@ from pydantic import BaseModel, Field
 
 from skvm_core.agent.sandbox import run_command
 from skvm_core.compile.commandline import parse_command
-from skvm_core.compile.contract import Contract, FileShape, check_outputs
+from skvm_core.compile.contract import Contract, FileShape, Parameter, check_outputs
 from skvm_core.compile.executable import ScriptHelp, bundle_files
 from skvm_core.compile.script_cli import parse_help
 from skvm_core.compile.verify import Verification, run_sync, scratch_layout, verify_command
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
 
-SYNTHESIS_VERSION = "1"
+SYNTHESIS_VERSION = "2"
 DEFAULT_CANDIDATES = 4
 DEFAULT_THRESHOLD = 0.5
 RUN_TIMEOUT_S = 20.0
@@ -48,6 +49,14 @@ class FileOption(BaseModel):
     flag: str  # --input, --stopwords, --output
     shape: FileShape
     example: str  # the path the examples use
+
+
+class ValueOption(BaseModel):
+    """An option for a value the task gives, with the value the examples run with."""
+
+    flag: str  # --minimum-length
+    parameter: Parameter
+    example: str  # the default the skill states, else a value the compiler model chose
 
 
 class CandidateRecord(BaseModel):
@@ -68,6 +77,8 @@ class Synthesis(BaseModel):
     script: str | None = None
     command: str | None = None  # the verified example call
     help_output: str = ""  # the winning script's own --help, run in the sandbox
+    # What fills each option, in the skill's words: the script's help where it kept them.
+    option_help: dict[str, str] = Field(default_factory=dict)
     agreement: tuple[int, int] = (0, 0)  # (k, n): the winning group's size of the N
     candidates: list[CandidateRecord] = Field(default_factory=list)
     examples: dict[str, str] = Field(default_factory=dict)
@@ -84,12 +95,16 @@ class Synthesis(BaseModel):
             exit_code=0,
             evidence=f"met the skill's contract; {self.agreement[0]} of {self.agreement[1]} candidates agree",
         )
+        interface = parse_help(self.help_output) if self.help_output else None
+        for argument in interface.all_arguments() if interface else []:
+            if argument.flag and not argument.help.strip():
+                argument.help = self.option_help.get(argument.flag, "")
         return ScriptHelp(
             script=self.script_path,
             runner="python3",
             origin=f"synthesised:{self.model}",
             text=self.script,
-            interface=parse_help(self.help_output) if self.help_output else None,
+            interface=interface,
             examples=[example] if example else [],
             checks=[check],
         )
@@ -123,27 +138,55 @@ def _slug(shape: FileShape) -> str | None:
         re.I,
     )
     words = found.group(1).split() if found else []
-    words = [w for w in words if w.lower() not in ("csv", "json", "text", "plain")]
+    words = [w for w in words if w.lower() not in ("csv", "json", "plain")]
     return "-".join(w.lower() for w in words) or None
 
 
-def skeleton(contract: Contract, options: list[FileOption]) -> str:
+def value_options(contract: Contract, files: list[FileOption]) -> list[ValueOption]:
+    """One option per value the task gives, named as the skill names it; the example value
+    is the stated default (a value without one is filled in from the example answer)."""
+    taken = {o.flag for o in files} | {"--help"}
+    found = []
+    for parameter in contract.parameters:
+        flag = f"--{parameter.name}"
+        if flag in taken:
+            flag = f"--{parameter.name}-value"
+        taken.add(flag)
+        found.append(ValueOption(flag=flag, parameter=parameter, example=parameter.default or ""))
+    return found
+
+
+def skeleton(contract: Contract, options: list[FileOption], values: list[ValueOption] = ()) -> str:
     lines = ["import argparse", "", "parser = argparse.ArgumentParser()"]
     for option in options:
         what = option.shape.described or option.shape.path or option.shape.format
         lines.append(
             f'parser.add_argument("{option.flag}", required=True, help={_short(option.shape.role + ": " + what)!r})'
         )
-    if contract.parameters:
-        lines.append(
-            "# TODO: one parser.add_argument per value the task gives, default as the skill says"
-        )
+    for value in values:
+        default = value.parameter.default
+        if default is None:
+            how = "required=True"
+        elif re.fullmatch(r"-?\d+", default):
+            how = f"type=int, default={default}"
+        elif re.fullmatch(r"-?\d+\.\d+", default):
+            how = f"type=float, default={default}"
+        else:
+            how = f"default={default!r}"
+        help_text = _short(_value_help(value.parameter), 120)
+        lines.append(f'parser.add_argument("{value.flag}", {how}, help={help_text!r})')
     lines += [
         "args = parser.parse_args()",
         "",
-        "# TODO: the whole job, reading and writing only the files above",
+        "# TODO: the whole job, reading and writing only the files above"
+        + (", with the values above" if values else ""),
     ]
     return "\n".join(lines)
+
+
+def _value_help(parameter: Parameter) -> str:
+    clause = " ".join((parameter.clause or parameter.text).split())
+    return clause + (f" ({parameter.default} if the task gives none)" if parameter.default else "")
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -204,9 +247,10 @@ def synthesise(
         result.reason = "the skill names no input and output files to compute from and to, so there is no job a script could be checked on"
         return result
     options = file_options(contract)
+    values = value_options(contract, options)
     summary = "\n".join(f"- {line}" for line in contract.summary()) or "- (nothing stated)"
     body = skill.body.strip()
-    examples = _examples(body, summary, options, model, seed, result)
+    examples = _examples(body, summary, options, values, model, seed, result)
     if not examples:
         result.reason = (
             result.reason
@@ -218,10 +262,15 @@ def synthesise(
     script_path = (
         f"scripts/{re.sub(r'[^a-z0-9-]+', '-', skill.name.lower()).strip('-') or 'job'}.py"
     )
-    command = " ".join(["python3", script_path, *(f"{o.flag} {o.example}" for o in options)])
-    prompt = SCRIPT_PROMPT.format(
-        skill=body, contract=summary, skeleton=skeleton(contract, options)
+    command = " ".join(
+        ["python3", script_path, *(f"{o.flag} {o.example}" for o in options)]
+        + [f"{v.flag} {shlex.quote(v.example)}" for v in values]
     )
+    prompt = SCRIPT_PROMPT.format(
+        skill=body, contract=summary, skeleton=skeleton(contract, options, values)
+    )
+    flags = [o.flag for o in options] + [v.flag for v in values]
+    result.option_help = {v.flag: _value_help(v.parameter) for v in values}
     passing: dict[str, list[tuple[int, str]]] = {}
     needed = max(2 if candidates > 1 else 1, math.ceil(threshold * candidates))
     for index in range(candidates):
@@ -232,6 +281,7 @@ def synthesise(
             skill,
             contract,
             options,
+            flags,
             examples,
             script_path,
             command,
@@ -303,17 +353,25 @@ def _ask(
     return response.text or ""
 
 
-def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
+def _examples(body, summary, options, values, model, seed, result) -> dict[str, bytes]:
     inputs = [o for o in options if o.shape.role == "input"]
+    unset = [v for v in values if not v.example]
     files = "\n".join(
         f"- {o.example}: {o.shape.described or o.shape.path} ({o.shape.format})" for o in inputs
     )
     # One block per file in the answer's shape: a small model writes what the shape shows.
     blocks = "\n".join(f"```file:{o.example}\n...\n```" for o in inputs)
+    if unset:
+        files += "\n\nand a value for each of these, as a task would give it:\n" + "\n".join(
+            f"- {v.flag}: {_short(' '.join(v.parameter.text.split()), 140)}" for v in unset
+        )
+        blocks += "\n```values\n" + "\n".join(f"{v.flag} ..." for v in unset) + "\n```"
     prompt = EXAMPLES_PROMPT.format(skill=body, contract=summary, files=files, blocks=blocks)
     # Sampled, not greedy: greedy decoding of a list of example lines repeats one line
     # pattern until the limit and never closes the block.
     answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.7, result, EXAMPLE_TOKENS)
+    for value in unset:
+        value.example = _value_in(answer, value) or _value_shown(value.parameter)
     written = _file_blocks(answer)
     found: dict[str, bytes] = {}
     by_name = {Path(k).name: v for k, v in written.items()}
@@ -330,6 +388,28 @@ def _examples(body, summary, options, model, seed, result) -> dict[str, bytes]:
             return {}
         found[option.example] = text.encode()
     return found
+
+
+def _value_in(answer: str, value: ValueOption) -> str | None:
+    """The value the example answer gave an option: `--flag VALUE` in its values block."""
+    block = re.search(r"```values[ \t]*\n(.*?)(?:```|\Z)", answer, re.DOTALL)
+    found = re.search(
+        rf"^\s*{re.escape(value.flag)}[ \t=:]+(.+?)\s*$", block.group(1) if block else "", re.M
+    )
+    text = found.group(1).strip().strip("\"'`") if found else ""
+    return text if text and text != "..." and len(text) <= 80 else None
+
+
+def _value_shown(parameter: Parameter) -> str:
+    """A value the skill's own sentence shows ("for example "levels 2 to 3""), else a
+    number in it, else 3: the examples need some value, and this one is the skill's."""
+    quoted = re.search(
+        r"(?:for example|e\.g\.|such as)[,:]?\s+[\"“`]([^\"”`]{1,60})[\"”`]", parameter.text
+    )
+    if quoted:
+        return quoted.group(1)
+    number = re.search(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])", parameter.text)
+    return number.group(1) if number else "3"
 
 
 def _file_blocks(answer: str) -> dict[str, str]:
@@ -369,7 +449,7 @@ def _shown(shape: FileShape) -> str | None:
 
 
 def _candidate(
-    prompt, model, seed, skill, contract, options, examples, script_path, command, result
+    prompt, model, seed, skill, contract, options, flags, examples, script_path, command, result
 ):
     messages = [{"role": "user", "content": prompt}]
     record = CandidateRecord(seed=seed, passed=False)
@@ -386,10 +466,12 @@ def _candidate(
             None,
         )
         script = with_missing_imports(script) if script else script
-        problem, digest = _check(script, skill, contract, options, examples, script_path, command)
+        problem, digest = _check(
+            script, skill, contract, options, flags, examples, script_path, command
+        )
         record.repaired = attempt > 0
         if problem is None:
-            record.passed, record.outputs_digest, record.problems = True, digest, []
+            record.passed, record.outputs_digest = True, digest  # problems: what was repaired
             return record, script
         record.problems.append(problem)
         messages += [
@@ -448,7 +530,7 @@ def with_missing_imports(script: str) -> str:
 
 
 def _check(
-    script, skill, contract, options, examples, script_path, command
+    script, skill, contract, options, flags, examples, script_path, command
 ) -> tuple[str | None, str | None]:
     if not script:
         return "there was no ```python block", None
@@ -456,7 +538,7 @@ def _check(
         compile(script, script_path, "exec")
     except SyntaxError as exc:
         return f"the script does not parse: {exc.msg} (line {exc.lineno})", None
-    missing = [o.flag for o in options if o.flag not in script]
+    missing = [flag for flag in flags if flag not in script]
     if missing:
         return f"the script lacks the option(s) {', '.join(missing)} of the skeleton", None
     layout = {**bundle_files(skill), **examples, script_path: script.encode()}
