@@ -635,3 +635,96 @@ def test_here_document_python_is_lowered_with_its_settings_as_options(tmp_path):
         "INFO": 1,
         "WARN": 2,
     }
+
+
+UV_SKILL = """
+    # Column sums
+
+    Sum one column of a CSV with the bundled tool:
+
+    ```bash
+    uv run scripts/colsum.py sales.csv --column amount --out total.txt
+    ```
+
+    ## How
+
+    1. Open the CSV and find the column the task asks about: its header names every
+       column, and the amounts may carry a currency sign that the tool strips for you.
+    2. Run the tool on that column, with the output file the task wants; when the task
+       names several columns, run it once per column, each with its own output file.
+    3. Open the output file, read the total and give it in your reply, together with
+       the name of the column it belongs to and the number of rows that were summed.
+"""
+UV_SCRIPT = """
+    # /// script
+    # requires-python = ">=3.10"
+    # dependencies = []
+    # ///
+    import argparse, csv
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file", help="the CSV to read")
+    parser.add_argument("--column", required=True, help="the column the task names")
+    parser.add_argument("--out", required=True, help="file to write the total to")
+    args = parser.parse_args()
+    total = sum(float(row[args.column]) for row in csv.DictReader(open(args.file)))
+    open(args.out, "w").write(f"{total:.2f}\\n")
+"""
+NODE_SKILL = """
+    # Key listing
+
+    List the top-level keys of a JSON document, sorted:
+
+    ```bash
+    node scripts/keys.mjs config.json --out keys.txt
+    ```
+
+    ## How
+
+    1. Read the document first and see whether it is one object: the tool lists the keys
+       of the outermost object only, so nested keys never appear in its output file.
+    2. Run the tool on the document, with the output file the task wants; when the task
+       asks about several documents, run it once for each, with an output file per document.
+    3. Open the output file and give the keys in your reply, one per line, as written.
+"""
+NODE_SCRIPT = """
+    import { readFileSync, writeFileSync } from "node:fs";
+    const args = process.argv.slice(2);
+    if (args.includes("--help")) {
+      console.log("usage: keys.mjs FILE --out OUT");
+      process.exit(0);
+    }
+    const out = args[args.indexOf("--out") + 1];
+    const data = JSON.parse(readFileSync(args[0], "utf8"));
+    writeFileSync(out, Object.keys(data).sort().join("\\n") + "\\n");
+"""
+
+
+def test_a_uv_run_script_is_verified_and_shown_with_the_interpreter_it_ran_on(tmp_path):
+    skill_dir = write_skill(
+        tmp_path,
+        "column-sums",
+        UV_SKILL,
+        {"scripts/colsum.py": UV_SCRIPT, "sales.csv": "item,amount\na,1.5\nb,2\n"},
+    )
+    result, _variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    text = result.variant.text
+    assert result.variant.lowered and result.variant.guard_violations == []
+    assert "python3 scripts/colsum.py sales.csv --column amount --out total.txt" in text
+    assert "uv run" not in text.split("reference/skill-original.md")[0]
+    helps = result.artifacts["executable"]
+    assert helps[0].example_passed
+
+
+def test_a_node_script_is_run_by_node_and_verified(tmp_path):
+    skill_dir = write_skill(
+        tmp_path,
+        "key-listing",
+        NODE_SKILL,
+        {"scripts/keys.mjs": NODE_SCRIPT, "config.json": '{"b": 1, "a": 2}'},
+    )
+    result, _variant = variant_for(skill_dir, weak_local(), tmp_path / "variant")
+    helps = result.artifacts["executable"]
+    assert [h.runner for h in helps] == ["node"] and helps[0].example_passed
+    assert result.variant.guard_violations == []
+    assert "node scripts/keys.mjs config.json --out keys.txt" in result.variant.text

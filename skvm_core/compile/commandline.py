@@ -11,8 +11,11 @@ from pydantic import BaseModel, Field
 # A relative path with an extension, or a path through a folder ("data/part-1.json").
 _PATH = re.compile(r"^(?![-$])(?:[\w.-]+/)*[\w.-]*[\w-]\.[A-Za-z][\w]{0,5}$|^(?:[\w.-]+/)+[\w.-]+$")
 OUTPUT_FLAGS = ("--out", "--output", "-o", "--dest", "--to")
-RUNNERS = {"python3": "python3", "python": "python3", "bash": "bash", "sh": "bash"}
-SCRIPT_SUFFIXES = (".py", ".sh")
+RUNNERS = {"python3": "python3", "python": "python3", "bash": "bash", "sh": "bash", "node": "node"}
+SCRIPT_SUFFIXES = (".py", ".sh", ".js", ".mjs", ".cjs")
+_BY_SUFFIX = {".py": "python3", ".js": "node", ".mjs": "node", ".cjs": "node"}
+# `uv run` options that change nothing for a script whose imports are all present.
+_UV_QUIET = {"--script", "-q", "--quiet", "--no-project", "--isolated", "--offline"}
 
 
 def is_path(word: str) -> bool:
@@ -40,21 +43,44 @@ class CommandLine(BaseModel):
         return values
 
 
+def _without_uv_run(words: list[str]) -> tuple[list[str], bool]:
+    """`uv run [--script] [python3] X.py args` as `python3 X.py args` (True when changed).
+    A `--with` dependency is left as written: only uv can provide it, and a check without
+    it fails, so such a command is never shown as verified."""
+    if words[:2] != ["uv", "run"]:
+        return words, False
+    rest = words[2:]
+    while rest and rest[0] in _UV_QUIET:
+        rest = rest[1:]
+    if not rest or rest[0].startswith("-"):
+        return words, False
+    if rest[0] in ("python", "python3"):
+        rest = rest[1:]
+    if not rest or not rest[0].endswith(".py"):
+        return words, False
+    return ["python3", *rest], True
+
+
 def parse_command(text: str, scripts: set[str], line: int | None = None) -> CommandLine | None:
     """A command that runs one of the bundle's scripts, or None."""
     try:
         words = shlex.split(text.strip().removeprefix("$ "), comments=True)
     except ValueError:
         return None
+    words, bound = _without_uv_run(words)
     if len(words) < 2:
         return None
     if words[0] in RUNNERS and words[1] in scripts:
         runner, script, rest = RUNNERS[words[0]], words[1], words[2:]
     elif words[0].removeprefix("./") in scripts:
         script = words[0].removeprefix("./")
-        runner, rest = ("python3" if script.endswith(".py") else "bash"), words[1:]
+        runner, rest = _BY_SUFFIX.get(script[script.rfind(".") :], "bash"), words[1:]
     else:
         return None
+    if bound:
+        # Bound to the interpreter the sandbox and the target have: the command the
+        # lowering shows is the one that was verified.
+        text = shlex.join([runner, script, *rest])
     args: list[str] = []
     stdout_to = None
     words_iter = iter(rest)
