@@ -319,7 +319,10 @@ VALUE_SKILL = PROSE_SKILL.replace(
 AT_LEAST = GOOD.replace(
     'parser.add_argument("--output", required=True)',
     'parser.add_argument("--output", required=True)\nparser.add_argument("--minimum", type=int, default=1)',
-).replace("for shelf in sorted(counts):", "for shelf in sorted(s for s in counts if counts[s] >= args.minimum):")
+).replace(
+    "for shelf in sorted(counts):",
+    "for shelf in sorted(s for s in counts if counts[s] >= args.minimum):",
+)
 
 
 def test_a_value_the_task_gives_is_a_named_option_of_the_skeleton_and_the_verified_call(tmp_path):
@@ -343,3 +346,43 @@ def test_a_value_the_task_gives_is_a_named_option_of_the_skeleton_and_the_verifi
     first = result.candidates[0]  # refused, then repaired with the refusal as feedback
     assert first.repaired and "--minimum" in first.problems[0]
     assert result.offered and result.command.endswith("--minimum 1")
+
+
+REFERENCE_SKILL = """---
+name: shelf-tally
+description: Tally the books on each shelf from a scanner export and write a CSV. Use when asked how many books each shelf holds.
+---
+
+# Shelf tally
+
+The whole procedure, with the formats of both files, is in
+[references/how.md](references/how.md). Read it before you start.
+"""
+REFERENCE_DOC = (
+    PROSE_SKILL.split("# Shelf tally", 1)[1]
+    .replace("## Input", "## 1. Read the export")
+    .replace("## Output", "## 2. Write the report")
+)
+
+
+def test_a_procedure_kept_in_a_reference_document_is_the_contract_and_the_prompt(tmp_path):
+    folder = tmp_path / "shelf-tally"
+    (folder / "references").mkdir(parents=True)
+    (folder / "SKILL.md").write_text(REFERENCE_SKILL)
+    (folder / "references" / "how.md").write_text(REFERENCE_DOC)
+    skill = load_skill(folder)
+    contract = extract_contract(skill)
+    assert contract.computable
+    assert contract.outputs[0].csv_header == ["shelf", "books"]
+    assert contract.inputs[0].cited[0].file == "references/how.md"
+    prompts = []
+
+    def answer(messages, tools):
+        prompts.append(messages[0]["content"])
+        if "small test input files" in messages[0]["content"]:
+            return ScriptedTurn(text=EXAMPLE)
+        return ScriptedTurn(text=f"```python\n{GOOD}```")
+
+    result = synthesise(skill, contract, register_scripted(ScriptedModel(answer)), candidates=2)
+    assert result.offered
+    assert all("Shelf codes are case-insensitive" in p for p in prompts)

@@ -227,11 +227,17 @@ def _attach_block(shape: FileShape, block: list[str], language: str) -> None:
         shape.line_pattern = line_pattern(shown)
 
 
+# Section titles, after any numbering ("2. Read the requirements file"): a section about
+# reading a file describes an input; one about writing one, an output.
 _INPUT_SECTION = re.compile(
-    r"^(inputs?|data|the data|source|reading|the (?:input|log|file)s?)\b", re.I
+    r"^(?:\d+[.)]\s*)?(inputs?|data|the data|source|reading|the (?:input|log|file)s?|"
+    r"(?:read|parse|load) the\b(?!.*\b(?:output|result|report)\b))\b",
+    re.I,
 )
 _OUTPUT_SECTION = re.compile(
-    r"^(outputs?|results?|the report|report|what to write|writing)\b", re.I
+    r"^(?:\d+[.)]\s*)?(outputs?|results?|the report|report|what to write|writing|"
+    r"(?:write|save|produce) the (?:report|output|result|file|csv|json)s?)\b",
+    re.I,
 )
 _FILE_BULLET = re.compile(
     r"^\s*(?:[-*]|\d+[.)])\s+(?:an?|the|one)\s+[^.:]*\b(?:file|csv|json|list|log)\b", re.I

@@ -110,6 +110,25 @@ class Synthesis(BaseModel):
         )
 
 
+MAX_REFERENCE_CHARS = 8_000
+
+
+def job_text(skill: Skill) -> str:
+    """SKILL.md's body, followed by the reference documents it points to: a skill that
+    keeps its procedure in `references/*.md` states its job there."""
+    parts = [skill.body.strip()]
+    room = MAX_REFERENCE_CHARS
+    for bundle in skill.files:
+        if not (bundle.is_text and bundle.path.endswith(".md") and bundle.path in skill.body):
+            continue
+        text = (skill.root / bundle.path).read_text("utf-8", errors="replace").strip()
+        if len(text) > room:
+            continue
+        room -= len(text)
+        parts.append(f"The file {bundle.path}:\n\n{text}")
+    return "\n\n".join(parts)
+
+
 def file_options(contract: Contract) -> list[FileOption]:
     """One option per contract file: named after the file's stem or its description."""
     options, taken = [], set()
@@ -249,7 +268,7 @@ def synthesise(
     options = file_options(contract)
     values = value_options(contract, options)
     summary = "\n".join(f"- {line}" for line in contract.summary()) or "- (nothing stated)"
-    body = skill.body.strip()
+    body = job_text(skill)
     examples = _examples(body, summary, options, values, model, seed, result)
     if not examples:
         result.reason = (
