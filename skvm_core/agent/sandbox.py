@@ -239,7 +239,11 @@ _UNPRIVILEGED = ("--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-dr
 
 
 def _bwrap_argv(
-    bwrap: str, work_dir: Path, network: bool, read_only: tuple[Path, ...] = ()
+    bwrap: str,
+    work_dir: Path,
+    network: bool,
+    read_only: tuple[Path, ...] = (),
+    writable: tuple[Path, ...] = (),
 ) -> list[str]:
     argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", *_UNPRIVILEGED]
     if network:
@@ -250,6 +254,8 @@ def _bwrap_argv(
         argv += ["--ro-bind", str(shims), SHIM_DIR_IN_SANDBOX]
     for folder in read_only:  # host folders the command may read at their own paths
         argv += ["--ro-bind", str(folder), str(folder)]
+    for folder in writable:  # the command's own folders outside the work folder
+        argv += ["--bind", str(folder), str(folder)]
     argv += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir), "--clearenv"]
     for key, value in scrubbed_env(work_dir, in_bubblewrap=True).items():
         argv += ["--setenv", key, value]
@@ -295,9 +301,68 @@ async def run_command(
     mode: SandboxMode | None = None,
     read_only: tuple[Path, ...] = (),
     extra_env: dict[str, str] | None = None,
+    grading: bool = False,
 ) -> CommandResult:
     """Run `command` with bash in `work_dir` under the sandbox. `extra_env` passes values
-    (a template's parameters) as variables, so they never become part of the command text."""
+    (a template's parameters) as variables, so they never become part of the command text.
+    `grading`: the command judges what an agent left in `work_dir`, so nothing there may
+    steer it (see `_grading_home`)."""
+    if grading:
+        with _grading_home() as home:
+            return await _run_command(
+                command,
+                work_dir,
+                timeout_s=timeout_s,
+                output_cap=output_cap,
+                network=network,
+                mode=mode,
+                read_only=read_only,
+                extra_env={**grading_env(home), **(extra_env or {})},
+                writable=(home,),
+            )
+    return await _run_command(
+        command, work_dir, timeout_s=timeout_s, output_cap=output_cap, network=network,
+        mode=mode, read_only=read_only, extra_env=extra_env,
+    )  # fmt: skip
+
+
+def grading_env(home: Path) -> dict[str, str]:
+    """A grader's environment: its home and temp outside the work folder (no planted
+    `usercustomize.py`, `.pythonrc` or config is read), Python without the user site and
+    without the current folder on its path (an agent's `json.py` is not imported)."""
+    return {
+        "HOME": str(home),
+        "TMPDIR": str(home / "tmp"),
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONSAFEPATH": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+@contextlib.contextmanager
+def _grading_home():
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="skvm-grader-home-"))
+    (home / "tmp").mkdir()
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+async def _run_command(
+    command: str,
+    work_dir: Path,
+    *,
+    timeout_s: float,
+    output_cap: int,
+    network: bool,
+    mode: SandboxMode | None,
+    read_only: tuple[Path, ...],
+    extra_env: dict[str, str] | None,
+    writable: tuple[Path, ...] = (),
+) -> CommandResult:
     mode = mode or sandbox_mode()
     work_dir = work_dir.resolve()
     (work_dir / ".tmp").mkdir(parents=True, exist_ok=True)
@@ -309,7 +374,7 @@ async def run_command(
     )
     inner = ["bash", "-c", limited, "skvm-command", command]
     if mode.kind == "bubblewrap" and mode.bwrap:
-        argv = _bwrap_argv(mode.bwrap, work_dir, network, read_only)
+        argv = _bwrap_argv(mode.bwrap, work_dir, network, read_only, writable)
         for key, value in (extra_env or {}).items():  # bubblewrap clears the environment
             argv += ["--setenv", key, value]
         argv += inner

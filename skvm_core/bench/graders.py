@@ -10,6 +10,7 @@ is left out of the score instead of counting as 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -113,7 +114,8 @@ async def _grade_one(
     criterion, task: Task, run: RunResult, label: str, judge_model: str | None
 ) -> EvalResult:
     if isinstance(criterion, ScriptCriterion):
-        return await grade_script(criterion, run.work_dir, label)
+        grader_dir = task.task_dir / "grader" if task.task_dir else None
+        return await grade_script(criterion, run.work_dir, label, grader_dir)
     if isinstance(criterion, FileCheckCriterion):
         return grade_file_check(criterion, run.work_dir, label)
     if isinstance(criterion, PythonGradeCriterion):
@@ -161,13 +163,22 @@ def read_protocol_line(stdout: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-async def grade_script(criterion: ScriptCriterion, work_dir: Path, label: str) -> EvalResult:
-    result = await run_command(
-        criterion.command,
-        work_dir,
-        timeout_s=criterion.timeout_ms / 1000,
-        output_cap=SCRIPT_OUTPUT_CAP,
-    )
+async def grade_script(
+    criterion: ScriptCriterion, work_dir: Path, label: str, grader_dir: Path | None = None
+) -> EvalResult:
+    """Run a script check in the work folder, isolated from what the agent planted there.
+    A task's own `grader/` folder (tests, expected files) is laid out read-only outside
+    the work folder and named by `$GRADER_DIR`: the agent can neither see nor change it."""
+    with _grader_copy(grader_dir) as copy:
+        result = await run_command(
+            criterion.command,
+            work_dir,
+            timeout_s=criterion.timeout_ms / 1000,
+            output_cap=SCRIPT_OUTPUT_CAP,
+            read_only=(copy,) if copy else (),
+            extra_env={"GRADER_DIR": str(copy)} if copy else None,
+            grading=True,
+        )
     base = EvalResult(criterion=label, method="script")
     if result.timed_out:
         base.details = f"eval script timed out after {criterion.timeout_ms / 1000:g} s"
@@ -201,6 +212,24 @@ async def grade_script(criterion: ScriptCriterion, work_dir: Path, label: str) -
         return base
     base.score, base.passed, base.details = 1.0, True, "exit code matches"
     return base
+
+
+@contextlib.contextmanager
+def _grader_copy(grader_dir: Path | None):
+    if grader_dir is None or not grader_dir.is_dir():
+        yield None
+        return
+    scratch = Path(tempfile.mkdtemp(prefix="skvm-grader-"))
+    try:
+        copy = scratch / "grader"
+        shutil.copytree(grader_dir, copy, symlinks=True)
+        for path in [copy, *copy.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        scratch.chmod(0o755)
+        yield copy
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def grade_file_check(criterion: FileCheckCriterion, work_dir: Path, label: str) -> EvalResult:
@@ -316,13 +345,15 @@ async def grade_python(
         scratch.chmod(0o755)
         for file in scratch.iterdir():
             file.chmod(0o644)
-        command = f"python3 {scratch / 'runner.py'} {scratch / 'grade_fn.py'} {scratch / 'transcript.json'} {run.work_dir}"
+        # -I: no user site, no PYTHON* variables, no script folder on the path.
+        command = f"python3 -I {scratch / 'runner.py'} {scratch / 'grade_fn.py'} {scratch / 'transcript.json'} {run.work_dir}"
         result = await run_command(
             command,
             run.work_dir,
             timeout_s=timeout_s,
             output_cap=SCRIPT_OUTPUT_CAP,
             read_only=(scratch,),
+            grading=True,
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

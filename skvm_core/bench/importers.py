@@ -177,7 +177,7 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
         return result
     if folder.exists():
         shutil.rmtree(folder)
-    (folder / "fixtures" / "tests").mkdir(parents=True)
+    (folder / "fixtures").mkdir(parents=True)
     skills = (
         sorted(p.parent for p in (environment / "skills").glob("*/SKILL.md"))
         if (environment / "skills").is_dir()
@@ -191,10 +191,15 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
         target = folder / "fixtures" / item.name
         (shutil.copytree if item.is_dir() else shutil.copyfile)(item, target)
     if tests.is_file():
-        shutil.copyfile(tests, folder / "fixtures" / "tests" / "test_outputs.py")
+        # The tests are the grader's, outside the agent's reach (never in its work folder):
+        # its own config and rootdir, so a planted conftest.py or pytest.ini is not read.
+        (folder / "grader" / "tests").mkdir(parents=True)
+        shutil.copyfile(tests, folder / "grader" / "tests" / "test_outputs.py")
+        (folder / "grader" / "pytest.ini").write_text("[pytest]\n", "utf-8")
     check = (
         "python3 -c 'import pytest' 2>/dev/null || { echo '{\"infraError\": \"pytest is not installed for python3\"}'; exit 0; }\n"
-        "python3 -m pytest -q -p no:cacheprovider tests/test_outputs.py"
+        'python3 -m pytest -q -p no:cacheprovider -c "$GRADER_DIR/pytest.ini" '
+        '--rootdir "$GRADER_DIR" --confcutdir "$GRADER_DIR" "$GRADER_DIR/tests/test_outputs.py"'
     )
     task = {
         "id": task_id,
