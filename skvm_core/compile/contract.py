@@ -240,7 +240,7 @@ _OUTPUT_SECTION = re.compile(
     re.I,
 )
 _FILE_BULLET = re.compile(
-    r"^\s*(?:[-*]|\d+[.)])\s+(?:an?|the|one)\s+[^.:]*\b(?:file|csv|json|list|log)\b", re.I
+    r"^\s*(?:[-*]|\d+[.)])\s+(?:an?|the|one)\s+[^.]*?\b(?:file|csv|json|list|log)\b", re.I
 )
 _SENTENCE_INPUT = re.compile(
     r"\bthe (?:given |input |source )?(?:[a-z]+ ){0,2}(?:file|csv|json|log)\b(?: (?:the task|you are) (?:names|given))?",
@@ -347,12 +347,19 @@ class _Scan:
             if _FILE_BULLET.match(text) and not any(b[0] <= i <= b[1] for b in blocks)
         ]  # fmt: skip
         if len(slots) > 1:  # "- A text file … - A stopword file …": one shape each
-            for i, line in slots:
+            for number, (i, line) in enumerate(slots):
                 words = line.strip().lstrip("-*0123456789.) ")
                 own = next((f for f, w in _FORMAT_WORDS if w.search(words)), None)
-                self.unnamed.append(FileShape(path=None, role=role, format=own or "lines",
+                shape = FileShape(path=None, role=role, format=own or "lines",
                     described=_one_line(words, 300), csv_header=_inline_header(words),
-                    cited=[Cited(file=file, lines=(first + i, first + i))]))  # fmt: skip
+                    cited=[Cited(file=file, lines=(first + i, first + i))])  # fmt: skip
+                until = slots[number + 1][0] if number + 1 < len(slots) else end
+                for _s, _e, language, block in (b for b in shown if i < b[0] < until):
+                    real = [text for text in block if not re.search(r"<[^>]+>", text)]
+                    if real:  # the example shown under the item is this file's
+                        _attach_block(shape, real, language)
+                        break
+                self.unnamed.append(shape)
             return
         shape = FileShape(path=None, role=role, format=fmt or "text", described=_one_line(prose, 300),
                           cited=[Cited(file=file, lines=(first + start, first + end - 1))])  # fmt: skip

@@ -221,14 +221,27 @@ The skill:
 What the skill says the files look like:
 {contract}
 
-Write one small example for each input below (5 to 15 lines each, realistic). Follow the stated shape exactly, and include the special cases the skill names (lines to skip, blanks, duplicates, mixed case, missing values), so the program's handling of them is tested.
-
-{files}
-
-Answer with exactly these blocks, in this order, each filled with its file's lines, and nothing else:
-
-{blocks}
+{ask}
 """
+FILE_ASK = """Write one small example of this input (5 to 15 lines, realistic): {file}
+
+Follow the stated shape exactly. Most lines are ordinary data; add a few of the special cases the skill names (lines to skip, blanks, duplicates, mixed case, missing values), so a program's handling of them is tested.
+
+Answer with exactly this block, filled with the file's lines, and nothing else:
+
+```file:{path}
+...
+```"""
+VALUES_ASK = """A task using this skill gives these values:
+{values}
+
+Choose a realistic value for each, as a task would give it. Answer with exactly this block, each line filled in, and nothing else:
+
+```values
+{lines}
+```"""
+EXAMPLE_ATTEMPTS = 2
+
 
 SCRIPT_PROMPT = """You write one Python 3 script (standard library only) that does the whole job of this skill, so that a weaker model only has to run it.
 
@@ -361,7 +374,9 @@ def _ask(
     result: Synthesis,
     limit: int,
     stop: tuple[str, ...] = (),
-) -> str:
+    finished: bool = False,
+):
+    """The answer's text; with `finished`, also whether it ended before the token limit."""
     from skvm_core.llm import complete
 
     options = CallOptions(
@@ -369,44 +384,65 @@ def _ask(
     )
     response = run_sync(complete(model, messages, options=options))
     result.tokens += response.usage.input + response.usage.output
-    return response.text or ""
+    text = response.text or ""
+    return (text, response.usage.output < limit) if finished else text
 
 
 def _examples(body, summary, options, values, model, seed, result) -> dict[str, bytes]:
+    """One example file per input (one short answer each, stopped where its block closes),
+    then the values the task would give; a file that breaks its stated shape is asked for
+    again with another seed, else the skill's own example stands in."""
     inputs = [o for o in options if o.shape.role == "input"]
-    unset = [v for v in values if not v.example]
-    files = "\n".join(
-        f"- {o.example}: {o.shape.described or o.shape.path} ({o.shape.format})" for o in inputs
-    )
-    # One block per file in the answer's shape: a small model writes what the shape shows.
-    blocks = "\n".join(f"```file:{o.example}\n...\n```" for o in inputs)
-    if unset:
-        files += "\n\nand a value for each of these, as a task would give it:\n" + "\n".join(
-            f"- {v.flag}: {_short(' '.join(v.parameter.text.split()), 140)}" for v in unset
-        )
-        blocks += "\n```values\n" + "\n".join(f"{v.flag} ..." for v in unset) + "\n```"
-    prompt = EXAMPLES_PROMPT.format(skill=body, contract=summary, files=files, blocks=blocks)
-    # Sampled, not greedy: greedy decoding of a list of example lines repeats one line
-    # pattern until the limit and never closes the block.
-    answer = _ask(model, [{"role": "user", "content": prompt}], seed, 0.7, result, EXAMPLE_TOKENS)
-    for value in unset:
-        value.example = _value_in(answer, value) or _value_shown(value.parameter)
-    written = _file_blocks(answer)
     found: dict[str, bytes] = {}
-    by_name = {Path(k).name: v for k, v in written.items()}
-    in_order = list(written.values())
-    for index, option in enumerate(inputs):
-        # Its own path, else its base name, else the block in its place: small models
-        # shorten the labels they were given.
-        text = written.get(option.example) or by_name.get(Path(option.example).name)
-        if text is None and len(in_order) == len(inputs):
-            text = in_order[index]
-        if text is None or len(text) > MAX_FILE_CHARS or not _follows(option.shape, text):
-            text = _shown(option.shape)  # the skill's own example, where it shows one
+    for option in inputs:
+        ask = FILE_ASK.format(
+            file=f"{_short(option.shape.described or option.shape.path or '', 300)} ({option.shape.format})",
+            path=option.example,
+        )
+        prompt = EXAMPLES_PROMPT.format(skill=body, contract=summary, ask=ask)
+        text = None
+        for attempt in range(EXAMPLE_ATTEMPTS):
+            # Sampled, not greedy: greedy decoding of a list of example lines repeats one
+            # line pattern until the limit and never closes the block.
+            answer = _ask_block(model, prompt, seed + 100 * attempt, result)
+            written = _file_blocks(answer)
+            text = written.get(option.example) or next(iter(written.values()), None)
+            if text is not None and len(text) <= MAX_FILE_CHARS and _follows(option.shape, text):
+                break
+            text = None
+        text = text or _shown(option.shape)  # the skill's own example, where it shows one
         if text is None:
             return {}
         found[option.example] = text.encode()
+    unset = [v for v in values if not v.example]
+    if unset:
+        ask = VALUES_ASK.format(
+            values="\n".join(
+                f"- {v.flag}: {_short(' '.join(v.parameter.text.split()), 140)}" for v in unset
+            ),
+            lines="\n".join(f"{v.flag} ..." for v in unset),
+        )
+        prompt = EXAMPLES_PROMPT.format(skill=body, contract=summary, ask=ask)
+        answer = _ask_block(model, prompt, seed, result)
+        for value in unset:
+            value.example = _value_in(answer, value) or _value_shown(value.parameter)
     return found
+
+
+def _ask_block(model: str, prompt: str, seed: int, result: Synthesis) -> str:
+    """An answer that is one fenced block, stopped at its closing fence (and closed again:
+    the stop string is not part of the text)."""
+    text, complete = _ask(
+        model,
+        [{"role": "user", "content": prompt}],
+        seed,
+        0.7,
+        result,
+        EXAMPLE_TOKENS,
+        stop=("\n```\n", "\n```<"),
+        finished=True,
+    )
+    return text.rstrip() + "\n```\n" if complete and text.count("```") % 2 else text
 
 
 def _value_in(answer: str, value: ValueOption) -> str | None:
@@ -438,7 +474,8 @@ def _file_blocks(answer: str) -> dict[str, str]:
         lines = match.group(2).splitlines()
         if not match.group(3):
             lines = lines[:-1]  # the last line of a cut-off block may be cut too
-        found[match.group(1).strip()] = "\n".join(lines[:MAX_EXAMPLE_LINES]) + "\n"
+        # The first block per file: a small model may go on repeating the answer.
+        found.setdefault(match.group(1).strip(), "\n".join(lines[:MAX_EXAMPLE_LINES]) + "\n")
     return found
 
 
@@ -446,6 +483,11 @@ def _follows(shape: FileShape, text: str) -> bool:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or len(set(lines)) < min(3, len(lines)):
         return False  # one line repeated is no test
+    if (
+        shape.format in ("lines", "csv", "text")
+        and sum(1 for line in lines if not line.lstrip().startswith("#")) < 2
+    ):
+        return False  # only comments and blanks: the job itself is not tested
     if shape.format == "csv" and shape.csv_header:
         return [h.strip() for h in lines[0].split(",")] == shape.csv_header
     if shape.format == "json":
