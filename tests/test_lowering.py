@@ -366,20 +366,21 @@ def test_a_strong_enough_target_gets_no_lowering(tmp_path, tcp):
 async def test_a_variant_env_setup_runs_in_the_sandbox_before_the_agent(tmp_path):
     from skvm_core.bench.run import run_env_setup
 
-    variant = write_skill(tmp_path, "with-env", "# With env\n\nDo the thing.\n")
+    from skvm_core.store.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws")  # a variant is one the compiler wrote there
+    variant = write_skill(workspace.root / "variants", "with-env", "# With env\n\nDo the thing.\n")
     (variant / ".skvm").mkdir()
     (variant / ".skvm" / "env-setup.sh").write_text("echo ready > env-ran.txt\necho $HOME\n")
     work = tmp_path / "work"
     work.mkdir()
-    assert await run_env_setup(load_skill(variant), work) == ""
+    assert await run_env_setup(load_skill(variant), work, workspace) == ""
     assert (work / "env-ran.txt").read_text() == "ready\n"  # ran in the work folder
     (variant / ".skvm" / "env-setup.sh").write_text("echo 'sqlite3 missing' >&2\nexit 1\n")
-    note = await run_env_setup(load_skill(variant), work)
+    note = await run_env_setup(load_skill(variant), work, workspace)
     assert "failed (exit 1)" in note and "sqlite3 missing" in note
-    assert (
-        await run_env_setup(load_skill(write_skill(tmp_path, "plain", "# Plain\n\nx\n")), work)
-        == ""
-    )
+    plain = load_skill(write_skill(tmp_path, "plain", "# Plain\n\nx\n"))
+    assert await run_env_setup(plain, work, workspace) == ""
 
 
 def _all_l3(**levels: str) -> TCP:

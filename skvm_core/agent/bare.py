@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -115,14 +114,16 @@ def limits_for(model: str, harness: str = "bare", **overrides) -> RunLimits:
 
 def lay_bundle(skill: Skill, work_dir: Path) -> list[str]:
     """Copy the skill's bundle files into the work dir; task files already there win."""
+    from skvm_core.store.beneath import UnsafePath, copy_file_beneath
+
     laid = []
     for bundle_file in skill.files:
-        target = work_dir / bundle_file.path
-        if target.exists():
+        # Never through a link a setup script or the task planted (`scripts -> /host`).
+        try:
+            if copy_file_beneath(skill.root / bundle_file.path, work_dir, bundle_file.path):
+                laid.append(bundle_file.path)
+        except UnsafePath:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(skill.root / bundle_file.path, target)
-        laid.append(bundle_file.path)
     return laid
 
 

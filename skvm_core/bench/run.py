@@ -39,22 +39,19 @@ class TaskRun(BaseModel):
 
 def prepare_work_dir(task: Task, work_dir: Path) -> None:
     """Copy `fixtures/` and inline fixtures into `work_dir` (the setup script runs later)."""
+    from skvm_core.store.beneath import UnsafePath, copy_tree_beneath, write_file_beneath
+
     work_dir.mkdir(parents=True, exist_ok=True)
     if task.fixtures_dir is not None:
-        shutil.copytree(
-            task.fixtures_dir,
-            work_dir,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns(SETUP_SCRIPT),
-            symlinks=False,
-        )
+        # Regular files only: a link among a task's fixtures would bring in the host
+        # file behind it.
+        copy_tree_beneath(task.fixtures_dir, work_dir, "", ignore=lambda name: name == SETUP_SCRIPT)
     for relative, text in task.fixtures.items():
         try:
-            target = confine(work_dir, relative)
-        except ToolError as exc:
+            confine(work_dir, relative)
+            write_file_beneath(work_dir, relative, text.encode("utf-8"))
+        except (ToolError, UnsafePath) as exc:
             raise TaskError(f"task {task.id}: inline fixture {relative!r}: {exc}") from exc
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, "utf-8")
 
 
 async def run_setup_script(task: Task, work_dir: Path) -> str:
@@ -71,11 +68,16 @@ async def run_setup_script(task: Task, work_dir: Path) -> str:
 ENV_SETUP = ".skvm/env-setup.sh"
 
 
-async def run_env_setup(skill: Skill | None, work_dir: Path) -> str:
+async def run_env_setup(skill: Skill | None, work_dir: Path, workspace: Workspace) -> str:
     """A compiled variant's environment binding, run in the sandbox before the agent starts
-    (so what it provides, or fails to, is the same for every run); a failure is noted."""
+    (so what it provides, or fails to, is the same for every run); a failure is noted.
+    Only a variant the compiler wrote into this workspace has one: a `.skvm/` folder that
+    ships with a skill is the author's (or anyone's), and nothing in it is run."""
     if skill is None or not (skill.root / ENV_SETUP).is_file():
         return ""
+    variants = (workspace.root / "variants").resolve()
+    if variants not in skill.root.resolve().parents:
+        return f"{ENV_SETUP} of a skill the compiler did not write was not run"
     script = (skill.root / ENV_SETUP).read_text("utf-8")
     result = await run_command(script, work_dir, timeout_s=SETUP_TIMEOUT_S, output_cap=8_000)
     if result.exit_code == 0 and not result.timed_out:
@@ -126,7 +128,7 @@ async def run_task(
     atomic_write_text(run_dir / RUNNING_MARK, str(os.getpid()))
     prepare_work_dir(task, work_dir)
     setup_note = await run_setup_script(task, work_dir)
-    env_note = await run_env_setup(skill, work_dir)
+    env_note = await run_env_setup(skill, work_dir, workspace)
     setup_note = "; ".join(n for n in (setup_note, env_note) if n)
     limits = limits_for(
         model,

@@ -5,7 +5,6 @@ implementation; external CLIs (OpenCode, Codex CLI) are others."""
 
 from __future__ import annotations
 
-import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -43,17 +42,18 @@ class HarnessAdapter(ABC):
         `project`; returns the skill's folder there."""
         if self.skills_folder is None:
             raise NotImplementedError(f"the {self.name} harness has no skills folder")
-        target = project / self.skills_folder / skill.name
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(
+        from skvm_core.store.beneath import copy_tree_beneath, remove_beneath
+
+        # The project may hold links planted before (`.opencode -> /`): nothing is removed
+        # or written through one, and the skill's own links are not copied.
+        relative = f"{self.skills_folder}/{skill.name}"
+        remove_beneath(project, relative)
+        return copy_tree_beneath(
             skill.root,
-            target,
-            ignore=shutil.ignore_patterns(".skvm", "__pycache__", "*.pyc"),
-            symlinks=False,
+            project,
+            relative,
+            ignore=lambda name: name in (".skvm", "__pycache__") or name.endswith(".pyc"),
         )
-        return target
 
 
 class BareHarness(HarnessAdapter):
