@@ -104,3 +104,49 @@ def test_a_link_as_the_last_component_is_neither_written_through_nor_followed(tm
     assert not os.path.lexists(root / "folder") and (host_dir / "keep.txt").exists()
     with pytest.raises(UnsafePath):
         copy_file_beneath(source, root, "../escape.txt")
+
+
+PINCH_TASK = """---
+id: copy_notes
+name: Copy notes
+grading_type: automated
+workspace_files:
+  - source: {source}
+    dest: {dest}
+---
+
+## Prompt
+
+Summarise notes.txt.
+
+## Automated Checks
+
+```python
+def grade(transcript, workspace_path):
+    return {{"done": 1.0}}
+```
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "dest"),
+    [("../../secret.txt", "notes.txt"), ("notes.txt", "../../escaped.txt"), ("linked.txt", "notes.txt")],
+    ids=["source ../", "dest ../", "source link"],
+)  # fmt: skip
+def test_an_imported_task_copies_no_host_file_and_writes_nothing_outside(tmp_path, source, dest):
+    from skvm_core.bench.importers import import_pinchbench
+
+    suite = tmp_path / "suite"
+    (suite / "tasks").mkdir(parents=True)
+    (suite / "assets").mkdir()
+    (suite / "assets" / "notes.txt").write_text("asset")
+    (tmp_path / "secret.txt").write_text("host secret")
+    os.symlink(tmp_path / "secret.txt", suite / "assets" / "linked.txt")
+    md = suite / "tasks" / "copy_notes.md"
+    md.write_text(PINCH_TASK.format(source=source, dest=dest))
+    out = tmp_path / "out" / "tasks"
+    result = import_pinchbench(md, out)
+    assert result.skipped and ("outside" in result.skipped or "not a path" in result.skipped)
+    assert not (tmp_path / "out" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
+    copied = [p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert "host secret" not in copied

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from skvm_core.errors import SkvmError
 from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.beneath import UnsafePath, copy_file_beneath, copy_tree_beneath
 
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.MULTILINE)
 _PYTHON_FENCE = re.compile(r"```python\s*\n(.*?)```", re.DOTALL)
@@ -64,6 +65,17 @@ def _sections(body: str) -> dict[str, str]:
     return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
+def _asset_problem(assets: Path, source: Path, named: str) -> str | None:
+    """Why a workspace file's source may not be copied: it must be a regular file inside the
+    task set's assets folder (no `../`, no absolute path, no link leading out)."""
+    root = assets.resolve()
+    if not source.is_file():
+        return f"asset {named} not found next to the task"
+    if source.is_symlink() or root not in source.resolve().parents:
+        return f"asset {named} lies outside the assets folder; it was not copied"
+    return None
+
+
 def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
     text = md_path.read_text("utf-8")
     result = ImportResult(source=str(md_path))
@@ -100,13 +112,17 @@ def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
             inline[str(entry["path"])] = str(entry["content"])
         elif "source" in entry:
             source = assets / str(entry["source"])
-            if not source.is_file():
+            dest = str(entry.get("dest") or entry["source"])
+            problem = _asset_problem(assets, source, str(entry["source"]))
+            try:
+                if problem is None:
+                    copy_file_beneath(source, folder / "fixtures", dest, replace=True)
+            except UnsafePath as exc:
+                problem = f"workspace file destination {dest!r}: {exc}"
+            if problem:
                 shutil.rmtree(folder)
-                result.skipped = f"asset {entry['source']} not found next to the task"
+                result.skipped = problem
                 return result
-            target = folder / "fixtures" / str(entry.get("dest") or entry["source"])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
     criteria: list[dict] = []
     grading = str(meta.get("grading_type", "automated"))
     code = _PYTHON_FENCE.search(sections.get("automated checks", ""))
@@ -183,13 +199,18 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
         if (environment / "skills").is_dir()
         else []
     )
+    # Regular files and folders only: a link in the task set would bring in the host
+    # content behind it.
     for skill in skills:
-        shutil.copytree(skill, folder / "skills" / skill.name)
+        if not skill.is_symlink():
+            copy_tree_beneath(skill, folder, f"skills/{skill.name}")
     for item in environment.iterdir() if environment.is_dir() else []:
-        if item.name in ("skills", "Dockerfile"):
+        if item.name in ("skills", "Dockerfile") or item.is_symlink():
             continue
-        target = folder / "fixtures" / item.name
-        (shutil.copytree if item.is_dir() else shutil.copyfile)(item, target)
+        if item.is_dir():
+            copy_tree_beneath(item, folder, f"fixtures/{item.name}")
+        elif item.is_file():
+            copy_file_beneath(item, folder, f"fixtures/{item.name}", replace=True)
     if tests.is_file():
         # The tests are the grader's, outside the agent's reach (never in its work folder):
         # its own config and rootdir, so a planted conftest.py or pytest.ini is not read.
