@@ -319,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--original", action="store_true", help="export the skill as written, not compiled"
     )
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a folder at the target that skvm export did not write",
+    )
     export.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_export"))
 
     serve = commands.add_parser(

@@ -150,3 +150,62 @@ def test_an_imported_task_copies_no_host_file_and_writes_nothing_outside(tmp_pat
     assert not (tmp_path / "out" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
     copied = [p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert "host secret" not in copied
+
+
+def _export(skill, project, *extra) -> int:
+    from skvm_core.cli import main
+
+    return main(
+        ["export", "--skill", str(skill), "--target", "local/qwen2.5-coder-0.5b"]
+        + ["--harness", "opencode", "--into", str(project), "--original", *extra]
+    )
+
+
+def test_exporting_a_skill_onto_itself_loses_nothing(tmp_path, capsys):
+    project = tmp_path / "project"
+    skill = _skill(project / ".opencode" / "skills")
+    assert _export(skill, project) == 2
+    out = capsys.readouterr()
+    assert "nothing to export" in out.err + out.out and "Traceback" not in out.err
+    assert (skill / "SKILL.md").is_file() and (skill / "scripts" / "tally.py").is_file()
+
+
+def test_export_replaces_only_what_it_wrote_unless_forced(tmp_path, capsys):
+    project = tmp_path / "project"
+    users = project / ".opencode" / "skills" / "tally-skill"
+    users.mkdir(parents=True)
+    (users / "notes.md").write_text("the user's own work")
+    skill = _skill(tmp_path)
+    assert _export(skill, project) == 2
+    out = capsys.readouterr()
+    assert "--force" in out.out + out.err
+    assert (users / "notes.md").read_text() == "the user's own work"
+    assert _export(skill, project, "--force") == 0 and not (users / "notes.md").exists()
+    (skill / "scripts" / "tally.py").write_text("print('v2')\n")
+    assert _export(skill, project) == 0  # its own earlier export is replaced without asking
+    assert (users / "scripts" / "tally.py").read_text() == "print('v2')\n"
+
+
+def test_export_through_a_linked_skill_folder_deletes_nothing_outside(tmp_path, host_dir, capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    (host_dir / "skills" / "tally-skill").mkdir(parents=True)
+    (host_dir / "skills" / "tally-skill" / "precious.txt").write_text("host data")
+    os.symlink(host_dir, project / ".opencode")
+    assert _export(_skill(tmp_path), project, "--force") == 2
+    out = capsys.readouterr()
+    assert "link" in out.err + out.out and "Traceback" not in out.err
+    assert (host_dir / "skills" / "tally-skill" / "precious.txt").read_text() == "host data"
+
+
+def test_export_copies_no_link_target_from_outside_the_skill(tmp_path, host_dir):
+    skill = _skill(tmp_path)  # (a link to a file outside is refused when the skill loads)
+    (skill / "node_modules").mkdir()
+    os.symlink(host_dir, skill / "node_modules" / "pkg")
+    os.symlink(tmp_path, skill / ".venv")  # a link to a parent: copying it would recurse
+    project = tmp_path / "project"
+    project.mkdir()
+    assert _export(skill, project) == 0
+    placed = project / ".opencode" / "skills" / "tally-skill"
+    names = {p.relative_to(placed).as_posix() for p in placed.rglob("*")}
+    assert names == {"SKILL.md", "scripts", "scripts/tally.py", ".skvm-export.json"}

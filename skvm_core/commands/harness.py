@@ -35,12 +35,51 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         skill = compiled_variant(skill, args.target, Workspace.default())
     harness = get_harness(args.harness)
-    placed = harness.install_skill(skill, project.resolve())
+    placed = export_skill(harness, skill, project.resolve(), force=args.force)
     what = "skill" if args.original else f"variant for {args.target}"
     console.print(
         f"{what} written to [bold]{escape(str(placed))}[/] ({args.harness} loads it there)"
     )
     return EXIT_OK
+
+
+EXPORT_MARK = ".skvm-export.json"
+
+
+def export_skill(harness, skill, project: Path, *, force: bool = False) -> Path:
+    """Install `skill` where `harness` loads skills in `project`, losing nothing: the skill
+    is never its own target, and a folder there that no export wrote stays unless forced."""
+    import json
+
+    from skvm_core.store.atomic import atomic_write_text
+    from skvm_core.store.beneath import UnsafePath
+
+    if harness.skills_folder is None:
+        raise SkvmError(f"the {harness.name} harness has no skills folder to export into")
+    target = project / harness.skills_folder / skill.name
+    source = skill.root.resolve()
+    seen = target.resolve() if target.exists() else target
+    if source == seen or source in seen.parents or seen in source.parents:
+        raise SkvmError(
+            f"{skill.root} already is the {harness.name} skill folder {target}; nothing to export",
+            hint="export the compiled variant (without --original), or into another project",
+        )
+    ours = not target.is_symlink() and (target / EXPORT_MARK).is_file()
+    if (target.exists() or target.is_symlink()) and not force and not ours:
+        raise SkvmError(
+            f"{target} exists and was not written by skvm export; it was left as it is",
+            hint="move it away, or pass --force to replace it",
+        )
+    try:
+        placed = harness.install_skill(skill, project)
+    except UnsafePath as exc:
+        raise SkvmError(
+            f"not exported: {exc}", hint="the project's skill folder runs through a link"
+        ) from exc
+    atomic_write_text(
+        placed / EXPORT_MARK, json.dumps({"source": str(skill.root), "skill": skill.name}) + "\n"
+    )
+    return placed
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

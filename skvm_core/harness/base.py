@@ -52,7 +52,11 @@ class HarnessAdapter(ABC):
             skill.root,
             project,
             relative,
-            ignore=lambda name: name in (".skvm", "__pycache__") or name.endswith(".pyc"),
+            # Not the skill's content: build and tool state that can be huge or hold links.
+            ignore=lambda name: (
+                name in (".skvm", "__pycache__", ".git", "node_modules", ".venv")
+                or name.endswith(".pyc")
+            ),
         )
 
 
