@@ -130,3 +130,22 @@ async def test_an_imported_pytest_grader_ignores_a_planted_conftest_and_ini(tmp_
     }
     forged = await evaluate(task, _work(tmp_path / "forged", planted))
     assert not forged.passed
+
+
+def test_a_file_check_regex_is_bounded_on_an_output_made_to_trip_it(tmp_path):
+    from skvm_core.bench.graders import grade_file_check
+    from skvm_core.bench.task import FileCheckCriterion
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "out.txt").write_text("a " * 60_000 + "!")  # 120 KB that backtracks forever
+    criterion = FileCheckCriterion(
+        method="file-check", path="out.txt", mode="regex", expected=r"(\w+\s?)+$"
+    )
+    result = grade_file_check(criterion, work, "pattern")
+    assert not result.passed and "took longer" in result.details
+    (work / "out.txt").write_text("total: 42\n")
+    fine = FileCheckCriterion(
+        method="file-check", path="out.txt", mode="regex", expected=r"total: \d+"
+    )
+    assert grade_file_check(fine, work, "pattern").passed

@@ -147,7 +147,9 @@ def test_an_imported_task_copies_no_host_file_and_writes_nothing_outside(tmp_pat
     out = tmp_path / "out" / "tasks"
     result = import_pinchbench(md, out)
     assert result.skipped and ("outside" in result.skipped or "not a path" in result.skipped)
-    assert not (tmp_path / "out" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
+    assert (
+        not (tmp_path / "out" / "escaped.txt").exists() and not (tmp_path / "escaped.txt").exists()
+    )
     copied = [p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert "host secret" not in copied
 

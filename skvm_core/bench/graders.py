@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import regex
 from pydantic import BaseModel, Field
 
 from skvm_core.agent.result import RunResult
@@ -36,6 +36,7 @@ from skvm_core.bench.task import (
 from skvm_core.bench.workfiles import inside, read_text
 from skvm_core.grading import PASS_MARK, Checkpoint, EvalResult, scored_from_checkpoints
 
+REGEX_TIMEOUT_S = 2.0
 SCRIPT_OUTPUT_CAP = 1_000_000
 
 
@@ -268,10 +269,14 @@ def _check_text(mode: str, text: str, expected: Any) -> tuple[bool, str]:
             else f"does not contain {str(expected)[:60]!r}",
         )
     if mode == "regex":
+        # A backtracking pattern on a large output can take minutes (a task's pattern or
+        # an output made to trip it): the search is bounded, and a timeout fails the check.
         try:
-            ok = re.search(str(expected), text) is not None
-        except re.error as exc:
+            ok = regex.search(str(expected), text, timeout=REGEX_TIMEOUT_S) is not None
+        except regex.error as exc:
             return False, f"bad pattern in task: {exc}"
+        except TimeoutError:
+            return False, f"the pattern took longer than {REGEX_TIMEOUT_S:g} s on this output"
         return ok, "pattern found" if ok else "pattern not found"
     try:
         document = json.loads(text)
