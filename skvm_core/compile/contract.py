@@ -110,7 +110,9 @@ class Contract(BaseModel):
                 detail += f" with header {','.join(shape.csv_header)}"
             if shape.json_example:
                 detail += f" shaped like {_one_line(shape.json_example)}"
-            if shape.line_example:
+            if shape.csv_header and len(shape.line_example) > 1:
+                detail += f" with rows like {shape.line_example[1]!r}"
+            elif shape.line_example and not shape.csv_header:
                 detail += f" with lines like {shape.line_example[0]!r}"
             name = shape.path or f"(the file the task names: {_one_line(shape.described, 80)})"
             lines.append(f"{shape.role} {name}: {detail}")
@@ -215,6 +217,9 @@ def _attach_block(shape: FileShape, block: list[str], language: str) -> None:
         header = next(csv.reader([block[0]]))
         if all(re.fullmatch(r"[A-Za-z_][\w .-]*", h.strip()) for h in header):
             shape.csv_header = [h.strip() for h in header]
+            rows = [line.strip() for line in block if line.strip()]
+            if shape.role == "input" and len(rows) > 1:
+                shape.line_example = rows[:8]  # the header and the rows the skill shows
     elif shape.format in ("json", "jsonl") or language == "json":
         try:
             json.loads(text if shape.format != "jsonl" else block[0])
