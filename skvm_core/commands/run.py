@@ -25,7 +25,11 @@ def _short(value: Any, width: int = 100) -> str:
 
 
 def render_event(event: Any) -> None:
-    """Print one trace event as a line (the CLI's live trace view)."""
+    """Print one trace event as a line (the CLI's live trace view). Its text is shown, never
+    obeyed: escape sequences are made visible and markup is escaped."""
+    from skvm_core.printable import printable_value
+
+    event = printable_value(event)
     kind = event.type
     if kind == "run_started":
         skill = f" · skill {event.skill} ({event.skill_mode})" if event.skill else " · no skill"
@@ -54,18 +58,18 @@ def render_event(event: Any) -> None:
         if event.text.strip():
             console.print(f"  {escape(_short(event.text, 160))}")
     elif kind == "tool_call":
-        console.print(f"  [blue]→ {event.name}[/]({escape(_short(event.arguments))})")
+        console.print(f"  [blue]→ {escape(event.name)}[/]({escape(_short(event.arguments))})")
     elif kind == "tool_result":
         colour = "green" if event.ok else "red"
         code = f" exit {event.exit_code}" if event.exit_code is not None else ""
         more = " [yellow]truncated[/]" if event.truncated else ""
         console.print(
-            f"  [{colour}]← {event.name}{code}[/] {event.duration_ms:,.0f} ms{more}: {escape(_short(event.output))}"
+            f"  [{colour}]← {escape(event.name)}{code}[/] {event.duration_ms:,.0f} ms{more}: {escape(_short(event.output))}"
         )
     elif kind == "hook":
-        console.print(f"  [magenta]hook {event.hook}[/]: {escape(event.detail)}")
+        console.print(f"  [magenta]hook {escape(event.hook)}[/]: {escape(event.detail)}")
     elif kind == "error":
-        console.print(f"[red]✖ {event.kind}[/]: {escape(_short(event.message, 300))}")
+        console.print(f"[red]✖ {escape(event.kind)}[/]: {escape(_short(event.message, 300))}")
     elif kind == "run_finished":
         cost = "n/a" if event.cost_usd is None else f"${event.cost_usd:.4f}"
         colour = "green" if event.status == "ok" else "red"

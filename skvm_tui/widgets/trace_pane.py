@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
+from skvm_core.printable import printable_value
+
 FLUSH_INTERVAL_S = 0.05
 # At most this many events are drawn per flush, so a burst never blocks input for long;
 # the rest waits for the next flush (capacity: 250 per 50 ms, 5,000 events/s).
@@ -101,7 +103,8 @@ class TracePane(Vertical):
         self.set_interval(FLUSH_INTERVAL_S, self.flush)
 
     def add(self, event: Any) -> None:
-        self.pending.append(event)
+        # A run's text is shown, never obeyed by the terminal (titles, clipboard, links).
+        self.pending.append(printable_value(event))
 
     def clear(self) -> None:
         self.query_one(Tree).clear()
