@@ -33,9 +33,17 @@ def test_trace_show_prints_no_escape_sequence_and_survives_markup_in_names(tmp_p
     assert "[/bold]" in out and "␛]52;c;" in out
 
 
-def test_the_workbench_trace_pane_keeps_only_printable_text():
+async def test_the_workbench_trace_pane_keeps_only_printable_text():
+    from textual.app import App
+
     from skvm_tui.widgets.trace_pane import TracePane
 
-    pane = TracePane()
-    pane.add(ToolResultEvent(run_id="r", call_id="c", name="x", output=TITLE + "ok"))
-    assert pane.pending[-1].output == "␛]0;owned^Gok"
+    class Pane(App):
+        def compose(self):
+            yield TracePane()
+
+    app = Pane()
+    async with app.run_test():
+        pane = app.query_one(TracePane)
+        pane.add(ToolResultEvent(run_id="r", call_id="c", name="x", output=TITLE + "ok"))
+        assert pane.pending[-1].output == "␛]0;owned^Gok"
