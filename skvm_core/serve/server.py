@@ -33,6 +33,7 @@ HOST = "127.0.0.1"
 # Harness prompts are long; a reply still has to fit beside them.
 DEFAULT_MAX_TOKENS = 2048
 HEARTBEAT_S = 5.0
+MAX_BODY_BYTES = 32 * 1024 * 1024  # a long harness history is a few MB
 
 
 @dataclass
@@ -65,7 +66,7 @@ class ModelServer:
     async def start(self) -> str:
         from aiohttp import web
 
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._loopback_only()])
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/responses", self._responses)
@@ -88,6 +89,28 @@ class ModelServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @property
+    def _allowed_hosts(self) -> set[str]:
+        names = ("127.0.0.1", "localhost", "[::1]")
+        return {*names, *(f"{n}:{self.port}" for n in names)}
+
+    def _loopback_only(self):
+        """A web page the user has open can make the browser send requests to loopback: a
+        `Host` other than our own name (DNS rebinding) or any foreign `Origin` is refused."""
+        from aiohttp import web
+
+        @web.middleware
+        async def check(request, handler):
+            host = (request.headers.get("Host") or "").lower()
+            origin = request.headers.get("Origin")
+            if host not in self._allowed_hosts:
+                return _error(403, f"host {host!r} is not this loopback server")
+            if origin is not None and _origin_host(origin) not in self._allowed_hosts:
+                return _error(403, f"cross-origin requests are refused (origin {origin!r})")
+            return await handler(request)
+
+        return check
+
     async def _models(self, request):
         from aiohttp import web
 
@@ -105,10 +128,12 @@ class ModelServer:
 
         try:
             body = await request.json()
+            if not isinstance(body, dict):
+                raise TypeError("the body is not a JSON object")
             parsed = chat_request(body) if api == "chat" else responses_request(body)
-        except (json.JSONDecodeError, SkvmError, AttributeError, TypeError) as exc:
-            return _error(400, f"unreadable request: {exc}")
-        name = str(body.get("model") or self.served_name)
+            name = str(body.get("model") or self.served_name)
+        except Exception as exc:  # whatever a client sends that we cannot read is its error
+            return _error(400, f"unreadable request: {type(exc).__name__}: {exc}"[:500])
         if not parsed.stream:
             response, problem = await self._call(api, parsed)
             if problem is not None or response is None:
@@ -194,3 +219,12 @@ def _stream_error(api: str, status: int, message: str) -> bytes:
         return f"data: {json.dumps({'error': {'message': message, 'type': kind}})}\n\n".encode()
     event = {"type": "error", "code": kind, "message": message, "sequence_number": 0}
     return f"event: error\ndata: {json.dumps(event)}\n\n".encode()
+
+
+def _origin_host(origin: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return (urlsplit(origin).netloc or "").lower()
+    except ValueError:
+        return ""

@@ -29,6 +29,23 @@ class ModelRequest:
     include_usage: bool = False
 
 
+def _count(value: Any, name: str) -> int | None:
+    """A positive whole number a client sent, or None; anything else is its error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SkvmError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+def _number(value: Any, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SkvmError(f"{name} must be a number, not {value!r}")
+    return float(value)
+
+
 def _text_of(content: Any) -> str:
     if content is None:
         return ""
@@ -87,8 +104,10 @@ def chat_request(body: dict[str, Any]) -> ModelRequest:
         messages=_merge_system(messages),
         tools=_tools(body.get("tools")),
         stream=bool(body.get("stream")),
-        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
-        temperature=body.get("temperature"),
+        max_tokens=_count(
+            body.get("max_completion_tokens") or body.get("max_tokens"), "max_tokens"
+        ),
+        temperature=_number(body.get("temperature"), "temperature"),
         include_usage=bool(options.get("include_usage")),
     )
 
@@ -136,8 +155,8 @@ def responses_request(body: dict[str, Any]) -> ModelRequest:
         messages=_merge_system(messages),
         tools=_tools(body.get("tools")),
         stream=bool(body.get("stream")),
-        max_tokens=body.get("max_output_tokens"),
-        temperature=body.get("temperature"),
+        max_tokens=_count(body.get("max_output_tokens"), "max_output_tokens"),
+        temperature=_number(body.get("temperature"), "temperature"),
         include_usage=True,
     )
 
