@@ -130,6 +130,8 @@ async def test_scripted_model_that_runs_out_is_a_model_error_not_a_retry():
         ("gpt", "cannot tell which provider"),
         ("", "no model id"),
         ("openai/gpt-4o", "OPENAI_API_KEY"),
+        ("nope/some-model", "not a provider litellm knows"),
+        ("local/qwen9-tiny", "no embedded model is called"),
     ],
 )
 async def test_unusable_model_ids_fail_fast_with_a_hint(model, message, monkeypatch):

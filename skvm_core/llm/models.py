@@ -68,14 +68,33 @@ def check_model_ready(model: str, *, api_base: str | None = None) -> None:
             f"cannot tell which provider serves {model!r}",
             hint="prefix the id with its provider, e.g. openai/gpt-4o, anthropic/claude-…, openrouter/…, local/…",
         )
+    if provider == "local":
+        name = model.split("/", 1)[1]
+        if name not in EMBEDDED_MODELS and not name.lower().endswith(".gguf"):
+            known = ", ".join(f"local/{n}" for n in sorted(EMBEDDED_MODELS))
+            raise ModelError(
+                f"{model}: no embedded model is called {name!r}",
+                hint=f"use {known}, or local/<path to a .gguf file>",
+            )
     if provider in KEYLESS_PROVIDERS or api_base:
         return
+    if provider not in PROVIDER_KEYS and provider not in _litellm_providers():
+        raise ModelError(
+            f"{model}: {provider!r} is not a provider litellm knows",
+            hint="prefix the id with a litellm provider, e.g. openai/…, anthropic/…, openrouter/…, local/…",
+        )
     keys = PROVIDER_KEYS.get(provider)
     if keys and not any(os.environ.get(key) for key in keys):
         raise ModelError(
             f"{model}: no API key for {provider}",
             hint=f"set {' or '.join(keys)} in your environment",
         )
+
+
+def _litellm_providers() -> set[str]:
+    from skvm_core.llm._bridge import litellm
+
+    return {str(getattr(p, "value", p)) for p in litellm().provider_list}
 
 
 def present_keys() -> dict[str, bool]:
