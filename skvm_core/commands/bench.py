@@ -7,7 +7,6 @@ import asyncio
 import json
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -19,9 +18,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_FAIL, EXIT_OK
 
-console = Console(highlight=False)
+console = cli_console()
 
 
 def _warmup(args: argparse.Namespace) -> int:

@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_FAIL, EXIT_OK, SkvmError
 
-console = Console()
+console = cli_console()
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -8,13 +8,13 @@ import platform
 import sys
 from importlib import metadata
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_FAIL, EXIT_OK
 
-console = Console(highlight=False)
+console = cli_console()
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:

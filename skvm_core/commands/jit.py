@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_OK, SkvmError
 
-console = Console(highlight=False)
+console = cli_console()
 
 
 def _store():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -17,9 +16,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_OK
 
-console = Console(highlight=False)
+console = cli_console()
 LEVEL_STYLE = {"L0": "red", "L1": "yellow", "L2": "cyan", "L3": "green"}
 
 

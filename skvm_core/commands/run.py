@@ -9,13 +9,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from skvm_core.commands.console import cli_console
 from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
-console = Console(highlight=False)
+console = cli_console()
 
 
 def _short(value: Any, width: int = 100) -> str:
