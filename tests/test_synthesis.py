@@ -333,16 +333,16 @@ def test_a_value_the_task_gives_is_a_named_option_of_the_skeleton_and_the_verifi
     prompts = []
 
     def answer(messages, tools):
-        prompts.append(messages[0]["content"])
         if "small test input files" in messages[0]["content"]:
             return ScriptedTurn(text=EXAMPLE)
+        prompts.append(messages[0]["content"])
         # The first candidate ignores the option: it cannot be called the way the skill needs.
-        return ScriptedTurn(text=f"```python\n{GOOD if len(prompts) == 2 else AT_LEAST}```")
+        return ScriptedTurn(text=f"```python\n{GOOD if len(prompts) == 1 else AT_LEAST}```")
 
     result = synthesise(
         skill, extract_contract(skill), register_scripted(ScriptedModel(answer)), candidates=3
     )
-    assert 'parser.add_argument("--minimum", type=int, default=1' in prompts[1]
+    assert 'parser.add_argument("--minimum", type=int, default=1' in prompts[0]
     first = result.candidates[0]  # refused, then repaired with the refusal as feedback
     assert first.repaired and "--minimum" in first.problems[0]
     assert result.offered and result.command.endswith("--minimum 1")
@@ -386,3 +386,27 @@ def test_a_procedure_kept_in_a_reference_document_is_the_contract_and_the_prompt
     result = synthesise(skill, contract, register_scripted(ScriptedModel(answer)), candidates=2)
     assert result.offered
     assert all("Shelf codes are case-insensitive" in p for p in prompts)
+
+
+def test_candidates_that_agree_only_on_ordinary_lines_are_told_apart_by_the_special_cases(
+    prose_skill,
+):
+    ordinary = "```file:examples/input.txt\nA3: 978-0-14-044913-6\na3: 978-0-19-953556-9\nB1: 978-0-19-953556-9\n```"
+    queue = itertools.cycle([GOOD, COUNTS_COMMENTS])
+
+    def answer(messages, tools):
+        prompt = messages[0]["content"]
+        if "small test input files" in prompt:
+            # The special-case set holds the comment line the skill says to skip.
+            return ScriptedTurn(text=EXAMPLE if "tests the special cases" in prompt else ordinary)
+        return ScriptedTurn(text=f"```python\n{next(queue)}```")
+
+    result = synthesise(
+        prose_skill,
+        extract_contract(prose_skill),
+        register_scripted(ScriptedModel(answer)),
+        candidates=4,
+        threshold=0.75,
+    )
+    assert result.edge_examples and all(c.passed for c in result.candidates)
+    assert not result.offered and result.agreement == (2, 4)

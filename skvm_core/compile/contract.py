@@ -86,6 +86,7 @@ class Parameter(BaseModel):
     clause: str = ""  # the part of it naming the value: "the weekly limit the task gives"
     default: str | None = None  # "if it gives none, use 3"
     kind: Literal["number", "text"] = "text"
+    whole: bool = False  # an integer (a count)
     cited: Cited
 
 
@@ -273,7 +274,7 @@ class _Scan:
             if value.name not in named:
                 self.parameters.append(
                     Parameter(name=value.name, text=value.text, clause=value.clause, default=value.default,
-                              kind=value.kind, cited=Cited(file=file, lines=value.lines))
+                              kind=value.kind, whole=value.whole, cited=Cited(file=file, lines=value.lines))
                 )  # fmt: skip
         section, section_start = "", 0
         for index, line in enumerate(lines):

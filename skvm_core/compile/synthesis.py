@@ -34,7 +34,7 @@ from skvm_core.compile.verify import Verification, run_sync, scratch_layout, ver
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
 
-SYNTHESIS_VERSION = "2"
+SYNTHESIS_VERSION = "3"
 DEFAULT_CANDIDATES = 4
 DEFAULT_THRESHOLD = 0.5
 RUN_TIMEOUT_S = 20.0
@@ -82,6 +82,7 @@ class Synthesis(BaseModel):
     agreement: tuple[int, int] = (0, 0)  # (k, n): the winning group's size of the N
     candidates: list[CandidateRecord] = Field(default_factory=list)
     examples: dict[str, str] = Field(default_factory=dict)
+    edge_examples: dict[str, str] = Field(default_factory=dict)  # the special-case set, if any
     tokens: int = 0
     seconds: float = 0.0
 
@@ -185,7 +186,14 @@ def skeleton(contract: Contract, options: list[FileOption], values: list[ValueOp
     for value in values:
         default = value.parameter.default
         if default is None:
-            how = "required=True"
+            kind = (
+                ", type=int"
+                if value.parameter.whole
+                else ", type=float"
+                if value.parameter.kind == "number"
+                else ""
+            )
+            how = "required=True" + kind
         elif re.fullmatch(r"-?\d+", default):
             how = f"type=int, default={default}"
         elif re.fullmatch(r"-?\d+\.\d+", default):
@@ -226,6 +234,15 @@ What the skill says the files look like:
 FILE_ASK = """Write one small example of this input (5 to 15 lines, realistic): {file}
 
 Follow the stated shape exactly. Most lines are ordinary data; add a few of the special cases the skill names (lines to skip, blanks, duplicates, mixed case, missing values), so a program's handling of them is tested.
+
+Answer with exactly this block, filled with the file's lines, and nothing else:
+
+```file:{path}
+...
+```"""
+EDGE_ASK = """Write one small example of this input (5 to 15 lines) that tests the special cases the skill names: {file}
+
+Follow the stated shape exactly. Build it around every rule of the skill that a careless program would get wrong: ties, duplicates, lines to skip, blanks, mixed case, values at a limit, empty groups. Keep a few ordinary lines too.
 
 Answer with exactly this block, filled with the file's lines, and nothing else:
 
@@ -283,6 +300,14 @@ def synthesise(
     summary = "\n".join(f"- {line}" for line in contract.summary()) or "- (nothing stated)"
     body = job_text(skill)
     examples = _examples(body, summary, options, values, model, seed, result)
+    # A second set built around the special cases the skill names: agreement on ordinary
+    # lines alone lets wrong candidates agree (a tie rule, a skip rule never exercised).
+    edge = (
+        _examples(body, summary, options, values, model, seed + 7, result, edge=True)
+        if examples
+        else {}
+    )
+    sets = [examples] + ([edge] if edge and edge != examples else [])
     if not examples:
         result.reason = (
             result.reason
@@ -291,6 +316,7 @@ def synthesise(
         result.seconds = time.perf_counter() - started
         return result
     result.examples = {p: c.decode() for p, c in examples.items()}
+    result.edge_examples = {p: c.decode() for p, c in edge.items()} if len(sets) > 1 else {}
     script_path = (
         f"scripts/{re.sub(r'[^a-z0-9-]+', '-', skill.name.lower()).strip('-') or 'job'}.py"
     )
@@ -314,7 +340,7 @@ def synthesise(
             contract,
             options,
             flags,
-            examples,
+            sets,
             script_path,
             command,
             result,
@@ -388,14 +414,14 @@ def _ask(
     return (text, response.usage.output < limit) if finished else text
 
 
-def _examples(body, summary, options, values, model, seed, result) -> dict[str, bytes]:
+def _examples(body, summary, options, values, model, seed, result, edge=False) -> dict[str, bytes]:
     """One example file per input (one short answer each, stopped where its block closes),
     then the values the task would give; a file that breaks its stated shape is asked for
     again with another seed, else the skill's own example stands in."""
     inputs = [o for o in options if o.shape.role == "input"]
     found: dict[str, bytes] = {}
     for option in inputs:
-        ask = FILE_ASK.format(
+        ask = (EDGE_ASK if edge else FILE_ASK).format(
             file=f"{_short(option.shape.described or option.shape.path or '', 300)} ({option.shape.format})",
             path=option.example,
         )
@@ -410,12 +436,14 @@ def _examples(body, summary, options, values, model, seed, result) -> dict[str, 
             if text is not None and len(text) <= MAX_FILE_CHARS and _follows(option.shape, text):
                 break
             text = None
+        if text is None and edge:
+            return {}  # the special-case set is extra: without it, the ordinary set stands
         text = text or _shown(option.shape)  # the skill's own example, where it shows one
         if text is None:
             return {}
         found[option.example] = text.encode()
     unset = [v for v in values if not v.example]
-    if unset:
+    if unset and not edge:
         ask = VALUES_ASK.format(
             values="\n".join(
                 f"- {v.flag}: {_short(' '.join(v.parameter.text.split()), 140)}" for v in unset
@@ -510,7 +538,7 @@ def _shown(shape: FileShape) -> str | None:
 
 
 def _candidate(
-    prompt, model, seed, skill, contract, options, flags, examples, script_path, command, result
+    prompt, model, seed, skill, contract, options, flags, sets, script_path, command, result
 ):
     messages = [{"role": "user", "content": prompt}]
     record = CandidateRecord(seed=seed, passed=False)
@@ -528,7 +556,7 @@ def _candidate(
         )
         script = with_missing_imports(script) if script else script
         problem, digest = _check(
-            script, skill, contract, options, flags, examples, script_path, command
+            script, skill, contract, options, flags, sets, script_path, command
         )
         record.repaired = attempt > 0
         if problem is None:
@@ -591,8 +619,10 @@ def with_missing_imports(script: str) -> str:
 
 
 def _check(
-    script, skill, contract, options, flags, examples, script_path, command
+    script, skill, contract, options, flags, sets, script_path, command
 ) -> tuple[str | None, str | None]:
+    """The first problem of a candidate on any example set, else the digest of all the
+    outputs it wrote (candidates agree when they wrote the same on every set)."""
     if not script:
         return "there was no ```python block", None
     try:
@@ -602,12 +632,21 @@ def _check(
     missing = [flag for flag in flags if flag not in script]
     if missing:
         return f"the script lacks the option(s) {', '.join(missing)} of the skeleton", None
-    layout = {**bundle_files(skill), **examples, script_path: script.encode()}
     outputs = {
         o.shape.path or f"output {i + 1}": o.example
         for i, o in enumerate(o for o in options if o.shape.role == "output")
     }
-    return run_sync(_run(command, layout, contract, outputs))
+    digests = []
+    for number, examples in enumerate(sets):
+        layout = {**bundle_files(skill), **examples, script_path: script.encode()}
+        problem, digest = run_sync(_run(command, layout, contract, outputs))
+        if problem is not None:
+            where = " (on the special-case examples)" if number else ""
+            return problem + where, None
+        digests.append(digest)
+    return None, digests[0] if len(digests) == 1 else hashlib.sha256(
+        "".join(digests).encode()
+    ).hexdigest()
 
 
 async def _run(command, layout, contract, outputs) -> tuple[str | None, str | None]:

@@ -64,6 +64,10 @@ _AFTER_GIVES = re.compile(
 _LETTER_BEFORE = re.compile(r"\b([A-Z])\s+(?:is\s+)?(?:given|chosen|set) by the task\b")
 
 
+# "the number of days", "how many rows": a whole number whatever the default looks like.
+_COUNT = re.compile(r"\b(?:number of|how many|count of)\b", re.I)
+
+
 class TaskValue(BaseModel):
     """One value the task gives, as the skill states it."""
 
@@ -72,6 +76,7 @@ class TaskValue(BaseModel):
     clause: str = ""  # the part of it that says what the value is ("the minimum the task gives")
     default: str | None = None
     kind: Literal["number", "text"] = "text"
+    whole: bool = False  # a count (top N, a number of days): an integer
     lines: tuple[int, int]
 
 
@@ -129,12 +134,17 @@ def task_values(lines: list[str], first: int, skip: set[int]) -> list[TaskValue]
                     values[name].default = _default(sentence)
                 continue
             default = _default(sentence)
+            letter = bool(_LETTER_BEFORE.search(sentence))
+            numeric = bool(default and re.fullmatch(r"-?\d+(?:\.\d+)?", default))
             values[name] = TaskValue(
                 name=name,
                 text=re.sub(r"^(?:[-*]|\d+[.)])\s+", "", sentence),
                 clause=_clause(sentence),
                 default=default,
-                kind="number" if default and re.fullmatch(r"-?\d+(?:\.\d+)?", default) else "text",
+                kind="number" if numeric or letter or _COUNT.search(sentence) else "text",
+                whole=letter
+                or bool(default and re.fullmatch(r"-?\d+", default))
+                or bool(_COUNT.search(sentence)),
                 lines=(start, end),
             )
     return list(values.values())
