@@ -135,19 +135,24 @@ def new_session_id() -> str:
 
 
 def session_dir(workspace: Workspace, session: str) -> Path:
-    return workspace.root / "bench" / session
+    from skvm_core.store.names import checked_id
+
+    return workspace.root / "bench" / checked_id(session, "bench session id")
 
 
 def record_path(
     folder: Path, task_id: str, target: str, condition: str, run: int, warmup: bool = False
 ) -> Path:
+    from skvm_core.store.names import component
+
+    # Names from a plan file are data: none of them may climb out of the session.
     return (
         folder
         / "runs"
-        / task_id
+        / component(task_id)
         / slug(target)
-        / condition_label(condition).replace(":", "_").replace("/", "_")
-        / (f"warmup-{run}.json" if warmup else f"run-{run}.json")
+        / component(condition_label(condition).replace(":", "_").replace("/", "_"))
+        / (f"warmup-{int(run)}.json" if warmup else f"run-{int(run)}.json")
     )
 
 

@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from skvm_core.errors import SkvmError
 from skvm_core.jit.model import JitState
 from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.names import folder_name
 from skvm_core.store.workspace import Workspace
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:120]
+    return folder_name(text)
 
 
 class JitStore:

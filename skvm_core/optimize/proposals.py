@@ -15,11 +15,12 @@ from pydantic import BaseModel, Field, ValidationError
 from skvm_core.errors import SkvmError
 from skvm_core.optimize.repairs import Repair
 from skvm_core.store.atomic import atomic_write_text
+from skvm_core.store.names import checked_id, folder_name
 from skvm_core.store.workspace import Workspace
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)[:120]
+    return folder_name(text)
 
 
 class Scores(BaseModel):
@@ -83,7 +84,7 @@ class ProposalStore:
         self.accepted_root = workspace.root / "accepted"
 
     def folder(self, proposal_id: str) -> Path:
-        return self.root / proposal_id
+        return self.root / checked_id(proposal_id, "proposal id")
 
     def create(self, proposal: Proposal, variant: Path) -> Proposal:
         folder = self.folder(proposal.id)

@@ -91,7 +91,9 @@ def split_tasks(paths: list[str], share: float, seed: int) -> tuple[list[str], l
 
 
 def session_folder(workspace: Workspace, session_id: str) -> Path:
-    return workspace.root / "optimize" / session_id
+    from skvm_core.store.names import checked_id
+
+    return workspace.root / "optimize" / checked_id(session_id, "optimize session id")
 
 
 def save_session(workspace: Workspace, session: OptimizeSession) -> None:
