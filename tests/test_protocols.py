@@ -444,3 +444,49 @@ async def test_files_written_counts_the_runs_output_not_the_skills_own_files(tmp
         skill=skill,
     )
     assert (tmp_path / "scripts").is_dir() and result.files_written == 1
+
+
+def _echo_turns(protocol: str, count: int):
+    """The recorded shape: the last output pasted back as the next action, one line longer
+    each time (the error of running the previous paste)."""
+    lines = ["cat: notes.txt: No such file or directory"]
+    turns = [
+        turn(text="```bash\ncat notes.txt\n```")
+        if protocol == "code-act"
+        else turn(call("execute_command", command="cat notes.txt"))
+    ]
+    for index in range(count):
+        lines.append(f"bash: line {index + 1}: cat:: command not found")
+        pasted = "Observation (output of your code):\n" + "\n".join(lines)
+        turns.append(
+            turn(text=f"```bash\n{pasted}\n```")
+            if protocol == "code-act"
+            else turn(call("execute_command", command=pasted))
+        )
+    return turns
+
+
+@pytest.mark.parametrize("protocol", ["code-act", "constrained"])
+async def test_an_echoed_observation_is_not_run_and_ends_as_a_loop(tmp_path, protocol):
+    events: list = []
+    result, model = await scripted_run(
+        tmp_path,
+        *_echo_turns(protocol, 12),
+        protocol=protocol,
+        events=events,
+        limits=RunLimits(max_steps=12, nudge_without_tools=False),
+    )
+    ran = [t.call.arguments["command"] for s in result.steps for t in s.tools]
+    assert ran == ["cat notes.txt"]  # no pasted output was ever run as a command
+    assert "repeated" in result.status_detail and len(model.requests) < 12
+    assert sum(1 for e in events if getattr(e, "hook", None) == "echo") == 1
+    assert any("repeated the output" in str(m.get("content")) for m in model.requests[-1])
+
+
+async def test_writing_different_files_is_not_a_near_repeat(tmp_path):
+    turns = [turn(call("write_file", path=f"part-{i}.txt", content="x")) for i in range(5)]
+    result, _ = await scripted_run(
+        tmp_path, *turns, turn(text="done"), limits=RunLimits(nudge_without_tools=False)
+    )
+    assert all((tmp_path / f"part-{i}.txt").exists() for i in range(5))
+    assert "repeated" not in result.status_detail

@@ -22,6 +22,8 @@ from skvm_core.agent.protocols import (
     protocol_named,
     resolve_protocol,
 )
+from skvm_core.agent.repeats import echoes_output, near_repeat
+from skvm_core.agent.repeats import signature as call_signature
 from skvm_core.agent.result import AgentStep, RunLimits, RunResult, SkillMode, ToolStep
 from skvm_core.agent.sandbox import sandbox_mode
 from skvm_core.agent.tools import (
@@ -69,8 +71,13 @@ CLOSED_NOTE = (
 )
 
 REPEAT_NOTE = (
-    "\n[note: you made exactly this call in your previous step and got the same result. "
-    "Do not repeat it: take the next step of the task.]"
+    "\n[note: this call is the same as (or nearly the same as) your previous one, and so is "
+    "its result. Do not repeat it: take the next step of the task.]"
+)
+
+ECHO_NOTE = (
+    "Your reply repeated the output of the last command; that is not a command. The output "
+    "is above. Write the next command that moves the task on, or give the final answer."
 )
 
 SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
@@ -366,6 +373,8 @@ class _Run:
 
     async def _loop(self, model: str, messages: list[Message]) -> tuple[str, str]:
         last_signature, repeats = "", 0
+        last_outputs: list[str] = []
+        echo_told = False
         last_text = ""
         nudged = not self.limits.nudge_without_tools
         retry_nudged = nudged
@@ -453,14 +462,32 @@ class _Run:
                 self.emit(HookEvent(run_id=self.recorder.run_id, hook="nudge", detail=detail))
                 self.must_act = True
                 continue
-            signature = json.dumps([(c.name, c.arguments) for c in turn.calls], sort_keys=True)
-            repeats = repeats + 1 if signature == last_signature else 1
+            signature = call_signature(turn.calls)
+            echoed = echoes_output(turn.calls, last_outputs)
+            again = echoed or near_repeat(last_signature, signature)
+            repeats = repeats + 1 if again else 1
             last_signature = signature
             if repeats >= self.limits.loop_threshold:
                 message = f"stopped: the same action was repeated {repeats} times in a row"
                 self.emit(ErrorEvent(run_id=self.recorder.run_id, kind="loop", message=message))
                 return last_text, message
+            if echoed:
+                # Not an action: running the echoed output would fail with a longer output,
+                # and the model would echo that. Say once what went wrong.
+                if not echo_told:
+                    self.emit(
+                        HookEvent(
+                            run_id=self.recorder.run_id,
+                            hook="echo",
+                            detail="the reply repeated the last output instead of acting; told so",
+                        )
+                    )
+                    echo_told = True
+                messages.append({"role": "assistant", "content": response.text or ""})
+                messages.append({"role": "user", "content": ECHO_NOTE})
+                continue
             outcomes = await self._run_tools(turn.calls, step)
+            last_outputs = [o.output for o in outcomes]
             if turn.repair is not None:
                 outcomes = [dataclasses.replace(o, output=o.output + CLOSED_NOTE) for o in outcomes]
             if repeats == self.limits.loop_threshold - 1:
