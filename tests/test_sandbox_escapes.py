@@ -326,3 +326,19 @@ async def test_sandboxed_programs_have_no_capabilities_and_read_only_stays_read_
     assert (ro / "host.txt").read_text() == "host"
     assert not probe.exists()
     assert (rw / "written.txt").read_text().strip() == "kept"  # the writable bind still works
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "::1"])
+async def test_web_fetch_refuses_an_allowed_name_that_resolves_to_a_local_address(
+    work, monkeypatch, address
+):
+    import socket
+
+    def resolve(host, port, *args, **kwargs):
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    ctx = ToolContext(work_dir=work, allowed_hosts=("api.example.org",))
+    with pytest.raises(ToolError, match="local or private address"):
+        await web_fetch(ctx, {"url": "http://api.example.org/data"})

@@ -225,6 +225,33 @@ def _check_url(url: str, allowed: tuple[str, ...]) -> None:
         raise ToolError(
             f"host {host or '?'} is not allowed for this run (allowed: {', '.join(allowed) or 'none'})"
         )
+    _check_addresses(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+
+
+def _check_addresses(host: str, port: int) -> None:
+    """An allowed name must resolve to public addresses only: a name the task allows could
+    point at loopback, the local network or a cloud metadata service. An address written
+    as the allowed host itself (a test server on 127.0.0.1) is the task's explicit choice."""
+    import ipaddress
+    import socket
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return  # loopback by name: allowing it is choosing loopback
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return
+    except ValueError:
+        pass
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except OSError as exc:
+        raise ToolError(f"fetch failed: {host} does not resolve ({exc})") from exc
+    for address in found:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise ToolError(
+                f"host {host} resolves to {address}, a local or private address; it is not fetched"
+            )
 
 
 def _fetch(url: str, allowed: tuple[str, ...]) -> ToolOutcome:
