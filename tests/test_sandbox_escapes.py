@@ -342,3 +342,20 @@ async def test_web_fetch_refuses_an_allowed_name_that_resolves_to_a_local_addres
     ctx = ToolContext(work_dir=work, allowed_hosts=("api.example.org",))
     with pytest.raises(ToolError, match="local or private address"):
         await web_fetch(ctx, {"url": "http://api.example.org/data"})
+
+
+async def test_write_file_appends_stop_at_the_file_limit_and_the_folder_quota(work, monkeypatch):
+    import skvm_core.agent.tools as tools
+
+    monkeypatch.setattr(tools, "FILE_MAX_BYTES", 3_000)
+    monkeypatch.setattr(tools, "WORK_QUOTA_BYTES", 5_000)
+    ctx = ToolContext(work_dir=work)
+    chunk = "x" * 1_000
+    for _ in range(3):
+        await tools.write_file(ctx, {"path": "big.txt", "content": chunk, "append": True})
+    with pytest.raises(ToolError, match="limit for one file"):
+        await tools.write_file(ctx, {"path": "big.txt", "content": chunk, "append": True})
+    await tools.write_file(ctx, {"path": "b.txt", "content": chunk})
+    with pytest.raises(ToolError, match="quota"):
+        await tools.write_file(ctx, {"path": "c.txt", "content": chunk * 2})
+    assert (work / "big.txt").stat().st_size == 3_000 and not (work / "c.txt").exists()

@@ -31,6 +31,8 @@ from skvm_core.llm.types import ToolSchema
 READ_MAX_LINES = 2000
 READ_MAX_BYTES = 64_000
 WRITE_MAX_BYTES = 1_000_000
+FILE_MAX_BYTES = 256 * 2**20  # as the commands' file size limit (ulimit -f)
+WORK_QUOTA_BYTES = 1024 * 2**20  # what write_file may fill a work folder to
 LIST_MAX_ENTRIES = 500
 COMMAND_OUTPUT_CAP = 16_000
 FETCH_MAX_BYTES = 200_000
@@ -161,9 +163,32 @@ async def write_file(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
         )
     if path.is_dir():
         raise ToolError(f"{args.get('path')} is a folder")
+    append = bool(args.get("append"))
+    existing = path.stat().st_size if append and path.is_file() else 0
+    if existing + len(data) > FILE_MAX_BYTES:
+        raise ToolError(
+            f"{args.get('path')} would grow past {FILE_MAX_BYTES // 2**20} MiB, the limit for one file"
+        )
+    used = await asyncio.to_thread(_folder_bytes, ctx.work_dir)
+    if used + len(data) > WORK_QUOTA_BYTES:
+        raise ToolError(
+            f"the work folder holds {used:,} bytes; writing {len(data):,} more would pass its "
+            f"{WORK_QUOTA_BYTES // 2**20} MiB quota"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(_write, path, data, bool(args.get("append")))
+    await asyncio.to_thread(_write, path, data, append)
     return ToolOutcome(f"wrote {len(data):,} bytes to {_relative(ctx.work_dir, path)}")
+
+
+def _folder_bytes(root: Path) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 async def list_directory(ctx: ToolContext, args: dict[str, Any]) -> ToolOutcome:
