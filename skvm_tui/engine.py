@@ -38,11 +38,21 @@ class Engine:
         return load_skill(folder)
 
     def profile(self, target: str) -> TCP | None:
-        """The target's profile, or None when it has none."""
-        from skvm_core.profile.store import find_profile
+        """The target's profile as it runs: measured under the protocol its runs use (the
+        heatmap and the compile then show the levels the variant meets), else the native one;
+        None when it has none."""
+        from skvm_core.errors import SkvmError
+        from skvm_core.profile.store import find_profile, target_protocol
         from skvm_core.profile.tcp import load_tcp
 
-        path = self.profile_overrides.get(target) or find_profile(target, self.workspace)
+        path = self.profile_overrides.get(target)
+        if path is None:
+            try:
+                protocol = target_protocol(target, "auto", self.workspace).protocol
+                path = find_profile(target, self.workspace, protocol=protocol)
+            except SkvmError:
+                path = None
+        path = path or find_profile(target, self.workspace)
         return load_tcp(path) if path else None
 
     def compile(self, skill: Skill, tcp: TCP) -> CompileResult:
