@@ -398,3 +398,57 @@ async def test_every_failed_run_leaves_its_evidence_beside_its_result(tmp_path):
     evidence = read_evidence(outcome.run_dir)
     assert evidence is not None and evidence.kinds == ["prose"]
     assert evidence.prompt.startswith("Total numbers.txt")
+
+
+async def test_the_final_test_chooses_nothing_and_is_reported_beside_the_held_out(tmp_path):
+    from skvm_core.llm import ScriptedModel, register_scripted
+    from skvm_core.optimize.rounds import (
+        OptimizeSession,
+        run_optimize,
+        split_final,
+        split_tasks,
+    )
+
+    skill = tmp_path / "totals"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text(SKILL)
+    (skill / "total.py").write_text("import sys\nprint(sum(int(x) for x in open(sys.argv[1])))\n")
+    paths = [str(p) for p in make_tasks(tmp_path / "tasks", skill, 6)]
+
+    def follows_the_skill(messages, tools):
+        """Creates out/ only when the skill says so; answers once it has acted."""
+        if any(m.get("role") == "tool" for m in messages):
+            return turn(text="DONE")
+        text = " ".join(str(m.get("content")) for m in messages)
+        mkdir = "mkdir -p out && " if "mkdir -p" in text else ""
+        return turn(
+            call("execute_command", command=f"{mkdir}python3 total.py numbers.txt > out/total.txt")
+        )
+
+    model = register_scripted(ScriptedModel(follows_the_skill), name="follows-skill")
+    workspace = Workspace(tmp_path / "ws")
+    store_tcp(TCP(model=model, profiledAt="2026-01-01T00:00:00.000Z", capabilities={}), workspace)
+    options = OptimizeOptions(rounds=1, runs=1)
+    rest, test = split_final(paths, options.final, options.seed)
+    train, held_out = split_tasks(rest, options.held_out, options.seed)
+    assert (
+        test and not set(test) & set(rest) and split_final(paths, options.final, 0) == (rest, test)
+    )
+    session = OptimizeSession(
+        id="final-split", skill="totals", skill_dir=str(skill), target=model,
+        train=train, held_out=held_out, test=test, options=options,
+    )  # fmt: skip
+    done = await run_optimize(session, workspace, baseline=skill)
+    assert done.best == 1 and done.rounds[1].repairs[0].rule == "create-output-folder"
+    # Rounds are measured on train and held-out only; the final test ran just twice.
+    assert done.rounds[1].held_out.runs == len(held_out)
+    assert done.final_base.pass_rate == 0.0 and done.final_best.pass_rate == 1.0
+    assert done.final_best.runs == len(test)
+    proposal = ProposalStore(workspace).get(done.proposal)
+    assert proposal.final_after.pass_rate == 1.0 and proposal.after.pass_rate == 1.0
+
+
+def test_too_few_tasks_keep_no_final_test():
+    from skvm_core.optimize.rounds import split_final
+
+    assert split_final(["a", "b", "c"], 0.25, 0) == (["a", "b", "c"], [])

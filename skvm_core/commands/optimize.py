@@ -58,10 +58,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     from skvm_core.commands.bench import _task_paths
     from skvm_core.llm.models import check_model_ready
     from skvm_core.optimize.rounds import (
+        FINAL_MIN_TASKS,
         OptimizeOptions,
         OptimizeSession,
         load_session,
         run_optimize,
+        split_final,
         split_tasks,
     )
     from skvm_core.skill import load_skill
@@ -82,7 +84,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             rounds=args.rounds, runs=args.runs, proposer=args.proposer, seed=args.seed
         )
         paths = _task_paths(args.tasks, skill.root)
-        train, held_out = split_tasks(paths, options.held_out, options.seed)
+        rest, test = split_final(paths, options.final, options.seed)
+        train, held_out = split_tasks(rest, options.held_out, options.seed)
         session = OptimizeSession(
             id=new_session_id(),
             skill=skill.name,
@@ -90,11 +93,14 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             target=args.target,
             train=train,
             held_out=held_out,
+            test=test,
             options=options,
         )
         baseline = baseline_variant(skill, args.target, workspace)
         console.print(
-            f"optimize session {session.id}: {len(train)} training, {len(held_out)} held-out tasks"
+            f"optimize session {session.id}: {len(train)} training, {len(held_out)} held-out, "
+            f"{len(test)} final-test tasks"
+            + ("" if test else f" (a final test needs {FINAL_MIN_TASKS}+ tasks)")
         )
     session = asyncio.run(
         run_optimize(
@@ -117,6 +123,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         )
     console.print(table)
     console.print(f"best: round {session.best} · {escape(session.best_reason)}")
+    if session.final_best is not None:
+        console.print(
+            f"final test (chose nothing): baseline {_scores(session.final_base)} · "
+            f"round {session.best} {_scores(session.final_best)}"
+        )
     if session.proposal:
         console.print(f"proposal {session.proposal}: `skvm proposals show {session.proposal}`")
     if session.error:
@@ -158,6 +169,13 @@ def cmd_proposals_show(args: argparse.Namespace) -> int:
     console.print(f"[bold]{p.id}[/] · {p.skill} on {p.target} · {p.status} · from {p.source}")
     console.print(f"held-out before: {_scores(p.before)}")
     console.print(f"held-out after:  {_scores(p.after)}")
+    if p.final_after is not None:  # the tasks that chose nothing
+        console.print(f"final test before: {_scores(p.final_before)}")
+        console.print(f"final test after:  {_scores(p.final_after)}")
+    else:
+        console.print(
+            "[dim]no final test (fewer than 4 tasks): the held-out scores chose this round[/]"
+        )
     cost = "unknown" if p.cost_usd is None else f"${p.cost_usd:.4f}"
     console.print(f"spent: {p.tokens_spent:,} tokens, {cost}")
     for repair in p.repairs:

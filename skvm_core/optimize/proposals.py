@@ -59,6 +59,9 @@ class Proposal(BaseModel):
     evidence_runs: list[str] = Field(default_factory=list)  # run ids, for their traces
     before: Scores | None = None  # held-out scores of the variant it changes
     after: Scores | None = None  # and of the proposal (None: not measured yet)
+    # Both on the final test tasks, which chose nothing (None: too few tasks for one).
+    final_before: Scores | None = None
+    final_after: Scores | None = None
     tokens_spent: int = 0  # every run the search made
     cost_usd: float | None = 0.0
     status: Literal["pending", "accepted", "rejected"] = "pending"

@@ -1,7 +1,9 @@
 """`skvm optimize`: baseline → repair → re-run, for up to R rounds.
 
-Tasks are split once into a training set (whose failures drive the repairs) and a held-out
-set (which only measures). Every round's runs are an ordinary bench session, so a killed
+Tasks are split once into a training set (whose failures drive the repairs), a held-out
+set (which only measures, and picks the best round) and, with enough tasks, a final test set
+that is never used to pick anything: only the baseline and the chosen round run on it, so
+the reported gain is not the one the choice was made on. Every round's runs are an ordinary bench session, so a killed
 optimize resumes where it stopped without repeating a finished run. The best round is
 picked by a stated rule (`best_round`) and becomes a proposal; nothing changes the target's
 variant until a person accepts it.
@@ -42,6 +44,7 @@ class OptimizeOptions(BaseModel):
     rounds: int = Field(default=2, ge=1, le=10)  # repair rounds after the baseline
     runs: int = Field(default=2, ge=1, le=20)
     held_out: float = Field(default=1 / 3, gt=0, lt=1)  # share of tasks only measured
+    final: float = Field(default=0.25, ge=0, lt=1)  # share kept for the final test (4+ tasks)
     margin: float = Field(default=0.05, ge=0)  # how much a round must beat the baseline by
     max_drop: float = Field(default=0.34, ge=0)  # no held-out task may lose more than this
     token_ratio: float = Field(default=0.8, gt=0)  # "clearly cheaper" at equal score
@@ -69,12 +72,31 @@ class OptimizeSession(BaseModel):
     train: list[str]
     held_out: list[str]
     options: OptimizeOptions
+    test: list[str] = Field(default_factory=list)  # the final test: never picks a round
+    final_base: Scores | None = None  # the baseline on the final test
+    final_best: Scores | None = None  # the chosen round on the final test
     rounds: list[Round] = Field(default_factory=list)
     best: int | None = None
     best_reason: str = ""
     proposal: str | None = None
     finished: bool = False
     error: str = ""
+
+
+FINAL_MIN_TASKS = 4  # below this, every task is needed to learn from or to choose with
+
+
+def split_final(paths: list[str], share: float, seed: int) -> tuple[list[str], list[str]]:
+    """(the rest, the final test): the same for the same tasks and seed; no final test
+    with fewer than FINAL_MIN_TASKS tasks or a zero share."""
+    if share <= 0 or len(paths) < FINAL_MIN_TASKS:
+        return sorted(paths), []
+    ids = {p: load_task(p).id for p in paths}
+    ordered = sorted(
+        paths, key=lambda p: hashlib.sha256(f"final:{seed}:{ids[p]}".encode()).hexdigest()
+    )
+    count = min(len(paths) - 2, max(1, round(len(paths) * share)))
+    return sorted(ordered[count:]), sorted(ordered[:count])
 
 
 def split_tasks(paths: list[str], share: float, seed: int) -> tuple[list[str], list[str]]:
@@ -239,6 +261,10 @@ async def run_optimize(
     if all(r.held_out is None or r.held_out.runs == 0 for r in session.rounds):
         session.error = "no held-out run was graded (every run tainted?)"
     session.best, session.best_reason = best_round(session.rounds, session.options)
+    if session.best and session.test and session.final_best is None:
+        say(f"final test: baseline and round {session.best} on {len(session.test)} unseen tasks")
+        await _final_test(session, workspace)
+        save_session(workspace, session)
     if session.best and session.proposal is None:
         session.proposal = _propose(session, workspace).id
     session.finished = True
@@ -259,6 +285,28 @@ async def _run_round(
         temperature=session.options.temperature,
     )
     return await Bench(plan, workspace).run()
+
+
+async def _final_test(session: OptimizeSession, workspace: Workspace) -> None:
+    """The baseline and the chosen round on the final test tasks, side by side in one
+    session (resumable like every other)."""
+    base, best = session.rounds[0], session.rounds[session.best or 0]
+    plan = BenchPlan(
+        session=f"opt-{session.id}-final",
+        tasks=session.test,
+        targets=[session.target],
+        conditions=[f"custom:round-0={base.variant}", f"custom:round-{best.index}={best.variant}"],
+        runs=session.options.runs,
+        concurrency=1,
+        temperature=session.options.temperature,
+    )
+    records = await Bench(plan, workspace).run()
+    from skvm_core.bench.conditions import condition_label
+
+    def of(index: int) -> list[RunRecord]:
+        return [r for r in records if condition_label(r.condition) == f"custom:round-{index}"]
+
+    session.final_base, session.final_best = scores(of(0)), scores(of(best.index))
 
 
 def _measure(session: OptimizeSession, current: Round, records: list[RunRecord]) -> None:
@@ -335,6 +383,8 @@ def _propose(session: OptimizeSession, workspace: Workspace) -> Proposal:
         evidence_runs=sorted({run for note in repairs for run in note.runs}),
         before=base.held_out,
         after=chosen.held_out,
+        final_before=session.final_base,
+        final_after=session.final_best,
         tokens_spent=sum(r.tokens for r in session.rounds),
         cost_usd=None if any(c is None for c in costs) else sum(costs),
         base_text=(Path(base.variant) / "SKILL.md").read_text("utf-8"),
