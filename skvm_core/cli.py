@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 (re-exported)
 
@@ -410,9 +411,21 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _string_values(args: argparse.Namespace) -> list[str]:
+    values: list[str] = []
+    for value in vars(args).values():
+        items = value if isinstance(value, list | tuple) else [value]
+        values += [str(item) for item in items if isinstance(item, str | Path)]
+    return values
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # No path, id or model name can hold a NUL; the OS would refuse it later with a bare ValueError.
+    if any("\x00" in value for value in _string_values(args)):
+        print("error: an argument contains a NUL byte (\\x00); remove it", file=sys.stderr)
+        return EXIT_USAGE
     if args.version:
         from skvm_core import __version__
 
@@ -435,6 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(part) for part in first["loc"]) or exc.title
         print(f"error: {where}: {first['msg']} (got {first.get('input')!r})", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # the file system refused a path or a write: say which, and why
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
