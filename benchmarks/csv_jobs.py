@@ -2,7 +2,8 @@
 
 Each instance has its own file name, columns, groups, numbers and output file, so a
 template only works if its parameters are found in each task; the grader checks every
-total. `python -m benchmarks.csv_jobs OUT_DIR [COUNT] [--mixed]` writes the task folders.
+total. `python -m benchmarks.csv_jobs OUT_DIR [COUNT] [--mixed] [--first=K]` writes the task
+folders (from the K-th subject on).
 """
 
 from __future__ import annotations
@@ -54,11 +55,15 @@ print(json.dumps({{'checkpoints': cp}}))
 PYEOF"""
 
 
-def write_tasks(folder: Path, count: int = 8, *, seed: int = 7, mixed: bool = False) -> list[Path]:
-    """`count` task folders under `folder`; the same seed writes the same tasks."""
-    rng = random.Random(seed)
+def write_tasks(
+    folder: Path, count: int = 8, *, seed: int = 7, mixed: bool = False, first: int = 0
+) -> list[Path]:
+    """`count` task folders under `folder`; the same seed writes the same tasks. `first`
+    starts at a later subject: a set written from there shares no file, column or group
+    name with the tasks before it (a held-out set for a runtime that learned on those)."""
+    rng = random.Random(seed + first)
     paths = []
-    for index in range(count):
+    for index in range(first, first + count):
         stem, rows, group, value, groups = SUBJECTS[index % len(SUBJECTS)]
         file = f"{stem}-{rng.randint(2020, 2026)}.csv"
         out = f"{rng.choice(['totals', 'summary', 'by-' + group])}.json"
@@ -107,5 +112,6 @@ if __name__ == "__main__":
         Path(arguments[0]),
         int(arguments[1]) if len(arguments) > 1 else 8,
         mixed="--mixed" in sys.argv,
+        first=next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--first=")), 0),
     )
     print("\n".join(str(p) for p in written))

@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="runs per task of the solidified condition before the measured ones, reported apart (default: 1 when it is benched)",
     )
+    bench.add_argument(
+        "--warmup-tasks",
+        help="task folders the warm-up runs on instead of the measured tasks (learn on one set, measure on another)",
+    )
     _protocol_argument(bench)
     _harness_argument(bench, many=True)
     bench.add_argument("--concurrency", type=_count(64), default=2)

@@ -338,3 +338,20 @@ def test_compiled_is_the_compilers_output_and_accepted_is_its_own_condition(tmp_
     accepted = resolve_condition("accepted")(task, target, ctx)
     assert "Accepted by a person." not in (compiled.root / "SKILL.md").read_text()
     assert "Accepted by a person." in (accepted.root / "SKILL.md").read_text()
+
+
+def test_a_bench_through_provider_faults_ends_without_leftover_task_warnings(tmp_path):
+    """Retried faults, a malformed tool call and concurrent runs: the process ends with its
+    report and nothing on stderr about tasks left pending or exceptions never retrieved."""
+    model = tmp_path / "faulty.json"
+    faults = ["timeout", "server_error", "rate_limit", "connection", "malformed_tool_call"]
+    turns = [t for fault in faults for t in ({"fault": fault}, {"text": "done"})]
+    model.write_text(json.dumps({"turns": turns * 2}))
+    done = subprocess.run(
+        [sys.executable, "-m", "skvm_core.cli", "bench", "--tasks", ",".join(TASKS[:2]), "--targets", f"scripted/{model}", "--conditions", "no-skill", "--runs", "2", "--concurrency", "2"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "SKVM_HOME": str(tmp_path / "ws")}, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "reports:" in done.stdout
+    for leftover in ("Task was destroyed", "never retrieved", "Traceback", "Unclosed"):
+        assert leftover not in done.stderr, done.stderr

@@ -15,7 +15,9 @@ import pytest
 
 from skvm_core.bench.orchestrator import Bench, BenchPlan
 from skvm_core.bench.report import build_report, to_markdown
+from skvm_core.bench.sessions import expected_runs
 from skvm_core.bench.task import load_task
+from skvm_core.errors import SkvmError
 from skvm_core.jit import JitStore, Param, Step, Template, TemplateRecord
 from skvm_core.jit.bind import bind, bind_by_rules
 from skvm_core.jit.execute import run_template
@@ -329,6 +331,41 @@ async def test_bench_solidified_condition_reports_warmup_apart(setup):
     assert cell.runs == 4 and cell.by_template == 4 and cell.tokens_in == 0
     assert report.warmup[0].runs == 4 and report.warmup[0].shadow_passes >= 3
     assert "Warm-up runs" in to_markdown(report)
+
+
+async def test_warm_up_on_its_own_tasks_measures_only_tasks_it_never_learned_on(setup):
+    root, _, tasks, model = setup
+    plan = BenchPlan(
+        session="held-out",
+        tasks=[str(t) for t in tasks[4:]],
+        warmup_tasks=[str(t) for t in tasks[:4]],
+        targets=[model],
+        conditions=["solidified"],
+        runs=1,
+        concurrency=1,
+        warmup=1,
+    )
+    records = await Bench(plan, Workspace(root / "ws")).run()
+    learned = {r.task_id for r in records if r.warmup}
+    measured = {r.task_id for r in records if not r.warmup}
+    assert len(learned) == 4 and len(measured) == 1 and not learned & measured
+    assert expected_runs(plan) == len(records) == 5
+    # What was learned on the warm-up tasks carries over to tasks it never saw.
+    assert all(r.passed and r.solidified == "template" for r in records if not r.warmup)
+
+
+def test_a_task_both_learned_on_and_measured_is_refused(setup):
+    root, _, tasks, model = setup
+    plan = BenchPlan(
+        session="overlap",
+        tasks=[str(tasks[0])],
+        warmup_tasks=[str(tasks[0])],
+        targets=[model],
+        conditions=["solidified"],
+        warmup=1,
+    )
+    with pytest.raises(SkvmError, match="two tasks have the id"):
+        Bench(plan, Workspace(root / "ws"))
 
 
 def test_jit_cli_lists_shows_and_changes_status(setup, monkeypatch, capsys):

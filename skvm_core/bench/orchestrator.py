@@ -57,6 +57,9 @@ class BenchPlan(BaseModel):
     # Runs per task of each runtime condition (solidified) before the measured ones: they
     # let the runtime learn, and are reported apart, never averaged with measured runs.
     warmup: int = Field(default=0, ge=0, le=20)
+    # Task folders the warm-up runs on instead of the measured tasks: the runtime then
+    # learns on one set and is measured on another it never saw (the honest comparison).
+    warmup_tasks: list[str] = Field(default_factory=list)
     # Agent harnesses every condition runs in: `bare` (ours), `opencode`, `codex`. A run in
     # an external harness is labelled `<condition>+<harness>`.
     harnesses: list[str] = Field(default_factory=lambda: ["bare"])
@@ -176,15 +179,19 @@ class Bench:
         self.reused = 0
         self._done = 0
         self.tasks: list[Task] = [load_task(path) for path in plan.tasks]
+        self.learning: list[Task] = [load_task(path) for path in plan.warmup_tasks]
         seen: dict[str, str] = {}
-        for task, path in zip(self.tasks, plan.tasks, strict=True):
+        every = plan.tasks + plan.warmup_tasks
+        for task, path in zip(self.tasks + self.learning, every, strict=True):
             if task.id in seen:
                 raise SkvmError(
                     f"two tasks have the id {task.id!r} ({seen[task.id]} and {path}); their runs would overwrite each other",
                     hint="give every task in a bench its own id",
                 )
             seen[task.id] = path
-        self.paths = {task.id: path for task, path in zip(self.tasks, plan.tasks, strict=True)}
+        self.paths = {
+            task.id: path for task, path in zip(self.tasks + self.learning, every, strict=True)
+        }
         for condition in plan.matrix_conditions():
             resolve_condition(condition)  # an unknown condition fails here, before any run
             if split_harness(condition)[1] != "bare" and is_runtime_condition(condition):
@@ -217,7 +224,7 @@ class Bench:
             (t, target, c, r)
             for r in range(self.plan.warmup)
             for target in self.plan.targets
-            for t in self.tasks
+            for t in self.learning or self.tasks
             for c in self.plan.matrix_conditions()
             if is_runtime_condition(c)
         ]

@@ -56,8 +56,9 @@ def expected_runs(plan: BenchPlan) -> int:
     from skvm_core.bench.conditions import is_runtime_condition
 
     runtime = sum(1 for c in plan.matrix_conditions() if is_runtime_condition(c))
-    per_task = len(plan.matrix_conditions()) * plan.runs + runtime * plan.warmup
-    return len(plan.tasks) * len(plan.targets) * per_task
+    measured = len(plan.tasks) * len(plan.matrix_conditions()) * plan.runs
+    learning = len(plan.warmup_tasks or plan.tasks) * runtime * plan.warmup
+    return len(plan.targets) * (measured + learning)
 
 
 def list_sessions(workspace: Workspace) -> list[SessionSummary]:

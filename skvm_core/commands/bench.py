@@ -174,6 +174,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             judge_model=load_config().judge_model,
             protocol=args.protocol,
             warmup=_warmup(args),
+            warmup_tasks=_task_paths(args.warmup_tasks) if args.warmup_tasks else [],
             harnesses=_harnesses(args),
         )
     records, bench = _run(plan, getattr(args, "executor", None))
