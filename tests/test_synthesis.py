@@ -191,6 +191,34 @@ def test_a_failed_candidate_gets_its_error_back_once(prose_skill):
     assert any("header is shelf,count" in s for s in seen)
 
 
+CRASHES = GOOD.replace(
+    "args = parser.parse_args()", "args = parser.parse_args()\nshelf, code = 'A3 978'.split(':')"
+)
+
+
+def test_a_crash_goes_back_with_the_script_line_it_happened_on_and_the_prompt_shows_the_examples(
+    prose_skill,
+):
+    seen = []
+
+    def answer(messages, tools):
+        if "small test input files" in messages[0]["content"]:
+            return ScriptedTurn(text=EXAMPLE)
+        seen.append(messages)
+        script = CRASHES if len(messages) == 1 else GOOD
+        return ScriptedTurn(text=f"```python\n{script}```")
+
+    model = register_scripted(ScriptedModel(answer))
+    result = synthesise(prose_skill, extract_contract(prose_skill), model, candidates=2)
+    assert result.offered
+    repair = seen[1][-1]["content"]
+    line = CRASHES.splitlines().index("shelf, code = 'A3 978'.split(':')") + 1
+    assert f"at line {line} (`shelf, code = 'A3 978'.split(':')`)" in repair
+    assert "ValueError: not enough values to unpack" in repair
+    # The candidate prompt carries the example input's own lines to parse.
+    assert "examples/input.txt:\n```text\nA3: 978-0-14-044913-6" in seen[0][0]["content"]
+
+
 def test_a_prose_skill_compiles_to_its_verified_script_deterministically(prose_skill, tmp_path):
     tcp = load_tcp(BUNDLED / "bare-agent" / "local--qwen2.5-coder-0.5b" / "latest.json")
     texts = []

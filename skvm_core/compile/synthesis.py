@@ -34,7 +34,7 @@ from skvm_core.compile.verify import Verification, run_sync, scratch_layout, ver
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
 
-SYNTHESIS_VERSION = "3"
+SYNTHESIS_VERSION = "4"
 DEFAULT_CANDIDATES = 4
 DEFAULT_THRESHOLD = 0.5
 RUN_TIMEOUT_S = 20.0
@@ -274,7 +274,7 @@ Start from this skeleton and keep its options exactly (the task's file names arr
 ```python
 {skeleton}
 ```
-
+{samples}
 Follow every rule of the skill. Print one line saying what was written. Answer with the complete script in one ```python block and nothing else."""
 
 REPAIR = "Run on the example files, that script failed: {problem}. Fix it and answer with the complete script in one ```python block."
@@ -325,7 +325,10 @@ def synthesise(
         + [f"{v.flag} {shlex.quote(v.example)}" for v in values]
     )
     prompt = SCRIPT_PROMPT.format(
-        skill=body, contract=summary, skeleton=skeleton(contract, options, values)
+        skill=body,
+        contract=summary,
+        skeleton=skeleton(contract, options, values),
+        samples=_samples(examples),
     )
     flags = [o.flag for o in options] + [v.flag for v in values]
     result.option_help = {v.flag: _value_help(v.parameter) for v in values}
@@ -374,6 +377,25 @@ def synthesise(
     result.help_output = shown.output if shown.passed else ""
     result.reason = f"{len(group)} of {candidates} candidate scripts met the contract and wrote the same outputs"
     return result
+
+
+SAMPLE_LINES = 8
+
+
+def _samples(examples: dict[str, bytes]) -> str:
+    """The first lines of each example input: a small model parses a format it has seen far
+    more reliably than one it has only read described (a time range, a quoted field)."""
+    if not examples:
+        return ""
+    parts = ["\nIt is tested on example files like these (the task's own files will differ):"]
+    for path, content in examples.items():
+        lines = content.decode("utf-8", errors="replace").splitlines()
+        shown = "\n".join(line[:200] for line in lines[:SAMPLE_LINES])
+        more = (
+            f"\n... ({len(lines) - SAMPLE_LINES} more lines)" if len(lines) > SAMPLE_LINES else ""
+        )
+        parts.append(f"{path}:\n```text\n{shown}{more}\n```")
+    return "\n".join(parts) + "\n"
 
 
 def _decided(passing: dict[str, list[tuple[int, str]]], remaining: int, needed: int) -> bool:
@@ -656,8 +678,10 @@ async def _run(command, layout, contract, outputs) -> tuple[str | None, str | No
         if done.timed_out:
             return f"`{command}` timed out after {RUN_TIMEOUT_S:.0f} s", None
         if done.exit_code != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-            return f"`{command}` exited {done.exit_code}: {tail[0][:240]}", None
+            return (
+                f"`{command}` exited {done.exit_code}{_failure(done.stderr or done.stdout)}",
+                None,
+            )
         problems = check_outputs(contract, scratch, outputs)
         if problems:
             return "the output breaks the skill's stated format: " + "; ".join(problems[:3]), None
@@ -665,6 +689,21 @@ async def _run(command, layout, contract, outputs) -> tuple[str | None, str | No
         for name in sorted(outputs.values()):
             digest.update(name.encode() + b"\0" + (scratch / name).read_bytes() + b"\0")
         return None, digest.hexdigest()
+
+
+def _failure(output: str) -> str:
+    """Where and why a script failed, in one line: its last error line, and the script line
+    the traceback ends in (the repair needs the line, not only the exception)."""
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    error = lines[-1].strip()[:240]
+    frames = [i for i, line in enumerate(lines) if re.match(r'\s*File "[^"]*scripts/', line)]
+    if frames and frames[-1] + 1 < len(lines) - 1:
+        number = re.search(r"line (\d+)", lines[frames[-1]])
+        code = lines[frames[-1] + 1].strip()[:160]
+        return f" at line {number.group(1) if number else '?'} (`{code}`): {error}"
+    return f": {error}"
 
 
 def synthesis_key(skill: Skill, contract: Contract, model: str, options: dict) -> str:
