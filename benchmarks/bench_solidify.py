@@ -35,10 +35,10 @@ def run() -> dict:
 
 
 async def _measure() -> dict:
-    from skvm_core.bench.run import run_task, task_skill
-    from skvm_core.bench.task import load_task
     from skvm_core.jit import JitStore
     from skvm_core.jit.runtime import run_solidified
+    from skvm_core.run.runner import run_task, task_skill
+    from skvm_core.run.task import load_task
     from skvm_core.store.workspace import Workspace
 
     with tempfile.TemporaryDirectory() as scratch:

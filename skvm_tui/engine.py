@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
     from skvm_core.agent.trace import Subscriber
     from skvm_core.bench.orchestrator import BenchPlan, RunRecord
-    from skvm_core.bench.run import TaskRun
     from skvm_core.bench.sessions import SessionData, SessionSummary
-    from skvm_core.bench.task import Task
     from skvm_core.compile import CompileResult
     from skvm_core.jit import JitState
     from skvm_core.profile.tcp import TCP
+    from skvm_core.run.runner import TaskRun
+    from skvm_core.run.task import Task
     from skvm_core.skill import Skill
 
 # The pipeline modules are imported on first use, inside workers, to keep the first paint fast.
@@ -93,19 +93,16 @@ class Engine:
 
     def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:
         """What a run on the target uses: an accepted proposal's variant, else the compiler's."""
-        from skvm_core.compile import materialize_variant
+        from skvm_core.compile.accepted import variant_folder
         from skvm_core.harness import split_target
-        from skvm_core.optimize.proposals import ProposalStore
         from skvm_core.skill import load_skill
 
         model = split_target(target)[0] if target else result.tcp.model
-        accepted = ProposalStore(self.workspace).accepted_variant(result.skill.name, model)
-        folder = accepted or materialize_variant(result, self.workspace)
-        return load_skill(folder)
+        return load_skill(variant_folder(result.skill.name, model, self.workspace, lambda: result))
 
     def tasks_for(self, skill: Skill) -> list[Task]:
         """Tasks that name this skill, from the skill's sibling `tasks/` folder."""
-        from skvm_core.bench.task import discover_tasks
+        from skvm_core.run.task import discover_tasks
 
         found: list[Task] = []
         for root in (skill.root.parent / "tasks", skill.root / "tasks"):
@@ -127,9 +124,9 @@ class Engine:
         solidify: bool = False,
     ) -> TaskRun:
         # litellm takes seconds to import: do it off the event loop so the UI stays live.
-        from skvm_core.bench.run import run_task
         from skvm_core.harness import split_target
         from skvm_core.llm import preload
+        from skvm_core.run.runner import run_task
 
         await asyncio.to_thread(preload)
         model, harness = split_target(target)  # a tab may be a model in an external harness
@@ -174,8 +171,8 @@ class Engine:
     def evidence_record(self, run_id: str) -> RunRecord:
         """A stored run as a bench record, so the trace screen can show it."""
         from skvm_core.bench.orchestrator import RunRecord
-        from skvm_core.bench.run import TaskRun
         from skvm_core.errors import SkvmError
+        from skvm_core.run.runner import TaskRun
 
         run_dir = self.workspace.runs / run_id
         try:
@@ -202,9 +199,9 @@ class Engine:
         import time
 
         from skvm_core.errors import SkvmError
-        from skvm_core.optimize.evidence import classify, write_evidence
         from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote
         from skvm_core.optimize.repairs import deterministic_repairs
+        from skvm_core.run.evidence import classify, write_evidence
 
         text = (variant.root / "SKILL.md").read_text("utf-8")
         evidence = classify(

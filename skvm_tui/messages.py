@@ -8,10 +8,10 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from skvm_core.bench.orchestrator import RunRecord
-    from skvm_core.bench.run import TaskRun
     from skvm_core.bench.sessions import SessionData, SessionSummary
     from skvm_core.compile import CompileResult
     from skvm_core.profile.tcp import TCP
+    from skvm_core.run.runner import TaskRun
     from skvm_core.skill import Skill
 
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skvm_core.bench.task import load_task
 from skvm_core.cli import main
 from skvm_core.errors import SkvmError
 from skvm_core.llm.scripted import ScriptedModel
 from skvm_core.profile.tcp import load_tcp
+from skvm_core.run.task import load_task
 from skvm_core.skill import load_skill
 from tests.conftest import SAMPLE_SKILLS
 

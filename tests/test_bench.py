@@ -309,10 +309,10 @@ def test_a_compiled_by_condition_names_its_compiler_model(tmp_path):
 def test_compiled_is_the_compilers_output_and_accepted_is_its_own_condition(tmp_path):
     """A proposal a person accepted never passes as the compiler's output in a bench."""
     from skvm_core.bench.conditions import ConditionContext, resolve_condition
-    from skvm_core.bench.task import load_task
     from skvm_core.optimize.proposals import Proposal, ProposalStore, Scores
     from skvm_core.profile.store import BUNDLED
     from skvm_core.profile.tcp import load_tcp
+    from skvm_core.run.task import load_task
     from skvm_core.store.workspace import Workspace
     from tests.conftest import SAMPLE_SKILLS
 

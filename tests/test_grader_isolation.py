@@ -9,9 +9,9 @@ import textwrap
 import pytest
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.graders import evaluate
 from skvm_core.bench.importers import import_skillsbench
-from skvm_core.bench.task import load_task
+from skvm_core.run.graders import evaluate
+from skvm_core.run.task import load_task
 
 CHECK_JSON = textwrap.dedent(
     """\
@@ -133,8 +133,8 @@ async def test_an_imported_pytest_grader_ignores_a_planted_conftest_and_ini(tmp_
 
 
 def test_a_file_check_regex_is_bounded_on_an_output_made_to_trip_it(tmp_path):
-    from skvm_core.bench.graders import grade_file_check
-    from skvm_core.bench.task import FileCheckCriterion
+    from skvm_core.run.graders import grade_file_check
+    from skvm_core.run.task import FileCheckCriterion
 
     work = tmp_path / "work"
     work.mkdir()

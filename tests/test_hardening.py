@@ -118,7 +118,7 @@ def grade(transcript, workspace):
 
 async def test_the_python_grader_never_writes_through_a_planted_link(tmp_path):
     from skvm_core.agent.result import RunResult
-    from skvm_core.bench.graders import evaluate
+    from skvm_core.run.graders import evaluate
     from tests.test_tasks_and_graders import make_task
 
     host = tmp_path / "host"
@@ -137,7 +137,7 @@ async def test_the_python_grader_never_writes_through_a_planted_link(tmp_path):
 
 
 def load_task_at(folder):
-    from skvm_core.bench.task import load_task
+    from skvm_core.run.task import load_task
 
     return load_task(folder)
 
@@ -145,7 +145,7 @@ def load_task_at(folder):
 @pytest.mark.parametrize("criterion", [{"path": "out.json"}, {"glob": "*.json"}])
 async def test_file_checks_do_not_read_host_files_through_links(tmp_path, criterion):
     from skvm_core.agent.result import RunResult
-    from skvm_core.bench.graders import evaluate
+    from skvm_core.run.graders import evaluate
     from tests.test_tasks_and_graders import make_task
 
     secret = tmp_path / "secret.json"
@@ -160,7 +160,7 @@ async def test_file_checks_do_not_read_host_files_through_links(tmp_path, criter
 
 
 async def test_judge_inputs_skip_links_and_fifos(tmp_path):
-    from skvm_core.bench.judge import work_files
+    from skvm_core.run.judge import work_files
 
     secret = tmp_path / "secret.txt"
     secret.write_text("host-secret-value")
@@ -259,7 +259,7 @@ def test_an_import_replaces_only_tasks_it_wrote(tmp_path):
 def test_path_like_task_ids_are_refused(tmp_path, task_id):
     import json
 
-    from skvm_core.bench.task import TaskError, load_task
+    from skvm_core.run.task import TaskError, load_task
 
     (tmp_path / "task.json").write_text(json.dumps({"id": task_id, "prompt": "p"}))
     with pytest.raises(TaskError):
@@ -309,7 +309,7 @@ def test_two_tasks_with_one_id_in_a_bench_are_an_error(tmp_path):
 
 
 def test_a_killed_runs_partial_folder_is_marked_and_cleaned(tmp_path):
-    from skvm_core.bench.run import RUNNING_MARK, mark_interrupted_runs
+    from skvm_core.run.runner import RUNNING_MARK, mark_interrupted_runs
     from skvm_core.store.workspace import Workspace
 
     workspace = Workspace(tmp_path)

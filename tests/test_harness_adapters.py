@@ -492,8 +492,8 @@ async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp
     if not _installed(name):
         pytest.skip(f"the {name} CLI is not installed (make harnesses)")
     from skvm_core.agent.trace import read_trace
-    from skvm_core.bench.run import run_task
-    from skvm_core.bench.task import load_task
+    from skvm_core.run.runner import run_task
+    from skvm_core.run.task import load_task
     from skvm_core.store.workspace import Workspace
     from tests.conftest import SAMPLE_SKILLS
 

@@ -87,8 +87,8 @@ def test_profile_and_bench_do_not_import_each_other_both_ways():
 
 
 def test_the_judge_does_not_import_the_graders():
-    judge = ROOT / "skvm_core" / "bench" / "judge.py"
-    assert "skvm_core.bench.graders" not in imported_modules(judge)
+    judge = ROOT / "skvm_core" / "run" / "judge.py"
+    assert "skvm_core.run.graders" not in imported_modules(judge)
 
 
 def test_ray_is_imported_only_by_its_executor():

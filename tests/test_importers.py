@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.graders import evaluate
 from skvm_core.bench.importers import import_path
-from skvm_core.bench.run import prepare_work_dir
-from skvm_core.bench.task import load_task
+from skvm_core.run.graders import evaluate
+from skvm_core.run.runner import prepare_work_dir
+from skvm_core.run.task import load_task
 from tests.conftest import fixtures_dir
 
 
@@ -102,7 +102,7 @@ async def test_imported_pinchbench_grader_scores_a_correct_and_an_untouched_work
 @pytest.mark.shared_fixtures
 @pytest.mark.local_model
 async def test_an_imported_task_runs_end_to_end_on_the_small_local_model(imported, tmp_path):
-    from skvm_core.bench.run import run_task
+    from skvm_core.run.runner import run_task
     from skvm_core.store.workspace import Workspace
 
     task = load_task(imported["task_12_skill_search"].task_dir)

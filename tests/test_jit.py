@@ -16,7 +16,6 @@ import pytest
 from skvm_core.bench.orchestrator import Bench, BenchPlan
 from skvm_core.bench.report import build_report, to_markdown
 from skvm_core.bench.sessions import expected_runs
-from skvm_core.bench.task import load_task
 from skvm_core.errors import SkvmError
 from skvm_core.jit import JitStore, Param, Step, Template, TemplateRecord
 from skvm_core.jit.bind import bind, bind_by_rules
@@ -25,6 +24,7 @@ from skvm_core.jit.harvest import PassingRun, generalise, merge
 from skvm_core.jit.runtime import run_solidified
 from skvm_core.jit.substitute import Slot, substitute_shell
 from skvm_core.llm import ScriptedCall, ScriptedModel, ScriptedTurn, register_scripted
+from skvm_core.run.task import load_task
 from skvm_core.skill import load_skill
 from skvm_core.store.workspace import Workspace
 
@@ -150,7 +150,7 @@ def test_two_passing_runs_align_into_one_template_whose_values_bind_by_rules(set
     ]  # the `ls` only looked
     third = load_task(tasks[2])
     work = tmp_path / "third"
-    from skvm_core.bench.run import prepare_work_dir
+    from skvm_core.run.runner import prepare_work_dir
 
     prepare_work_dir(third, work)
     binding = bind_by_rules(template, third.prompt, work)
@@ -301,7 +301,7 @@ async def test_binding_by_the_model_is_validated(setup, tmp_path):
     )
     template = UPPER.model_copy(update={"params": [Param(name="in", kind="input_file")]})
     task = load_task(tasks[0])
-    from skvm_core.bench.run import prepare_work_dir
+    from skvm_core.run.runner import prepare_work_dir
 
     work = tmp_path / "w"
     prepare_work_dir(task, work)
@@ -442,10 +442,10 @@ async def test_the_small_local_model_binds_a_compiler_template_that_then_passes(
     """The embedded 0.5B fills the column names of the compiler's verified call (its answer
     held to the parameters' grammar); the template then does a job the grader accepts."""
     from benchmarks.csv_jobs import write_tasks
-    from skvm_core.bench.graders import evaluate
-    from skvm_core.bench.run import prepare_work_dir, task_skill
     from skvm_core.jit.candidates import ranked
     from skvm_core.jit.harvest import compiler_candidates
+    from skvm_core.run.graders import evaluate
+    from skvm_core.run.runner import prepare_work_dir, task_skill
 
     (folder,) = write_tasks(tmp_path / "tasks", 1, seed=3)
     task = load_task(folder)

@@ -7,9 +7,9 @@ from skvm_core.agent.protocols import ConstrainedProtocol
 from skvm_core.agent.protocols.constrained import exact_call
 from skvm_core.agent.tools import TOOLS
 from skvm_core.agent.trace import read_trace
-from skvm_core.bench.run import run_task
-from skvm_core.bench.task import load_task
 from skvm_core.llm import CallOptions, complete
+from skvm_core.run.runner import run_task
+from skvm_core.run.task import load_task
 from skvm_core.store.workspace import Workspace
 from tests.conftest import SAMPLE_SKILLS
 

@@ -364,7 +364,7 @@ def test_a_strong_enough_target_gets_no_lowering(tmp_path, tcp):
 
 
 async def test_a_variant_env_setup_runs_in_the_sandbox_before_the_agent(tmp_path):
-    from skvm_core.bench.run import run_env_setup
+    from skvm_core.run.runner import run_env_setup
     from skvm_core.store.workspace import Workspace
 
     workspace = Workspace(tmp_path / "ws")  # a variant is one the compiler wrote there

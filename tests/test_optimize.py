@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from skvm_core.agent.result import RunLimits
-from skvm_core.bench.graders import Score
 from skvm_core.grading import Checkpoint, EvalResult
-from skvm_core.optimize.evidence import RunEvidence, classify
 from skvm_core.optimize.proposals import Proposal, ProposalStore, Scores
 from skvm_core.optimize.repairs import deterministic_repairs
 from skvm_core.optimize.rounds import OptimizeOptions, Round, best_round
 from skvm_core.profile.runner import store_tcp
 from skvm_core.profile.tcp import TCP
+from skvm_core.run.evidence import RunEvidence, classify
+from skvm_core.run.graders import Score
 from skvm_core.store.workspace import Workspace
 from tests.harness_helpers import call, scripted_run, turn
 
@@ -381,10 +381,10 @@ def test_a_killed_optimize_session_resumes_and_proposes(tmp_path):
 
 
 async def test_every_failed_run_leaves_its_evidence_beside_its_result(tmp_path):
-    from skvm_core.bench.run import run_task
-    from skvm_core.bench.task import load_task
     from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
-    from skvm_core.optimize.evidence import read_evidence
+    from skvm_core.run.evidence import read_evidence
+    from skvm_core.run.runner import run_task
+    from skvm_core.run.task import load_task
 
     skill = tmp_path / "totals"
     skill.mkdir()

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from skvm_core.bench.run import prepare_work_dir, run_task
-from skvm_core.bench.task import load_task
 from skvm_core.harness import get_harness
 from skvm_core.llm import ScriptedModel, register_scripted
+from skvm_core.run.runner import prepare_work_dir, run_task
+from skvm_core.run.task import load_task
 from skvm_core.skill import load_skill
 from skvm_core.store.beneath import UnsafePath, copy_file_beneath, remove_beneath
 from skvm_core.store.workspace import Workspace

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.graders import EvalResult, combine, evaluate
-from skvm_core.bench.run import prepare_work_dir, run_task
-from skvm_core.bench.task import TaskError, discover_tasks, load_task
+from skvm_core.run.graders import EvalResult, combine, evaluate
+from skvm_core.run.runner import prepare_work_dir, run_task
+from skvm_core.run.task import TaskError, discover_tasks, load_task
 from skvm_core.store.workspace import Workspace
 from tests.conftest import SAMPLE_SKILLS
 from tests.harness_helpers import call, turn

@@ -8,7 +8,6 @@ import json
 import time
 import traceback
 from pathlib import Path
-from typing import Protocol
 
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.history import estimate_tokens, fit_history, text_tokens
@@ -83,22 +82,6 @@ ECHO_NOTE = (
 SYSTEM_PROMPT = """You are an autonomous agent working inside one folder, the work folder; \
 every path you use is relative to it. You cannot see its files until you read them, and \
 writing an answer in text does not create a file: create files with a tool or a command."""
-
-
-class Harness(Protocol):
-    """What every harness provides; external agents (Claude Code, Codex CLI, OpenCode) can
-    be wrapped as adapters with the same call."""
-
-    name: str
-
-    async def run(
-        self,
-        prompt: str,
-        work_dir: Path,
-        skill: Skill | None = None,
-        limits: RunLimits | None = None,
-        hooks: RuntimeHooks | None = None,
-    ) -> RunResult: ...
 
 
 # External harnesses send system prompts of 7k-15k tokens; on two CPU cores the first

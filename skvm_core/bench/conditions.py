@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from skvm_core.bench.run import task_skill
-from skvm_core.bench.task import Task
 from skvm_core.errors import SkvmError
+from skvm_core.run.runner import task_skill
+from skvm_core.run.task import Task
 from skvm_core.skill import Skill, load_skill
 from skvm_core.store.workspace import Workspace
 
@@ -70,28 +70,27 @@ def _compile(
 ) -> Skill:
     """The compiler's variant; with `use_accepted`, one a person accepted comes first. The
     bench's `compiled` never takes an accepted proposal (that is the `accepted` condition)."""
-    from skvm_core.compile import compile_skill, materialize_variant
-
-    if use_accepted and compiler_model is None and ctx.passes is None:
-        from skvm_core.optimize.proposals import ProposalStore
-
-        # A variant a person accepted (from `skvm proposals accept`) is the target's variant.
-        accepted = ProposalStore(ctx.workspace).accepted_variant(skill.name, target)
-        if accepted is not None:
-            return load_skill(accepted)
+    from skvm_core.compile import compile_skill
+    from skvm_core.compile.accepted import compiled_or_error, variant_folder
     from skvm_core.config import synthesis_model
 
-    result = compile_skill(
-        skill,
-        ctx.profile_for(target),
-        passes=ctx.passes,
-        compiler_model=compiler_model,
-        synthesis_model=synthesis_model() if compiler_model is None else None,
-        cache_dir=ctx.workspace.root / "cache" / "compile",
+    def compiled():
+        result = compile_skill(
+            skill,
+            ctx.profile_for(target),
+            passes=ctx.passes,
+            compiler_model=compiler_model,
+            synthesis_model=synthesis_model() if compiler_model is None else None,
+            cache_dir=ctx.workspace.root / "cache" / "compile",
+        )
+        return compiled_or_error(result, target)
+
+    # A variant a person accepted (`skvm proposals accept`) is the target's variant, unless
+    # the condition names its own compiler or passes.
+    chosen = use_accepted and compiler_model is None and ctx.passes is None
+    return load_skill(
+        variant_folder(skill.name, target, ctx.workspace, compiled, use_accepted=chosen)
     )
-    if result.errors:
-        raise SkvmError(f"compiling {skill.name} for {target} failed: {result.errors[0].error}")
-    return load_skill(materialize_variant(result, ctx.workspace))
 
 
 CONDITIONS: dict[str, Resolver] = {

@@ -25,8 +25,6 @@ from skvm_core.bench.conditions import (
     split_protocol,
     with_harness,
 )
-from skvm_core.bench.run import mark_interrupted_runs, run_task
-from skvm_core.bench.task import Task, load_task
 from skvm_core.errors import SkvmError
 from skvm_core.executors import Executor, WorkerLost, call_with_retry, make_executor, resources_for
 from skvm_core.llm.models import provider_of
@@ -34,6 +32,8 @@ from skvm_core.llm.types import Usage
 from skvm_core.profile.runner import slug
 from skvm_core.profile.store import profile_for_protocol
 from skvm_core.profile.tcp import TCP
+from skvm_core.run.runner import mark_interrupted_runs, run_task
+from skvm_core.run.task import Task, load_task
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 

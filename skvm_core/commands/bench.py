@@ -36,8 +36,8 @@ def _warmup(args: argparse.Namespace) -> int:
 
 
 def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
-    from skvm_core.bench.task import discover_tasks
     from skvm_core.errors import SkvmError
+    from skvm_core.run.task import discover_tasks
 
     paths: list[str] = []
     for item in spec.split(",") if spec else []:

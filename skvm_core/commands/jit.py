@@ -164,11 +164,11 @@ def cmd_jit_propose(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
 
-    from skvm_core.bench.run import prepare_work_dir, task_skill
-    from skvm_core.bench.task import load_task
     from skvm_core.jit import TemplateRecord
     from skvm_core.jit.propose import propose
     from skvm_core.llm.models import check_model_ready
+    from skvm_core.run.runner import prepare_work_dir, task_skill
+    from skvm_core.run.task import load_task
     from skvm_core.skill import load_skill
 
     task = load_task(args.task)

@@ -24,21 +24,19 @@ def _workspace():
 
 def baseline_variant(skill, target: str, workspace) -> Path:
     """The target's accepted variant, or the compiler's variant for its profile."""
-    from skvm_core.compile import compile_skill, materialize_variant
-    from skvm_core.optimize.proposals import ProposalStore
+    from skvm_core.compile import compile_skill
+    from skvm_core.compile.accepted import compiled_or_error, variant_folder
     from skvm_core.profile.store import profile_for_protocol
 
-    accepted = ProposalStore(workspace).accepted_variant(skill.name, target)
-    if accepted is not None:
-        return accepted
-    result = compile_skill(
-        skill,
-        profile_for_protocol(target, "auto", workspace),
-        cache_dir=workspace.root / "cache" / "compile",
-    )
-    if result.errors:
-        raise SkvmError(f"compiling {skill.name} for {target} failed: {result.errors[0].error}")
-    return materialize_variant(result, workspace)
+    def compiled():
+        result = compile_skill(
+            skill,
+            profile_for_protocol(target, "auto", workspace),
+            cache_dir=workspace.root / "cache" / "compile",
+        )
+        return compiled_or_error(result, target)
+
+    return variant_folder(skill.name, target, workspace, compiled)
 
 
 def _fmt(value: float) -> str:

@@ -110,10 +110,10 @@ def score_table(score) -> Table:
 
 
 async def _solidified(args: argparse.Namespace, task, skill):
-    from skvm_core.bench.run import task_skill
     from skvm_core.config import load_config
     from skvm_core.errors import SkvmError
     from skvm_core.jit.runtime import run_solidified
+    from skvm_core.run.runner import task_skill
     from skvm_core.store.workspace import Workspace
 
     skill = skill or task_skill(task)
@@ -140,11 +140,11 @@ async def _solidified(args: argparse.Namespace, task, skill):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from skvm_core.agent.bare import limits_for
-    from skvm_core.bench.run import run_task
-    from skvm_core.bench.task import load_task
     from skvm_core.config import load_config
     from skvm_core.harness import get_harness
     from skvm_core.llm.models import check_model_ready
+    from skvm_core.run.runner import run_task
+    from skvm_core.run.task import load_task
     from skvm_core.skill import load_skill
     from skvm_core.store.workspace import Workspace
 

@@ -7,10 +7,9 @@ from skvm_core.executors.base import (
     Resources,
     WorkerLost,
     call_with_retry,
-    make_executor,
     resources_for,
-    with_executor,
 )
+from skvm_core.executors.choose import make_executor, with_executor
 
 __all__ = [
     "Executor",

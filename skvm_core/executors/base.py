@@ -8,8 +8,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from skvm_core.errors import SkvmError
-
 Job = Callable[..., Awaitable[Any]]
 
 
@@ -63,33 +61,3 @@ async def call_with_retry(
         return await executor.call(job, *args, resources=resources), 0
     except WorkerLost:
         return await executor.call(job, *args, resources=resources), 1
-
-
-def make_executor(spec: str | None) -> Executor:
-    """`local` (default), `ray` (join `RAY_ADDRESS` if set, else start a local instance) or
-    `ray://HOST:PORT` (join that cluster)."""
-    spec = (spec or "local").strip()
-    if spec == "local":
-        from skvm_core.executors.local import LocalExecutor
-
-        return LocalExecutor()
-    if spec == "ray" or spec.startswith("ray://"):
-        from skvm_core.executors.ray_executor import RayExecutor
-
-        address = spec if spec.startswith("ray://") else os.environ.get("RAY_ADDRESS")
-        return RayExecutor(address)
-    raise SkvmError(
-        f"unknown executor {spec!r}", hint="use local, ray, or ray://HOST:PORT for a cluster"
-    )
-
-
-async def with_executor(spec: str | None, work: Callable[[Executor], Awaitable[Any]]) -> Any:
-    """Run `work(executor)` on the chosen executor (default: the configuration's), and
-    always release it."""
-    from skvm_core.config import load_config
-
-    executor = make_executor(spec or load_config().executor)
-    try:
-        return await work(executor)
-    finally:
-        await executor.close()

@@ -240,7 +240,7 @@ def passing_runs(
 ) -> tuple[list[PassingRun], list[str]]:
     """Every stored run not in `skip` that passed with a skill of this name (any target,
     any variant), and the ids of every finished run read (so none is read twice)."""
-    from skvm_core.bench.run import TaskRun
+    from skvm_core.run.runner import TaskRun
 
     found = []
     read: list[str] = []

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 from skvm_core.agent.result import AgentStep, ToolStep
-from skvm_core.bench.task import Task
 from skvm_core.errors import SkvmError
 from skvm_core.jit.bind import file_heads, folder_files
 from skvm_core.jit.harvest import PassingRun, generalise, merge
 from skvm_core.jit.model import Template
 from skvm_core.llm.types import ToolCall
+from skvm_core.run.task import Task
 from skvm_core.skill import Skill
 
 _BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)```", re.DOTALL)

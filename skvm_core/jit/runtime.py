@@ -26,21 +26,21 @@ from skvm_core.agent.trace import (
     ToolResultEvent,
     TraceRecorder,
 )
-from skvm_core.bench.graders import evaluate
-from skvm_core.bench.run import (
-    RUNNING_MARK,
-    TaskRun,
-    prepare_work_dir,
-    run_setup_script,
-    run_task,
-)
-from skvm_core.bench.task import Task
 from skvm_core.jit.bind import Binding, bind
 from skvm_core.jit.candidates import ranked, refresh_candidates
 from skvm_core.jit.execute import TemplateRun, run_template
 from skvm_core.jit.model import TemplateRecord, Trial
 from skvm_core.jit.store import JitStore
 from skvm_core.jit.trials import DEMOTE_AFTER, SHADOW_RUNS, record_trial
+from skvm_core.run.graders import evaluate
+from skvm_core.run.runner import (
+    RUNNING_MARK,
+    TaskRun,
+    prepare_work_dir,
+    run_setup_script,
+    run_task,
+)
+from skvm_core.run.task import Task
 from skvm_core.skill import Skill
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from skvm_core.compile.accepted import AcceptedVariants, History
 from skvm_core.errors import SkvmError
 from skvm_core.optimize.repairs import Repair
 from skvm_core.store.atomic import atomic_write_text
@@ -68,23 +69,10 @@ class Proposal(BaseModel):
     base_text: str = ""  # the SKILL.md it changes, for the diff
 
 
-class Version(BaseModel):
-    number: int
-    proposal: str
-    at: float
-
-
-class History(BaseModel):
-    skill: str
-    target: str
-    current: int = 0  # 0: the compiler's own variant
-    versions: list[Version] = Field(default_factory=list)
-
-
 class ProposalStore:
     def __init__(self, workspace: Workspace) -> None:
         self.root = workspace.root / "proposals"
-        self.accepted_root = workspace.root / "accepted"
+        self.accepted = AcceptedVariants(workspace)
 
     def folder(self, proposal_id: str) -> Path:
         return self.root / checked_id(proposal_id, "proposal id")
@@ -125,38 +113,20 @@ class ProposalStore:
     def variant_text(self, proposal: Proposal) -> str:
         return (self.folder(proposal.id) / "variant" / "SKILL.md").read_text("utf-8")
 
-    # --- accepted variants -------------------------------------------------------------
-    def _history_path(self, skill: str, target: str) -> Path:
-        return self.accepted_root / _slug(skill) / _slug(target) / "history.json"
-
+    # --- accepted variants (kept by the compiler's store; a proposal only adds to it) ---
     def history(self, skill: str, target: str) -> History:
-        path = self._history_path(skill, target)
-        if not path.is_file():
-            return History(skill=skill, target=target)
-        try:
-            return History.model_validate_json(path.read_text("utf-8"))
-        except (ValidationError, ValueError) as exc:
-            raise SkvmError(f"{path} is damaged ({str(exc).splitlines()[0]})") from exc
+        return self.accepted.history(skill, target)
 
     def accepted_variant(self, skill: str, target: str) -> Path | None:
-        """The folder of the target's accepted variant, or None for the compiler's own."""
-        history = self.history(skill, target)
-        if history.current == 0:
-            return None
-        folder = self._history_path(skill, target).parent / f"v{history.current}"
-        return folder if (folder / "SKILL.md").is_file() else None
+        return self.accepted.current(skill, target)
 
     def accept(self, proposal_id: str) -> int:
         proposal = self.get(proposal_id)
         if proposal.status != "pending":
             raise SkvmError(f"proposal {proposal.id} is already {proposal.status}")
-        history = self.history(proposal.skill, proposal.target)
-        number = max((v.number for v in history.versions), default=0) + 1
-        target = self._history_path(proposal.skill, proposal.target).parent / f"v{number}"
-        shutil.copytree(self.folder(proposal.id) / "variant", target)
-        history.versions.append(Version(number=number, proposal=proposal.id, at=time.time()))
-        history.current = number
-        self._save_history(history)
+        number = self.accepted.add(
+            proposal.skill, proposal.target, self.folder(proposal.id) / "variant", proposal.id
+        )
         proposal.status = "accepted"
         self.save(proposal)
         return number
@@ -169,17 +139,4 @@ class ProposalStore:
         self.save(proposal)
 
     def restore(self, skill: str, target: str, number: int) -> None:
-        history = self.history(skill, target)
-        known = {v.number for v in history.versions} | {0}
-        if number not in known:
-            raise SkvmError(
-                f"{skill} on {target} has no accepted version {number}",
-                hint=f"versions: {', '.join(map(str, sorted(known)))} (0 is the compiler's own)",
-            )
-        history.current = number
-        self._save_history(history)
-
-    def _save_history(self, history: History) -> None:
-        atomic_write_text(
-            self._history_path(history.skill, history.target), history.model_dump_json(indent=2)
-        )
+        self.accepted.restore(skill, target, number)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from skvm_core.errors import SkvmError
-from skvm_core.optimize.evidence import RunEvidence
 from skvm_core.optimize.repairs import Repair
+from skvm_core.run.evidence import RunEvidence
 
 _BLOCK = re.compile(r"```(?:markdown|md)?[ \t]*\n(.*)```", re.DOTALL)
 MAX_GROWTH = 1.5  # a rewrite longer than this times the text is refused

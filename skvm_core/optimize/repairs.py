@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
-from skvm_core.optimize.evidence import RunEvidence
+from skvm_core.run.evidence import RunEvidence
 
 _STEPS = re.compile(
     r"^##+\s*(steps|how to|workflow|procedure|instructions|usage)\b.*$", re.I | re.M

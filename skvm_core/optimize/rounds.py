@@ -25,17 +25,17 @@ from pydantic import BaseModel, Field
 
 from skvm_core.bench.orchestrator import Bench, BenchPlan, RunRecord
 from skvm_core.bench.report import mean_interval
-from skvm_core.bench.run import TaskRun
-from skvm_core.bench.task import load_task
 from skvm_core.errors import SkvmError
-from skvm_core.optimize.evidence import (
+from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote, Scores
+from skvm_core.optimize.repairs import Repair, deterministic_repairs
+from skvm_core.run.evidence import (
     RunEvidence,
     classify,
     variant_source_map,
     write_evidence,
 )
-from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote, Scores
-from skvm_core.optimize.repairs import Repair, deterministic_repairs
+from skvm_core.run.runner import TaskRun
+from skvm_core.run.task import load_task
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.workspace import Workspace
 

@@ -37,7 +37,7 @@ from skvm_tui.widgets.trace_pane import TracePane
 if TYPE_CHECKING:
     from skvm_core.bench.orchestrator import BenchPlan, RunRecord
     from skvm_core.bench.report import BenchReport, Cell
-    from skvm_core.bench.task import Task
+    from skvm_core.run.task import Task
     from skvm_tui.engine import Engine
 
 

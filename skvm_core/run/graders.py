@@ -24,8 +24,9 @@ from pydantic import BaseModel, Field
 
 from skvm_core.agent.result import RunResult
 from skvm_core.agent.sandbox import run_command
-from skvm_core.bench.judge import grade_llm_judge
-from skvm_core.bench.task import (
+from skvm_core.grading import PASS_MARK, Checkpoint, EvalResult, scored_from_checkpoints
+from skvm_core.run.judge import grade_llm_judge
+from skvm_core.run.task import (
     CustomCriterion,
     FileCheckCriterion,
     LlmJudgeCriterion,
@@ -33,8 +34,7 @@ from skvm_core.bench.task import (
     ScriptCriterion,
     Task,
 )
-from skvm_core.bench.workfiles import inside, read_text
-from skvm_core.grading import PASS_MARK, Checkpoint, EvalResult, scored_from_checkpoints
+from skvm_core.run.workfiles import inside, read_text
 
 REGEX_TIMEOUT_S = 2.0
 SCRIPT_OUTPUT_CAP = 1_000_000

@@ -15,9 +15,9 @@ from skvm_core.agent.result import RunResult, SkillMode
 from skvm_core.agent.sandbox import run_command
 from skvm_core.agent.tools import ToolError, confine
 from skvm_core.agent.trace import Subscriber
-from skvm_core.bench.graders import Score, evaluate
-from skvm_core.bench.task import Task, TaskError
 from skvm_core.llm.models import check_model_ready
+from skvm_core.run.graders import Score, evaluate
+from skvm_core.run.task import Task, TaskError
 from skvm_core.skill import Skill, load_skill
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.process import process_alive
@@ -178,7 +178,7 @@ def _record_evidence(
     task: Task, result: RunResult, score: Score, skill: Skill | None, run_dir: Path
 ) -> None:
     """Why the run failed, classified, beside its result (`evidence.json`)."""
-    from skvm_core.optimize.evidence import classify, variant_source_map, write_evidence
+    from skvm_core.run.evidence import classify, variant_source_map, write_evidence
 
     text = skill.source if skill is not None else ""
     source_map = variant_source_map(skill.root) if skill is not None else []
@@ -204,4 +204,3 @@ def mark_interrupted_runs(workspace: Workspace) -> list[Path]:
         marker.rename(marker.parent / "INTERRUPTED")
         found.append(marker.parent)
     return found
-    return True

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.graders import Score
+from skvm_core.run.graders import Score
 from skvm_core.store.atomic import atomic_write_text
 
 FailureKind = Literal[

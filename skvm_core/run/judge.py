@@ -9,12 +9,12 @@ import re
 from pathlib import Path
 
 from skvm_core.agent.result import RunResult
-from skvm_core.bench.task import LlmJudgeCriterion
-from skvm_core.bench.workfiles import read_text, regular_files
 from skvm_core.errors import InfraError, SkvmError
 from skvm_core.grading import EvalResult
 from skvm_core.llm.client import CallOptions, complete
 from skvm_core.llm.types import ToolSchema
+from skvm_core.run.task import LlmJudgeCriterion
+from skvm_core.run.workfiles import read_text, regular_files
 
 FILE_CHARS = 10_000
 TOTAL_FILE_CHARS = 30_000
