@@ -463,3 +463,35 @@ async def test_the_small_local_model_binds_a_compiler_template_that_then_passes(
 
     result = RunResult(run_id="t", model="m", status="ok", work_dir=work)
     assert (await evaluate(task, result)).passed
+
+
+async def test_two_columns_that_always_differed_are_never_bound_to_one_value(tmp_path):
+    from skvm_core.jit.bind import value_schema
+
+    (tmp_path / "gifts.csv").write_text("id,campaign,gift,note\n1,spring,20.5,ok\n")
+    template = Template(
+        skill="totals",
+        steps=[Step(kind="command", text="python3 sum.py --by x --sum y")],
+        params=[
+            Param(name="word_1", kind="word", examples=["region"], locators=["after:every"]),
+            Param(name="word_2", kind="word", examples=["amount"], choices_from_prompt=True),
+        ],
+        source="compiler",
+    )
+    prompt = "Add up the gift column of gifts.csv for every campaign."
+    # The model is offered every word of the prompt the file uses, except the one already
+    # bound to the column it always differed from.
+    schema = value_schema(template.params[1:], prompt, tmp_path, {"word_2": {"campaign"}})
+    assert "campaign" not in schema["properties"]["word_2"]["enum"]
+    assert "gift" in schema["properties"]["word_2"]["enum"]
+    # A model that binds it anyway (no grammar here) is caught before the template runs.
+    same = register_scripted(
+        ScriptedModel(lambda m, t: ScriptedTurn(text='{"word_2": "campaign"}')), name="same-col"
+    )
+    binding = await bind(template, prompt, tmp_path, same)
+    assert binding.values["word_1"] == "campaign" and binding.by["word_1"] == "after:every"
+    assert not binding.ok and "both bound to 'campaign'" in binding.problem
+    right = register_scripted(
+        ScriptedModel(lambda m, t: ScriptedTurn(text='{"word_2": "gift"}')), name="right-col"
+    )
+    assert (await bind(template, prompt, tmp_path, right)).ok

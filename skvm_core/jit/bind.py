@@ -49,12 +49,42 @@ def bind_by_rules(template: Template, prompt: str, folder: Path) -> Binding:
     return binding
 
 
+def distinct_pairs(template: Template) -> list[tuple[str, str]]:
+    """Parameters of one kind that had different values in every run the template came
+    from (a group column and a value column): binding both to one value is a mistake the
+    binding can see, and it must not be charged to the template."""
+    pairs = []
+    params = template.params
+    for index, first in enumerate(params):
+        for second in params[index + 1 :]:
+            shared = min(len(first.examples), len(second.examples))
+            if (
+                first.kind == second.kind
+                and shared
+                and all(first.examples[i] != second.examples[i] for i in range(shared))
+            ):
+                pairs.append((first.name, second.name))
+    return pairs
+
+
+def _taken(template: Template, binding: Binding, name: str) -> set[str]:
+    """Values already bound to parameters that `name` always differed from."""
+    return {
+        binding.values[other]
+        for pair in distinct_pairs(template)
+        if name in pair
+        for other in pair
+        if other != name and other in binding.values
+    }
+
+
 async def bind(template: Template, prompt: str, folder: Path, model: str | None) -> Binding:
     binding = bind_by_rules(template, prompt, folder)
     missing = [p for p in template.params if p.name not in binding.values]
     if missing and model is not None:
         try:
-            await _bind_by_model(binding, template, missing, prompt, folder, model)
+            excluded = {p.name: _taken(template, binding, p.name) for p in missing}
+            await _bind_by_model(binding, template, missing, prompt, folder, model, excluded)
         except SkvmError as exc:
             binding.problem = (
                 f"the model could not fill {', '.join(p.name for p in missing)}: {exc}"
@@ -68,6 +98,13 @@ async def bind(template: Template, prompt: str, folder: Path, model: str | None)
         problem = check_value(param, binding.values[param.name], folder)
         if problem:
             binding.problem = f"{param.name}={binding.values[param.name]!r}: {problem}"
+            return binding
+    for first, second in distinct_pairs(template):
+        if binding.values[first] == binding.values[second]:
+            binding.problem = (
+                f"{first} and {second} were both bound to {binding.values[first]!r}; they "
+                "differed in every run the template came from"
+            )
             break
     return binding
 
@@ -99,9 +136,13 @@ def folder_files(folder: Path) -> list[str]:
     return files
 
 
-def value_schema(params: list[Param], prompt: str, folder: Path) -> dict:
+def value_schema(
+    params: list[Param], prompt: str, folder: Path, excluded: dict[str, set[str]] | None = None
+) -> dict:
     """The JSON schema the model's answer is decoded under: files from the folder, words
-    from the prompt where the runs took them from there."""
+    from the prompt where the runs took them from there, without the values `excluded`
+    names per parameter (those bound to a parameter it always differed from)."""
+    excluded = excluded or {}
     files = folder_files(folder)
     words = [t.text for t in candidate_values(prompt) if t.kind == "word"]
     # Words the task's own files use near their top (column names, keys) are the likelier
@@ -115,13 +156,27 @@ def value_schema(params: list[Param], prompt: str, folder: Path) -> dict:
             properties[param.name] = {"type": "integer"}
         elif param.kind == "number":
             properties[param.name] = {"type": "number"}
-        elif param.kind == "input_file" and files:
-            properties[param.name] = {"type": "string", "enum": files}
-        elif param.kind == "word" and param.choices_from_prompt and words:
-            properties[param.name] = {"type": "string", "enum": words}
+        elif param.kind == "input_file" and _allowed(files, excluded.get(param.name)):
+            properties[param.name] = {
+                "type": "string",
+                "enum": _allowed(files, excluded.get(param.name)),
+            }
+        elif (
+            param.kind == "word"
+            and param.choices_from_prompt
+            and _allowed(words, excluded.get(param.name))
+        ):
+            properties[param.name] = {
+                "type": "string",
+                "enum": _allowed(words, excluded.get(param.name)),
+            }
         else:
             properties[param.name] = {"type": "string"}
     return {"type": "object", "properties": properties, "required": [p.name for p in params]}
+
+
+def _allowed(values: list[str], excluded: set[str] | None) -> list[str]:
+    return [v for v in values if v not in (excluded or set())]
 
 
 def file_heads(folder: Path, files: list[str]) -> str:
@@ -160,13 +215,14 @@ async def _bind_by_model(
     prompt: str,
     folder: Path,
     model: str,
+    excluded: dict[str, set[str]] | None = None,
 ) -> None:
     from skvm_core.llm import CallOptions, complete
     from skvm_core.llm.client import price_of
     from skvm_core.llm.grammar import JSON_RULES, Grammar, arguments_node
     from skvm_core.llm.types import Decoding
 
-    schema = value_schema(missing, prompt, folder)
+    schema = value_schema(missing, prompt, folder, excluded)
     grammar = Grammar(arguments_node(schema, "values"), dict(JSON_RULES))
     messages = [
         {"role": "system", "content": "Answer with one JSON object and nothing else."},
