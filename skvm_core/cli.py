@@ -291,13 +291,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench_compare.add_argument("b")
     bench_compare.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_compare"))
     bench_import = bench_commands.add_parser(
-        "import", help="import PinchBench or SkillsBench tasks as native tasks"
+        "import",
+        help="import PinchBench or SkillsBench tasks, or a skill's skill-creator evals, as native tasks",
     )
     bench_import.add_argument("path")
     bench_import.add_argument(
         "--out", help="folder for the imported tasks (default: <workspace>/imported-tasks)"
     )
     bench_import.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_import"))
+    export_evals = bench_commands.add_parser(
+        "export-evals", help="write tasks as a skill-creator evals.json"
+    )
+    export_evals.add_argument("tasks", help="task folders, or folders of tasks (comma-separated)")
+    export_evals.add_argument("--skill", required=True, help="the skill_name to record")
+    export_evals.add_argument("--out", required=True, help="the evals.json to write")
+    export_evals.add_argument("--force", action="store_true", help="replace an existing file")
+    export_evals.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_export_evals"))
 
     check = commands.add_parser(
         "check", help="CI gate: fail when a skill's pass rate on a target is below a bar"

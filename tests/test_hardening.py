@@ -240,7 +240,7 @@ def test_compile_out_never_replaces_a_file_or_the_skill(tmp_path, capsys, where)
 def test_an_import_replaces_only_tasks_it_wrote(tmp_path):
     import json
 
-    from skvm_core.bench.importers import _replaceable
+    from skvm_core.bench.imported import replaceable as _replaceable
 
     mine = tmp_path / "imported"
     mine.mkdir()

@@ -14,8 +14,8 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel
 
+from skvm_core.bench.imported import ImportResult, asset_problem, replaceable
 from skvm_core.errors import SkvmError
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.beneath import UnsafePath, copy_file_beneath, copy_tree_beneath
@@ -39,41 +39,9 @@ def grade(transcript, workspace_path):
 '''
 
 
-class ImportResult(BaseModel):
-    source: str
-    task_id: str | None = None
-    task_dir: str | None = None
-    skipped: str | None = None
-    notes: list[str] = []
-
-
-def _replaceable(folder: Path) -> bool:
-    """A folder may be replaced only when it is absent or a task an earlier import wrote."""
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        return False
-    if not folder.exists():
-        return True
-    try:
-        data = json.loads((folder / "task.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("origin"), dict)
-
-
 def _sections(body: str) -> dict[str, str]:
     parts = _SECTION.split(body)
     return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
-
-
-def _asset_problem(assets: Path, source: Path, named: str) -> str | None:
-    """Why a workspace file's source may not be copied: it must be a regular file inside the
-    task set's assets folder (no `../`, no absolute path, no link leading out)."""
-    root = assets.resolve()
-    if not source.is_file():
-        return f"asset {named} not found next to the task"
-    if source.is_symlink() or root not in source.resolve().parents:
-        return f"asset {named} lies outside the assets folder; it was not copied"
-    return None
 
 
 def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
@@ -99,7 +67,7 @@ def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
             f"front matter id {meta['id']!r} differs from the file name; using {task_id!r}"
         )
     folder = out_root / task_id
-    if not _replaceable(folder):
+    if not replaceable(folder):
         result.skipped = f"{folder} exists and is not a task imported by skvm; it was left alone"
         return result
     if folder.exists():
@@ -113,7 +81,7 @@ def import_pinchbench(md_path: Path, out_root: Path) -> ImportResult:
         elif "source" in entry:
             source = assets / str(entry["source"])
             dest = str(entry.get("dest") or entry["source"])
-            problem = _asset_problem(assets, source, str(entry["source"]))
+            problem = asset_problem(assets, source, str(entry["source"]))
             try:
                 if problem is None:
                     copy_file_beneath(source, folder / "fixtures", dest, replace=True)
@@ -188,7 +156,7 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
     instruction = (task_dir / "instruction.md").read_text("utf-8")
     task_id = task_dir.name
     folder = out_root / task_id
-    if not _replaceable(folder):
+    if not replaceable(folder):
         result.skipped = f"{folder} exists and is not a task imported by skvm; it was left alone"
         return result
     if folder.exists():
@@ -253,12 +221,17 @@ def import_skillsbench(task_dir: Path, out_root: Path) -> ImportResult:
 
 
 def import_path(path: Path, out_root: Path) -> list[ImportResult]:
-    """A PinchBench .md file, a SkillsBench task folder, or a folder holding either."""
+    """A PinchBench .md file, a SkillsBench task folder, a skill with skill-creator evals
+    (`evals/evals.json`), or a folder holding PinchBench or SkillsBench tasks."""
     path = path.expanduser()
     if path.is_file() and path.suffix == ".md":
         return [import_pinchbench(path, out_root)]
     if (path / "task.toml").is_file():
         return [import_skillsbench(path, out_root)]
+    from skvm_core.bench.skill_evals import EVALS_FILE, import_skill_evals
+
+    if (path / EVALS_FILE).is_file() or (path.is_file() and path.name == EVALS_FILE.name):
+        return import_skill_evals(path, out_root)
     if path.is_dir():
         found: list[ImportResult] = []
         for md in sorted(path.rglob("task_*.md")):
@@ -269,5 +242,5 @@ def import_path(path: Path, out_root: Path) -> list[ImportResult]:
             return found
     raise SkvmError(
         f"nothing to import at {path}",
-        hint="pass a PinchBench task .md, a SkillsBench task folder, or a folder of them",
+        hint="pass a PinchBench task .md, a SkillsBench task folder, a skill folder with evals/evals.json, or a folder of tasks",
     )

@@ -313,3 +313,19 @@ def cmd_bench_import(args: argparse.Namespace) -> int:
             notes = f" ({'; '.join(result.notes)})" if result.notes else ""
             console.print(f"[green]imported[/] {result.task_id} → {result.task_dir}{escape(notes)}")
     return EXIT_OK if any(r.task_dir for r in results) else EXIT_FAIL
+
+
+def cmd_bench_export_evals(args: argparse.Namespace) -> int:
+    from skvm_core.bench.skill_evals import export_skill_evals
+    from skvm_core.errors import SkvmError
+    from skvm_core.run.task import load_task
+    from skvm_core.store.atomic import atomic_write_text
+
+    tasks = [load_task(path) for path in _task_paths(args.tasks)]
+    out = Path(args.out).expanduser()
+    if out.exists() and not args.force:
+        raise SkvmError(f"{out} exists", hint="pass --force to replace it, or choose another --out")
+    document = export_skill_evals(tasks, args.skill)
+    atomic_write_text(out, json.dumps(document, indent=2) + "\n")
+    console.print(f"wrote {len(tasks)} eval(s) to {escape(str(out))}")
+    return EXIT_OK
