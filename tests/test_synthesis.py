@@ -9,7 +9,7 @@ import pytest
 
 from skvm_core.compile import compile_skill
 from skvm_core.compile.contract import check_outputs, extract_contract, line_pattern
-from skvm_core.compile.synthesis import synthesise
+from skvm_core.compile.synthesis import file_options, skeleton, synthesise
 from skvm_core.llm import ScriptedModel, ScriptedTurn, register_scripted
 from skvm_core.profile.store import BUNDLED
 from skvm_core.profile.tcp import load_tcp
@@ -438,3 +438,13 @@ def test_candidates_that_agree_only_on_ordinary_lines_are_told_apart_by_the_spec
     )
     assert result.edge_examples and all(c.passed for c in result.candidates)
     assert not result.offered and result.agreement == (2, 4)
+
+
+def test_the_skeleton_states_each_output_header_beside_the_code_that_writes_it(prose_skill):
+    contract = extract_contract(prose_skill)
+    options = file_options(contract)
+    text = skeleton(contract, options)
+    output = next(o for o in options if o.shape.role == "output")
+    attribute = "args." + output.flag.removeprefix("--").replace("-", "_")
+    assert f"# {attribute}: a CSV file whose first row is exactly the header shelf,books" in text
+    compile(text, "skeleton.py", "exec")  # still a script the model can start from

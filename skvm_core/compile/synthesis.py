@@ -34,7 +34,7 @@ from skvm_core.compile.verify import Verification, run_sync, scratch_layout, ver
 from skvm_core.llm.client import CallOptions
 from skvm_core.skill import Skill
 
-SYNTHESIS_VERSION = "4"
+SYNTHESIS_VERSION = "5"
 DEFAULT_CANDIDATES = 4
 DEFAULT_THRESHOLD = 0.5
 RUN_TIMEOUT_S = 20.0
@@ -202,13 +202,30 @@ def skeleton(contract: Contract, options: list[FileOption], values: list[ValueOp
             how = f"default={default!r}"
         help_text = _short(_value_help(value.parameter), 120)
         lines.append(f'parser.add_argument("{value.flag}", {how}, help={help_text!r})')
+    lines += ["args = parser.parse_args()", ""]
+    lines += _output_notes(options)
     lines += [
-        "args = parser.parse_args()",
-        "",
         "# TODO: the whole job, reading and writing only the files above"
         + (", with the values above" if values else ""),
     ]
     return "\n".join(lines)
+
+
+def _output_notes(options: list[FileOption]) -> list[str]:
+    """What each output must look like, where the contract states it, as comments beside
+    the code that writes it (a small model drops a header it read only in the prose)."""
+    notes = []
+    for option in options:
+        if option.shape.role != "output":
+            continue
+        where = "args." + option.flag.removeprefix("--").replace("-", "_")
+        if option.shape.csv_header:
+            header = ",".join(option.shape.csv_header)
+            notes.append(f"# {where}: a CSV file whose first row is exactly the header {header}")
+        elif option.shape.json_example:
+            example = " ".join(option.shape.json_example.split())
+            notes.append(f"# {where}: JSON shaped like {_short(example, 150)}")
+    return notes
 
 
 def _value_help(parameter: Parameter) -> str:
