@@ -308,6 +308,29 @@ def build_parser() -> argparse.ArgumentParser:
     export_evals.add_argument("--force", action="store_true", help="replace an existing file")
     export_evals.set_defaults(handler=_lazy("skvm_core.commands.bench", "cmd_bench_export_evals"))
 
+    task = commands.add_parser("task", help="write, check and list a skill's tasks")
+    task_commands = task.add_subparsers(dest="task_command", metavar="ACTION", required=True)
+    task_new = task_commands.add_parser("new", help="write a task for a skill")
+    task_new.add_argument("--skill", required=True, help="the skill folder")
+    task_new.add_argument("--prompt", required=True, help="what the model is asked to do")
+    task_new.add_argument(
+        "--file", action="append", help="an input file, copied into the task (repeatable)"
+    )
+    task_new.add_argument(
+        "--expect",
+        action="append",
+        help='an expectation, e.g. "report.json exists", "out.csv has the header `a,b`", '
+        "or any sentence for a judge model (repeatable)",
+    )
+    task_new.add_argument("--id", help="the task id (default: <skill>-<n>)")
+    task_new.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_new"))
+    task_check = task_commands.add_parser("check", help="say what is wrong with task folders")
+    task_check.add_argument("paths", nargs="+")
+    task_check.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_check"))
+    task_list = task_commands.add_parser("list", help="the tasks that name a skill")
+    task_list.add_argument("--skill", required=True)
+    task_list.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_list"))
+
     check = commands.add_parser(
         "check", help="CI gate: fail when a skill's pass rate on a target is below a bar"
     )

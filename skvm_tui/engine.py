@@ -101,18 +101,10 @@ class Engine:
         return load_skill(variant_folder(result.skill.name, model, self.workspace, lambda: result))
 
     def tasks_for(self, skill: Skill) -> list[Task]:
-        """Tasks that name this skill, from the skill's sibling `tasks/` folder."""
-        from skvm_core.run.task import discover_tasks
+        """Tasks that name this skill: beside it, inside it, or in the workspace."""
+        from skvm_core.run.authoring import tasks_for_skill
 
-        found: list[Task] = []
-        for root in (skill.root.parent / "tasks", skill.root / "tasks"):
-            if root.is_dir():
-                for task in discover_tasks(root):
-                    if skill.root.resolve() in [
-                        p.resolve() for p in task.skill_paths()
-                    ] or skill.root.name in [p.name for p in task.skill_paths()]:
-                        found.append(task)
-        return found
+        return tasks_for_skill(skill, self.workspace)
 
     async def run(
         self,

@@ -107,7 +107,10 @@ def test_the_cli_imports_evals_and_exports_them_back(skill, tmp_path, capsys):
     out = tmp_path / "tasks"
     assert main(["bench", "import", str(skill), "--out", str(out)]) == 0
     written = tmp_path / "evals.json"
-    assert main(["bench", "export-evals", str(out), "--skill", "ledger-close", "--out", str(written)]) == 0
+    assert (
+        main(["bench", "export-evals", str(out), "--skill", "ledger-close", "--out", str(written)])
+        == 0
+    )
     assert json.loads(written.read_text()) == EVALS
     # It never replaces a file unasked.
     assert main(["bench", "export-evals", str(out), "--skill", "x", "--out", str(written)]) == 2

@@ -11,13 +11,13 @@ writes the evals as they were.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
 from skvm_core.bench.imported import ImportResult, asset_problem, replaceable
 from skvm_core.errors import SkvmError
+from skvm_core.run.expectations import expectation_criterion
 from skvm_core.run.task import Task
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.beneath import UnsafePath, copy_file_beneath
@@ -38,69 +38,6 @@ class SkillEval(BaseModel):
 class SkillEvals(BaseModel):
     skill_name: str = ""
     evals: list[SkillEval]
-
-
-# A file name as expectations write it: bare, in backticks or in quotes.
-_NAME = r"[`'\"]?(?P<file>[\w][\w./-]*\.\w{1,8})[`'\"]?"
-_QUOTED = r"[`'\"](?P<text>[^`'\"]+)[`'\"]"
-_LEAD = r"^(?:the\s+)?(?:(?:output|result|report)\s+)?(?:file\s+)?"
-
-
-def _file_check(file: str, mode: str, expected, name: str) -> dict:
-    return {"method": "file-check", "path": file, "mode": mode, "expected": expected, "name": name}
-
-
-def expectation_criterion(text: str) -> dict:
-    """The check an expectation states, or an llm-judge criterion with it as the rubric."""
-    said = " ".join(text.split()).rstrip(".")
-    forms = [
-        (
-            _LEAD + _NAME + r"\s+(?:is\s+created|is\s+written|exists|is\s+present)$",
-            lambda m: _file_check(m["file"], "regex", r"[\s\S]*", text),
-        ),
-        (
-            _LEAD + _NAME + r"\s+(?:contains|includes|mentions)\s+" + _QUOTED + "$",
-            lambda m: _file_check(m["file"], "contains", m["text"], text),
-        ),
-        (
-            _LEAD + _NAME + r"\s+matches\s+(?:the\s+)?(?:pattern|regex)\s+" + _QUOTED + "$",
-            lambda m: _file_check(m["file"], "regex", m["text"], text),
-        ),
-        (
-            _LEAD + _NAME + r"\s+is\s+valid\s+json$",
-            lambda m: _file_check(m["file"], "json-schema", {}, text),
-        ),
-        (
-            _LEAD
-            + _NAME
-            + r"\s+is\s+(?:a\s+)?json\s+object\s+with\s+(?:the\s+)?keys?\s+(?P<keys>.+)$",
-            lambda m: _file_check(
-                m["file"],
-                "json-schema",
-                {"type": "object", "required": re.findall(r"[`'\"]([^`'\"]+)[`'\"]", m["keys"])},
-                text,
-            ),
-        ),
-        (
-            _LEAD
-            + _NAME
-            + r"\s+(?:has|starts\s+with)\s+(?:the\s+)?(?:csv\s+)?header\s+"
-            + _QUOTED
-            + "$",
-            lambda m: _file_check(
-                m["file"], "regex", r"\A" + re.escape(m["text"]) + r"\r?(?:\n|\Z)", text
-            ),
-        ),
-        (
-            r"^(?:running\s+|the\s+command\s+)?`(?P<command>[^`]+)`\s+(?:exits\s+(?:with\s+)?0|succeeds)$",
-            lambda m: {"method": "script", "command": m["command"], "name": text},
-        ),
-    ]
-    for pattern, build in forms:
-        found = re.match(pattern, said, re.I)
-        if found and ("keys" not in found.groupdict() or re.search(r"[`'\"]", found["keys"] or "")):
-            return build(found)
-    return {"method": "llm-judge", "rubric": text, "name": text}
 
 
 def _evals_file(path: Path) -> Path:
