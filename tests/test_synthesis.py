@@ -448,3 +448,16 @@ def test_the_skeleton_states_each_output_header_beside_the_code_that_writes_it(p
     attribute = "args." + output.flag.removeprefix("--").replace("-", "_")
     assert f"# {attribute}: a CSV file whose first row is exactly the header shelf,books" in text
     compile(text, "skeleton.py", "exec")  # still a script the model can start from
+
+
+def test_a_repair_that_says_something_before_its_block_still_counts(prose_skill):
+    def answer(messages, tools):
+        if "small test input files" in messages[0]["content"]:
+            return ScriptedTurn(text=EXAMPLE)
+        if len(messages) == 1:
+            return ScriptedTurn(text=f"```python\n{WRONG_HEADER}")  # stopped at its close
+        return ScriptedTurn(text=f"Here is the fixed script:\n\n```python\n{GOOD}")
+
+    model = register_scripted(ScriptedModel(answer))
+    result = synthesise(prose_skill, extract_contract(prose_skill), model, candidates=2)
+    assert result.offered and all(c.repaired and c.passed for c in result.candidates)

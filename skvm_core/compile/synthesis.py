@@ -610,10 +610,11 @@ def _candidate(
 
 
 def _script_of(answer: str) -> str | None:
-    """The code of an answer that opens a python block and was stopped at its close."""
-    found = re.match(r"\s*```(?:python3?|py)?[ \t]*\n(.*)", answer, re.DOTALL)
+    """The code of an answer that opens a python block and was stopped at its close (a
+    repair often starts with a sentence before its block)."""
+    found = re.search(r"^```(?:python3?|py)?[ \t]*\n(.*)", answer, re.DOTALL | re.M)
     if found is None or "```" in found.group(1):
-        return None  # no block at the start, or a closed one (the fence parser reads it)
+        return None  # no block, or a closed one (the fence parser reads it)
     return found.group(1).rstrip() + "\n"
 
 
