@@ -495,3 +495,15 @@ async def test_two_columns_that_always_differed_are_never_bound_to_one_value(tmp
         ScriptedModel(lambda m, t: ScriptedTurn(text='{"word_2": "gift"}')), name="right-col"
     )
     assert (await bind(template, prompt, tmp_path, right)).ok
+
+
+def test_a_common_word_that_names_a_column_is_offered_to_the_model(tmp_path):
+    from skvm_core.jit.bind import value_schema
+
+    (tmp_path / "bills.csv").write_text("id,building,total,note\n1,alpha,20.5,ok\n")
+    param = Param(name="word_2", kind="word", examples=["amount"], choices_from_prompt=True)
+    prompt = "bills.csv lists bills with their building and total. Map each building to the total."
+    schema = value_schema([param], prompt, tmp_path, {"word_2": {"building"}})
+    # "total" is ordinary language and left out of a prompt's values, but here the file's
+    # header names it: it is the column, and the only choice left.
+    assert schema["properties"]["word_2"]["enum"] == ["total"]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from skvm_core.agent.tools import ToolError, confine
 from skvm_core.errors import SkvmError
 from skvm_core.jit.harvest import quoted_preview
-from skvm_core.jit.locate import apply_locator, candidate_values
+from skvm_core.jit.locate import apply_locator, candidate_values, tokens
 from skvm_core.jit.model import Param, Template
 from skvm_core.llm.types import Usage
 
@@ -146,9 +146,22 @@ def value_schema(
     files = folder_files(folder)
     words = [t.text for t in candidate_values(prompt) if t.kind == "word"]
     # Words the task's own files use near their top (column names, keys) are the likelier
-    # values; the rest of the prompt's words stay out when any of them qualify.
+    # values; the rest of the prompt's words stay out when any of them qualify. A common
+    # word ("total", "count") counts here too when a file names it: then it is a column.
     heads = file_heads(folder, files)
-    named = [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", heads)]
+    first_lines = "\n".join(
+        file_heads(folder, [name]).split("\n", 1)[0] for name in files[:MAX_LISTED_FILES]
+    )
+
+    def names(word: str, text: str) -> bool:
+        return re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", text) is not None
+
+    every = list(dict.fromkeys(t.text for t in tokens(prompt) if t.kind == "word"))
+    named = [
+        w
+        for w in every
+        if (w in words and names(w, heads)) or (len(w) >= 3 and names(w, first_lines))
+    ]
     words = named or words
     properties = {}
     for param in params:
