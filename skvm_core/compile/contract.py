@@ -421,13 +421,14 @@ _CONTRACTS_KEPT = 64
 
 def extract_contract(skill: Skill) -> Contract:
     """The skill's contract; computed once per skill content (a lowering asks for it once
-    per trim and again in its guard). A copy, so a caller's changes stay its own."""
+    per trim and again in its guard). Shared by every caller and never changed after it is
+    built: a deep copy per call cost more than the rest of a warm recompile."""
     key = (str(skill.root), skill.content_hash)
     if key not in _CONTRACTS:
         if len(_CONTRACTS) >= _CONTRACTS_KEPT:
             _CONTRACTS.pop(next(iter(_CONTRACTS)))
         _CONTRACTS[key] = _extract(skill)
-    return _CONTRACTS[key].model_copy(deep=True)
+    return _CONTRACTS[key]
 
 
 def _extract(skill: Skill) -> Contract:
