@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-skill", action="store_true", help="run the task without any skill")
     run.add_argument("--keep", action="store_true", help="keep the work folder after the run")
     run.add_argument(
+        "--workdir",
+        help="with --prompt: run on a copy of this folder; the files the run created or changed are copied back only when it ends ok",
+    )
+    run.add_argument(
+        "--save-task",
+        action="store_true",
+        help="with --workdir: save the run as a task of the skill, its outputs as the expected values",
+    )
+    run.add_argument(
         "--jit",
         action="store_true",
         help="under solidification: a promoted template does the task without the model, a candidate runs in the model's shadow",

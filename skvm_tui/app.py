@@ -27,6 +27,7 @@ from skvm_tui.engine import Engine
 from skvm_tui.messages import (
     Compiled,
     FixProposed,
+    FreeRunDone,
     LoadFinished,
     ProfileProgress,
     ProfilesLoaded,
@@ -58,6 +59,11 @@ class WorkbenchApp(App[int]):
         Binding("a", "run_all", "Run all", id="workbench.run_all"),
         Binding("p", "profile_target", "Profile", id="workbench.profile"),
         Binding("t", "choose_task", "Task", id="workbench.choose_task"),
+        Binding("n", "new_task", "New task", id="workbench.new_task"),
+        Binding("g", "free_run", "Free run", id="workbench.free_run"),
+        Binding(
+            "s", "save_run_as_task", "Save run as task", id="workbench.save_run_as_task", show=False
+        ),
         Binding("w", "toggle_watch", "Watch", id="workbench.toggle_watch"),
         Binding("d", "toggle_diff", "Diff/plain", id="workbench.toggle_diff"),
         Binding("e", "open_editor", "Edit", id="workbench.open_editor"),
@@ -71,7 +77,7 @@ class WorkbenchApp(App[int]):
 
     # Actions that act on the main view: off (and out of the footer) while another screen is up.
     MAIN_VIEW_ACTIONS = frozenset(
-        {"compile", "run_task", "run_all", "profile_target", "choose_task", "toggle_watch",
+        {"compile", "run_task", "run_all", "profile_target", "choose_task", "new_task", "free_run", "save_run_as_task", "toggle_watch",
          "toggle_diff", "open_editor", "bench", "toggle_solidify", "propose_fix", "proposals"}
     )  # fmt: skip
 
@@ -95,6 +101,8 @@ class WorkbenchApp(App[int]):
         self.last_runs: dict = {}
         self.failing: dict[str, list] = {t: [] for t in targets}
         self.task_id: str | None = None
+        self.free_runs: dict = {}  # target → its last free run (FolderRun)
+        self.free_run_form: tuple[str, str] = ("", "")  # the last prompt and folder typed
         self.compiles = 0
         self.loads_finished = 0
         self._watch_stop: asyncio.Event | None = None
@@ -305,7 +313,7 @@ class WorkbenchApp(App[int]):
         task = self._current_task()
         if task is None:
             self.post_message(
-                WorkFailed("No task", "this skill has no tasks: add one under tasks/ (see README)")
+                WorkFailed("No task", "this skill has no tasks: press n to write one")
             )
             return
         result = self.results.get(target)
@@ -326,6 +334,23 @@ class WorkbenchApp(App[int]):
             self.post_message(WorkFailed(f"Run on {target} failed", str(exc)))
             return
         self.post_message(RunDone(target, outcome))
+
+    async def _free_run(self, index: int, prompt: str, folder: Path) -> None:
+        target = self.targets[index]
+        result = self.results.get(target)
+        try:
+            skill = (
+                await asyncio.to_thread(self.engine.variant_skill, result, target)
+                if result
+                else self.skill
+            )
+            run = await self.engine.run_folder(
+                prompt, folder, target, skill, lambda e: self.post_message(TraceEvent(target, e))
+            )
+        except SkvmError as exc:
+            self.post_message(WorkFailed(f"Free run on {target} failed", str(exc)))
+            return
+        self.post_message(FreeRunDone(target, run))
 
     @work(exclusive=True, group="profile")
     async def profile_worker(self, target: str) -> None:
@@ -423,6 +448,20 @@ class WorkbenchApp(App[int]):
         self._refresh_gaps()
         self._refresh_jit()
 
+    def on_free_run_done(self, message: FreeRunDone) -> None:
+        run = message.run
+        self.free_runs[message.target] = run
+        names = ", ".join(run.changed[:5]) or "no files"
+        if run.copied_back:
+            body = f"wrote {names} into {run.folder} (s saves this run as a task)"
+        else:
+            body = f"ended {run.outcome.run.status}: {run.folder} left as it was (it wrote {names})"
+        self.notify(
+            escape(body),
+            title=f"Free run on {message.target}",
+            severity="information" if run.copied_back else "warning",
+        )
+
     def on_profile_progress(self, message: ProfileProgress) -> None:
         self._status(f"profiling {message.target}: {message.done}/{message.total} {message.detail}")
 
@@ -496,7 +535,7 @@ class WorkbenchApp(App[int]):
             return
         tasks = [(t.id, t.name or t.prompt[:50]) for t in self.engine.tasks_for(self.skill)]
         if not tasks:
-            self.notify("this skill has no tasks", severity="warning")
+            self.notify("this skill has no tasks: press n to write one", severity="warning")
             return
 
         def chosen(task_id: str | None) -> None:
@@ -509,6 +548,66 @@ class WorkbenchApp(App[int]):
         from skvm_tui.screens.modals import TaskPicker
 
         self.push_screen(TaskPicker(tasks), chosen)
+
+    def action_new_task(self) -> None:
+        if self.skill is None:
+            return
+        from skvm_tui.screens.new_task import NewTaskScreen
+
+        def written(task_id: str | None) -> None:
+            if task_id:
+                self.task_id = task_id
+                self.settings.last_task[self.skill.name] = task_id
+                self._save()
+                self._status()
+                self.notify(f"task {task_id} written: r runs it, a runs it on every target")
+
+        self.push_screen(NewTaskScreen(self.engine, self.skill), written)
+
+    def action_free_run(self) -> None:
+        if self.skill is None:
+            return
+        from skvm_tui.screens.free_run import FreeRunScreen
+
+        index = self.selected_index
+
+        def chosen(form: tuple[str, Path] | None) -> None:
+            if form is None:
+                return
+            prompt, folder = form
+            self.free_run_form = (prompt, str(folder))
+            self.query_one("#lower").active = "trace-tab"
+            self.run_worker(
+                self._free_run(index, prompt, folder),
+                group=f"run-{index}",
+                exclusive=True,
+                name=f"free run {self.targets[index]}",
+            )
+
+        prompt, folder = self.free_run_form
+        self.push_screen(
+            FreeRunScreen(self.skill.name, self.selected_target, folder, prompt), chosen
+        )
+
+    def action_save_run_as_task(self) -> None:
+        run = self.free_runs.get(self.selected_target)
+        if run is None or self.skill is None:
+            self.notify("make a free run on this target first (g)", severity="warning")
+            return
+        try:
+            folder = self.engine.save_run_as_task(run, self.skill)
+            task_id = self.engine.task_id_at(folder)
+        except SkvmError as exc:
+            self.notify(escape(str(exc)), title="Save run as task", severity="error")
+            return
+        self.task_id = task_id
+        self.settings.last_task[self.skill.name] = task_id
+        self._save()
+        self._status()
+        self.notify(
+            escape(f"{folder / 'task.json'}: what the run wrote is now expected; check it (t, r)"),
+            title=f"Task {task_id}",
+        )
 
     def action_toggle_watch(self) -> None:
         if self._watch_stop is not None:

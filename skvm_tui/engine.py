@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from skvm_core.compile import CompileResult
     from skvm_core.jit import JitState
     from skvm_core.profile.tcp import TCP
+    from skvm_core.run.folder_run import FolderRun
     from skvm_core.run.runner import TaskRun
     from skvm_core.run.task import Task
     from skvm_core.skill import Skill
@@ -106,6 +107,37 @@ class Engine:
 
         return tasks_for_skill(skill, self.workspace)
 
+    def new_task_folder(self, skill: Skill) -> Path:
+        from skvm_core.run.authoring import new_task_folder
+
+        return new_task_folder(skill, self.workspace)
+
+    def write_task(
+        self,
+        skill: Skill,
+        *,
+        prompt: str,
+        checks: list,
+        files: list[Path],
+        files_root: Path | None,
+    ) -> Path:
+        """A task folder from the new-task form (where `tasks_for` finds it again)."""
+        from skvm_core.run.authoring import write_new_task
+
+        return write_new_task(
+            skill, self.workspace, prompt=prompt, checks=checks, files=files, files_root=files_root
+        )
+
+    def check_task(self, folder: Path) -> list[str]:
+        from skvm_core.run.authoring import check_task
+
+        return check_task(folder)
+
+    def task_id_at(self, folder: Path) -> str:
+        from skvm_core.run.task import load_task
+
+        return load_task(folder).id
+
     async def run(
         self,
         task: Task,
@@ -128,6 +160,31 @@ class Engine:
 
             return await run_solidified(task, model, skill=skill, **options)
         return await run_task(task, model, skill=skill, harness=harness, **options)
+
+    async def run_folder(
+        self, prompt: str, folder: Path, target: str, skill: Skill | None, subscriber: Subscriber
+    ) -> FolderRun:
+        """An ungraded run on a copy of the user's folder (see `run.folder_run`)."""
+        from skvm_core.harness import split_target
+        from skvm_core.llm import preload
+        from skvm_core.run.folder_run import run_on_folder
+
+        await asyncio.to_thread(preload)
+        model, harness = split_target(target)
+        return await run_on_folder(
+            prompt,
+            model,
+            folder,
+            skill=skill,
+            workspace=self.workspace,
+            subscribers=[subscriber],
+            harness=harness,
+        )
+
+    def save_run_as_task(self, run: FolderRun, skill: Skill) -> Path:
+        from skvm_core.run.folder_run import save_as_task
+
+        return save_as_task(run, skill, self.workspace)
 
     def jit_state(self, skill_name: str, target: str) -> JitState:
         from skvm_core.harness import split_target

@@ -134,3 +134,12 @@ class FixProposed(Message):
         super().__init__()
         self.proposal_id = proposal_id
         self.rules = rules
+
+
+class FreeRunDone(Message):
+    """A run on the user's own folder ended (ungraded)."""
+
+    def __init__(self, target: str, run: Any) -> None:
+        super().__init__()
+        self.target = target
+        self.run = run  # skvm_core.run.folder_run.FolderRun

@@ -24,6 +24,21 @@ COMMANDS = [
         "measure the target on the primitives",
     ),
     ("Workbench: Choose task", "choose_task", "pick the task to run"),
+    (
+        "Workbench: New task",
+        "new_task",
+        "write a task for this skill: a prompt, input files and checks",
+    ),
+    (
+        "Workbench: Free run on a folder",
+        "free_run",
+        "run the skill on your own folder with a prompt (ungraded, live trace)",
+    ),
+    (
+        "Workbench: Save free run as task",
+        "save_run_as_task",
+        "the last free run on this target as a task, its outputs as expected values",
+    ),
     ("Workbench: Toggle watch", "toggle_watch", "recompile when the skill folder changes"),
     (
         "Workbench: Toggle auto re-run",

@@ -61,7 +61,7 @@ def test_a_project_with_a_tasks_folder_beside_its_skills_gets_the_task_there(own
     ("prompt", "expectations", "files", "message"),
     [
         ("", ["a.txt exists"], [], "needs a prompt"),
-        ("p", [], [], "at least one expectation"),
+        ("p", [], [], "at least one check"),
         ("p", ["a.txt exists"], ["missing.txt"], "no such input file"),
     ],
 )

@@ -138,6 +138,49 @@ async def _solidified(args: argparse.Namespace, task, skill):
     return outcome
 
 
+def _folder_run(args: argparse.Namespace, skill) -> int:
+    from skvm_core.errors import SkvmError
+    from skvm_core.run.folder_run import run_on_folder, save_as_task
+    from skvm_core.store.workspace import Workspace
+
+    if args.save_task and skill is None:
+        raise SkvmError("--save-task saves the run as a task of a skill: give --skill")
+    workspace = Workspace.default()
+    run = asyncio.run(
+        run_on_folder(
+            args.prompt,
+            args.model,
+            Path(args.workdir),
+            skill=None if args.no_skill else skill,
+            workspace=workspace,
+            subscribers=[render_event],
+            harness=args.harness,
+            protocol=args.protocol,
+            skill_mode=args.skill_mode,
+        )
+    )
+    result = run.outcome.run
+    if result.final_text:
+        console.print(f"\n[bold]Answer[/]\n{escape(result.final_text)}")
+    names = ", ".join(run.changed) or "no files"
+    if run.copied_back:
+        console.print(f"copied back into {escape(str(run.folder))}: {escape(names)}")
+    else:
+        console.print(
+            f"[yellow]the run ended {result.status}: {escape(str(run.folder))} was left as it was "
+            f"(it wrote {escape(names)})[/]"
+        )
+    console.print(f"[dim]trace: {result.trace_path}[/]")
+    if args.save_task and run.copied_back:
+        folder = save_as_task(run, skill, workspace)
+        console.print(
+            f"saved as a task: {escape(str(folder / 'task.json'))} (check its expected values)"
+        )
+    if result.status == "infra-error":
+        return EXIT_USAGE
+    return EXIT_OK if result.status == "ok" else EXIT_FAIL
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from skvm_core.agent.bare import limits_for
     from skvm_core.config import load_config
@@ -150,6 +193,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if bool(args.task) == bool(args.prompt):
         console.print("[red]error:[/] give exactly one of --task or --prompt")
+        return EXIT_USAGE
+    if args.workdir and args.task:
+        console.print(
+            "[red]error:[/] --workdir is for a --prompt run (a task brings its own files)"
+        )
         return EXIT_USAGE
     skill = load_skill(args.skill) if args.skill else None
     if skill is not None and not skill.is_valid:
@@ -186,6 +234,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if outcome.run.status == "infra-error":
             return EXIT_USAGE
         return EXIT_OK if outcome.score.passed else EXIT_FAIL
+    if args.save_task and not args.workdir:
+        console.print("[red]error:[/] --save-task saves a --workdir run")
+        return EXIT_USAGE
+    if args.workdir:
+        return _folder_run(args, skill)
     workspace = Workspace.default()
     run_id = workspace.new_run_id("prompt")
     run_dir = workspace.run_dir(run_id)

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from skvm_core.errors import SkvmError
+from skvm_core.run.checks import CheckSpec, check_criterion
 from skvm_core.run.expectations import expectation_criterion
 from skvm_core.run.task import TASK_ID_PATTERN, Task, TaskError, discover_tasks, load_task
 from skvm_core.skill import Skill
@@ -58,17 +59,22 @@ def write_new_task(
     workspace: Workspace,
     *,
     prompt: str,
-    expectations: list[str],
+    expectations: list[str] = (),
+    checks: list[CheckSpec] = (),
     files: list[Path] = (),
+    files_root: Path | None = None,
+    named_files: list[tuple[Path, str]] = (),
     task_id: str | None = None,
+    origin: dict | None = None,
 ) -> Path:
-    """A task folder for the skill: the prompt, copies of the input files as fixtures, and
-    one criterion per expectation. Nothing is written when any part is unusable."""
+    """A task folder for the skill: the prompt, copies of the input files as fixtures (at
+    their path under `files_root`, else by name), one criterion per expectation in words and
+    one per picked check. Nothing is written when any part is unusable."""
     if not prompt.strip():
         raise TaskError("a task needs a prompt", hint="say what the model should do")
-    if not expectations:
+    if not expectations and not checks:
         raise TaskError(
-            "a task needs at least one expectation",
+            "a task needs at least one check",
             hint='e.g. --expect "report.json exists" or --expect "out.csv has the header `a,b`"',
         )
     root = new_task_folder(skill, workspace)
@@ -78,29 +84,56 @@ def write_new_task(
     folder = root / chosen
     if folder.exists():
         raise TaskError(f"{folder} exists", hint="choose another --id")
-    for file in files:
-        if not file.is_file():
-            raise TaskError(f"{file}: no such input file")
+    placed = _fixture_names(files, files_root, named_files)
     criteria = [expectation_criterion(text) for text in expectations]
+    criteria += [check_criterion(spec) for spec in checks]
     task = {
         "id": chosen,
         "prompt": prompt,
         "skill": os.path.relpath(skill.root.resolve(), folder.resolve()),
         "eval": criteria,
-        "origin": {"format": "authored"},
+        "origin": origin or {"format": "authored"},
     }
     Task.model_validate(task)
     staging = root / f".{chosen}.new"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        for file in files:
-            (staging / "fixtures").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(file, staging / "fixtures" / file.name)
+        for file, relative in placed:
+            (staging / "fixtures" / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, staging / "fixtures" / relative)
         atomic_write_text(staging / "task.json", json.dumps(task, indent=2) + "\n")
         staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+def _fixture_names(
+    files: list[Path], root: Path | None, named: list[tuple[Path, str]]
+) -> list[tuple[Path, str]]:
+    """Each input file with the path it gets under fixtures/ (links and missing files are
+    refused, as are paths outside `root`); `named` files come with their path."""
+    placed: dict[str, Path] = {}
+    for file, relative in named:
+        if file.is_symlink() or not file.is_file():
+            raise TaskError(f"{file}: no such input file (or it is a link)")
+        if relative.startswith("/") or ".." in relative.split("/") or relative in placed:
+            raise TaskError(f"{relative!r} cannot be a fixture path")
+        placed[relative] = file
+    for file in files:
+        if file.is_symlink() or not file.is_file():
+            raise TaskError(f"{file}: no such input file (or it is a link)")
+        if root is not None:
+            try:
+                relative = file.resolve().relative_to(root.resolve()).as_posix()
+            except ValueError:
+                raise TaskError(f"{file} is not inside {root}") from None
+        else:
+            relative = file.name
+        if relative in placed:
+            raise TaskError(f"two input files would both be fixtures/{relative}")
+        placed[relative] = file
+    return [(file, relative) for relative, file in placed.items()]
 
 
 def _free_id(root: Path, stem: str) -> str:

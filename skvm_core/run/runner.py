@@ -106,9 +106,11 @@ async def run_task(
     sampling: dict | None = None,
     protocol: str | ProtocolDecision = "auto",
     harness: str = "bare",
+    inputs: Path | None = None,
 ) -> TaskRun:
     """`sampling` overrides the target's default temperature/seed (the bench sets both);
-    `harness` names the agent the task runs in (our own, or an external CLI)."""
+    `harness` names the agent the task runs in (our own, or an external CLI); `inputs` is a
+    folder copied into the work folder after the fixtures (a run on the user's own files)."""
     from skvm_core.harness import get_harness
 
     adapter = get_harness(harness)
@@ -127,6 +129,10 @@ async def run_task(
     # Present while the run is under way: a run killed with its process is found later.
     atomic_write_text(run_dir / RUNNING_MARK, str(os.getpid()))
     prepare_work_dir(task, work_dir)
+    if inputs is not None:
+        from skvm_core.store.beneath import copy_tree_beneath
+
+        copy_tree_beneath(inputs, work_dir, "")
     setup_note = await run_setup_script(task, work_dir)
     env_note = await run_env_setup(skill, work_dir, workspace)
     setup_note = "; ".join(n for n in (setup_note, env_note) if n)

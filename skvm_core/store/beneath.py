@@ -81,6 +81,27 @@ def write_file_beneath(root: Path, relative: str, data: bytes) -> None:
         out.write(data)
 
 
+def replace_file_beneath(root: Path, relative: str, data: bytes) -> None:
+    """Put `data` at root/relative in one rename (a reader sees the old file or the new one,
+    never half), never through a link; a link or folder at the place is refused."""
+    parts = _parts(relative)
+    folder = real_dir_beneath(root, PurePosixPath(*parts[:-1])) if len(parts) > 1 else root
+    target = folder / parts[-1]
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_file()):
+        raise UnsafePath(f"{relative} is not a regular file; it was left alone")
+    staging = folder / f".{parts[-1]}.skvm-{os.getpid()}.tmp"
+    fd = os.open(
+        staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644
+    )
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
+
+
 def remove_beneath(root: Path, relative: str) -> None:
     """Remove root/relative (a folder with what is in it, a file or a link itself), only
     when every folder on the way is real: a link is removed, never what it points to."""
