@@ -103,7 +103,39 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--proposer", help="a model that may rewrite what the rules cannot fix")
     optimize.add_argument("--seed", type=int, default=0, help="the split's seed")
     optimize.add_argument("--resume", metavar="SESSION", help="continue an interrupted session")
+    optimize.add_argument(
+        "--description",
+        action="store_true",
+        help="rewrite the skill's description instead: trigger prompts split 60/40 (seeded), load rate"
+        " minus false loads, the best on the held-out prompts proposed if it beats the original",
+    )
     optimize.set_defaults(handler=_lazy("skvm_core.commands.optimize", "cmd_optimize"))
+
+    triggers = commands.add_parser(
+        "triggers", help="does the target load the skill when it should, and only then?"
+    )
+    triggers.add_argument("--skill", required=True, help="skill folder")
+    triggers.add_argument("--target", required=True, help="model id (several: comma-separated)")
+    triggers.add_argument(
+        "--harness",
+        action="append",
+        choices=("bare", "opencode", "codex"),
+        help="harness to offer the skill in (repeatable; default: bare, our agent in discover mode)",
+    )
+    triggers.add_argument(
+        "--prompts",
+        help='a JSON file: {"should_trigger": [...], "should_not_trigger": [...]} or skill-creator\'s'
+        " trigger eval set (default: triggers.json beside the skill's tasks, else synthesised)",
+    )
+    triggers.add_argument("--runs", type=_count(20), default=1, help="runs per prompt")
+    triggers.add_argument("--seed", type=int, default=0, help="sampling seed of the runs")
+    triggers.add_argument(
+        "--max-steps", type=_count(10), default=3, help="model turns a run may take (default 3)"
+    )
+    triggers.add_argument(
+        "--out", help="records and report (default: <workspace>/triggers/<skill>); reruns resume"
+    )
+    triggers.set_defaults(handler=_lazy("skvm_core.commands.triggers", "cmd_triggers"))
 
     proposals = commands.add_parser("proposals", help="changes to variants, kept until reviewed")
     proposal_commands = proposals.add_subparsers(

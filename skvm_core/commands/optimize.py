@@ -66,6 +66,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     )
     from skvm_core.skill import load_skill
 
+    if getattr(args, "description", False):
+        return cmd_optimize_description(args)
     workspace = _workspace()
     baseline = None
     if args.resume:
@@ -218,4 +220,80 @@ def cmd_proposals_restore(args: argparse.Namespace) -> int:
     store.restore(skill, args.target, args.version)
     which = "the compiler's own variant" if args.version == 0 else f"version {args.version}"
     console.print(f"{skill} on {args.target} now uses {which}")
+    return EXIT_OK
+
+
+# --- the description branch (`skvm optimize --description`) ---
+
+
+def _description_base(skill, target: str, workspace) -> tuple[Path, str]:
+    """The variant a description proposal changes: the accepted one, else the compiler's,
+    else (no profile to compile for) the skill as written."""
+    try:
+        return baseline_variant(skill, target, workspace), "changes the target's variant"
+    except SkvmError as exc:
+        reason = exc.message.splitlines()[0]
+        return skill.root, f"changes the skill as written ({reason})"
+
+
+def cmd_optimize_description(args: argparse.Namespace) -> int:
+    from skvm_core.bench.trigger_prompts import prompt_set
+    from skvm_core.bench.triggers import TriggerOptions
+    from skvm_core.commands.triggers import checked_targets, offered_skill, trigger_out
+    from skvm_core.llm.models import check_model_ready
+    from skvm_core.optimize.description import optimize_description
+    from skvm_core.store.workspace import Workspace
+
+    if args.resume:
+        raise SkvmError(
+            "--description sessions resume by running the same command again",
+            hint="drop --resume: finished runs and proposed descriptions are read back",
+        )
+    workspace = Workspace.default()
+    skill = offered_skill(args.skill)
+    targets = checked_targets(args.target)
+    if len(targets) > 1:
+        raise SkvmError("--description optimizes for one target", hint="give one model id")
+    target = targets[0]
+    proposer = args.proposer or target
+    check_model_ready(proposer)
+    prompts = prompt_set(skill, workspace)
+    out = trigger_out(args, skill, workspace)
+    base, note = _description_base(skill, target, workspace)
+    session = asyncio.run(
+        optimize_description(
+            skill,
+            prompts,
+            target=target,
+            harness="bare",
+            proposer=proposer,
+            rounds=args.rounds,
+            seed=args.seed,
+            options=TriggerOptions(runs=args.runs),
+            workspace=workspace,
+            out=out,
+            base_variant=base,
+            base_note=note,
+            progress=lambda m: console.print(f"[dim]{escape(m)}[/]"),
+        )
+    )
+    table = Table(title=f"description · {skill.name} on {target} (load − false loads)")
+    for column in ("#", "origin", "train", "held-out", "description"):
+        table.add_column(column, overflow="fold")
+    for c in session.candidates:
+        held = "—" if c.held_out is None else f"{c.held_out:+.2f}"
+        if c.problem:
+            train = f"refused: {c.problem}"
+        else:
+            train = "—" if c.train is None else f"{c.train:+.2f}"
+        table.add_row(str(c.index), escape(c.origin), escape(train), held, escape(c.description))
+    console.print(table)
+    console.print(
+        f"{len(session.train)} training and {len(session.held_out)} held-out prompts "
+        f"({session.origin}); {escape(session.reason)}"
+    )
+    if session.proposal:
+        console.print(f"proposal {session.proposal}: `skvm proposals show {session.proposal}`")
+    else:
+        console.print("no proposal")
     return EXIT_OK
