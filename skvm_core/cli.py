@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--tasks", help="task folders, task.json files or folders of tasks (comma-separated)"
     )
+    bench.add_argument(
+        "--skill",
+        help="without --tasks: the skill's tasks (hand-written, else synthesised from its contract)",
+    )
     bench.add_argument("--targets", default="local/qwen2.5-coder-0.5b")
     bench.add_argument(
         "--conditions",
@@ -368,6 +372,22 @@ def build_parser() -> argparse.ArgumentParser:
     task_check = task_commands.add_parser("check", help="say what is wrong with task folders")
     task_check.add_argument("paths", nargs="+")
     task_check.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_check"))
+    task_synthesise = task_commands.add_parser(
+        "synthesise",
+        help="build tasks from the skill's contract (its example inputs, checks on each output, "
+        "and the outputs synthesis agreed on); kept apart and marked synthetic",
+    )
+    task_synthesise.add_argument("--skill", required=True, help="the skill folder")
+    task_synthesise.add_argument(
+        "--synthesis-model",
+        help="whose stored synthesis gives the inputs and expected outputs (default: the configured one)",
+    )
+    task_synthesise.add_argument(
+        "--run-synthesis",
+        action="store_true",
+        help="synthesise now when nothing is stored (minutes on a local model)",
+    )
+    task_synthesise.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_synthesise"))
     task_list = task_commands.add_parser("list", help="the tasks that name a skill")
     task_list.add_argument("--skill", required=True)
     task_list.set_defaults(handler=_lazy("skvm_core.commands.task", "cmd_task_list"))

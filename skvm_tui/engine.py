@@ -60,7 +60,7 @@ class Engine:
         """The static compile: at once, shown before any synthesis."""
         from skvm_core.compile import compile_skill
 
-        return compile_skill(skill, tcp, cache_dir=self.workspace.root / "cache" / "compile")
+        return compile_skill(skill, tcp, cache_dir=self.workspace.compile_cache)
 
     def synthesis_model(self) -> str | None:
         from skvm_core.config import synthesis_model
@@ -89,7 +89,7 @@ class Engine:
             skill,
             tcp,
             synthesis_model=self.synthesis_model(),
-            cache_dir=self.workspace.root / "cache" / "compile",
+            cache_dir=self.workspace.compile_cache,
         )
 
     def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:

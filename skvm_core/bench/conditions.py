@@ -81,7 +81,7 @@ def _compile(
             passes=ctx.passes,
             compiler_model=compiler_model,
             synthesis_model=synthesis_model() if compiler_model is None else None,
-            cache_dir=ctx.workspace.root / "cache" / "compile",
+            cache_dir=ctx.workspace.compile_cache,
         )
         return compiled_or_error(result, target)
 

@@ -118,6 +118,7 @@ class RunRecord(BaseModel):
     solidified: str = ""
     shadow: str = ""
     harness: str = "bare"
+    synthetic: bool = False  # the task was built from the skill's contract: reported apart
 
     @property
     def prose_end(self) -> bool:
@@ -288,8 +289,13 @@ class Bench:
                 self.executor, execute_run, spec, resources=resources_for(target)
             )
         except WorkerLost as exc:
+            synthetic = any(t.synthetic for t in self.tasks + self.learning if t.id == task_id)
             return _base_record(spec, task_id).model_copy(
-                update={"status": "infra-error", "error": f"worker lost twice: {exc}"}
+                update={
+                    "status": "infra-error",
+                    "error": f"worker lost twice: {exc}",
+                    "synthetic": synthetic,
+                }
             )
         return record.model_copy(update={"worker_retries": lost}) if lost else record
 
@@ -318,6 +324,7 @@ async def execute_run(spec: RunSpec) -> RunRecord:
 
     context = ConditionContext(workspace=workspace, profile_for=profile_for, passes=spec.passes)
     base = _base_record(spec, task.id)
+    base.synthetic = task.synthetic
     try:
         skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
         _, protocol = split_protocol(condition)

@@ -89,6 +89,8 @@ class Cell(BaseModel):
     # promoted template failed and the model did the task.
     by_template: int = 0
     fell_back: int = 0
+    # Over tasks built from the skill's contract, never pooled with hand-written ones.
+    synthetic: bool = False
 
 
 class Delta(BaseModel):
@@ -107,6 +109,7 @@ class Delta(BaseModel):
     pass_delta: float = float("nan")
     pass_low: float = float("nan")
     pass_high: float = float("nan")
+    synthetic: bool = False
 
 
 class TaskRow(BaseModel):
@@ -116,6 +119,7 @@ class TaskRow(BaseModel):
     task_id: str
     scores: dict[str, float] = Field(default_factory=dict)
     passes: dict[str, str] = Field(default_factory=dict)  # condition → "passed/graded"
+    synthetic: bool = False
 
 
 class WarmupRow(BaseModel):
@@ -141,19 +145,22 @@ class BenchReport(BaseModel):
 _CONDITION_ORDER = {"no-skill": 0, "original": 1, "compiled": 2, "solidified": 3}
 
 
-def _order(target: str, condition: str) -> tuple:
-    """Targets alphabetically; conditions in reading order (baseline first), others after."""
-    return (target, _CONDITION_ORDER.get(condition, len(_CONDITION_ORDER)), condition)
+def _order(target: str, condition: str, synthetic: bool = False) -> tuple:
+    """Targets alphabetically, hand-written tasks before synthetic ones; conditions in
+    reading order (baseline first), others after."""
+    return (target, synthetic, _CONDITION_ORDER.get(condition, len(_CONDITION_ORDER)), condition)
 
 
 def build_report(session: str, records: list[RunRecord]) -> BenchReport:
     warmups = [r for r in records if r.warmup]
     records = [r for r in records if not r.warmup]
-    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    groups: dict[tuple[str, str, bool], list[RunRecord]] = defaultdict(list)
     for record in records:
-        groups[(record.target, record.condition)].append(record)
+        groups[(record.target, record.condition, record.synthetic)].append(record)
     cells = []
-    for (target, condition), items in sorted(groups.items(), key=lambda kv: _order(*kv[0])):
+    for (target, condition, synthetic), items in sorted(
+        groups.items(), key=lambda kv: _order(*kv[0])
+    ):
         graded = [r for r in items if not r.tainted and not r.skipped]
         mean, low, high = mean_interval([r.score for r in graded])
         per_task: dict[str, list[RunRecord]] = defaultdict(list)
@@ -198,6 +205,7 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 else None,
                 by_template=sum(r.solidified == "template" for r in graded),
                 fell_back=sum(r.solidified == "fell back" for r in graded),
+                synthetic=synthetic,
             )
         )
     deltas = []
@@ -207,11 +215,12 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
     pairs = [("no-skill", "original"), ("original", "compiled"), ("original", "solidified")]
     pairs += [("original", c) for c in conditions if c.startswith("compiled:") and "@" not in c]
     pairs += [(c.rsplit("@", 1)[0], c) for c in conditions if "@" in c]
-    for target in sorted({r.target for r in records}):
+    for target, synthetic in sorted({(r.target, r.synthetic) for r in records}):
+        kind = [r for r in records if r.synthetic == synthetic]
         for base, other in pairs:
-            delta = paired_delta(records, target, base, other)
+            delta = paired_delta(kind, target, base, other)
             if delta:
-                deltas.append(delta)
+                deltas.append(delta.model_copy(update={"synthetic": synthetic}))
     return BenchReport(
         session=session,
         cells=cells,
@@ -243,6 +252,7 @@ def task_rows(records: list[RunRecord]) -> list[TaskRow]:
     graded: dict[tuple[str, str], dict[str, list[RunRecord]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    synthetic = {r.task_id for r in records if r.synthetic}
     for r in records:
         runs = graded[(r.target, r.task_id)][r.condition]  # listed even when every run is tainted
         if not r.tainted and not r.skipped:
@@ -253,6 +263,7 @@ def task_rows(records: list[RunRecord]) -> list[TaskRow]:
             TaskRow(
                 target=target,
                 task_id=task_id,
+                synthetic=task_id in synthetic,
                 scores={
                     c: statistics.fmean(r.score for r in runs) if runs else float("nan")
                     for c, runs in by_condition.items()
@@ -321,17 +332,26 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     )
 
 
+def _kind(label: str, synthetic: bool) -> str:
+    return f"{label} · synthetic tasks" if synthetic else label
+
+
 def to_markdown(report: BenchReport) -> str:
-    lines = [
-        f"# Bench {report.session}",
-        "",
+    lines = [f"# Bench {report.session}", ""]
+    if any(c.synthetic for c in report.cells):
+        lines += [
+            "Rows marked *synthetic tasks* are over tasks built from the skill's contract "
+            "(`skvm task synthesise`), not written by a person; they are counted apart.",
+            "",
+        ]
+    lines += [
         "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | prose end | parse failures | example tokens | tokens in/out | cost | wall s | model s | tainted |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in report.cells:
         at_k = ", ".join(f"{k} {_fmt(v)}" for k, v in c.pass_at_k.items())
         lines.append(
-            f"| {c.target} | {c.condition} | {', '.join(c.protocols) or 'n/a'} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
+            f"| {c.target} | {_kind(c.condition, c.synthetic)} | {', '.join(c.protocols) or 'n/a'} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
             f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {_fmt(c.example_tokens, '{:.0f}')} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
         )
     if report.deltas:
@@ -344,7 +364,7 @@ def to_markdown(report: BenchReport) -> str:
         ]
         for d in report.deltas:
             lines.append(
-                f"| {d.target} | {d.other} − {d.base} | {d.tasks} | {_fmt(d.pass_delta, '{:+.3f}')} ({_fmt(d.pass_low, '{:+.3f}')} to {_fmt(d.pass_high, '{:+.3f}')}) | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
+                f"| {d.target} | {_kind(f'{d.other} − {d.base}', d.synthetic)} | {d.tasks} | {_fmt(d.pass_delta, '{:+.3f}')} ({_fmt(d.pass_low, '{:+.3f}')} to {_fmt(d.pass_high, '{:+.3f}')}) | {d.mean_delta:+.3f} ({_fmt(d.low, '{:+.3f}')} to {_fmt(d.high, '{:+.3f}')}) | {d.wins}/{d.losses}/{d.ties} | {_fmt(d.token_ratio)} |"
             )
     if report.warmup:
         lines += [
@@ -393,7 +413,7 @@ def _task_tables(report: BenchReport) -> list[str]:
                 else "—"
                 for c in conditions
             ]
-            lines.append(f"| {row.task_id} | " + " | ".join(cells) + " |")
+            lines.append(f"| {_kind(row.task_id, row.synthetic)} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -36,6 +36,8 @@ def _warmup(args: argparse.Namespace) -> int:
 
 
 def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
+    """The tasks given (`--tasks`), else the skill's: hand-written ones from every place
+    they are looked for, else tasks synthesised from its contract, said as such."""
     from skvm_core.errors import SkvmError
     from skvm_core.run.task import discover_tasks
 
@@ -51,16 +53,27 @@ def _task_paths(spec: str | None, skill: Path | None = None) -> list[str]:
                 f"no task at {path}", hint="pass task folders, task.json files or folders of tasks"
             )
     if skill is not None and not spec:
-        for root in (skill.parent / "tasks", skill / "tasks"):
-            if root.is_dir():
-                paths += [
-                    str(t.task_dir)
-                    for t in discover_tasks(root)
-                    if skill.resolve() in [p.resolve() for p in t.skill_paths()]
-                ]
+        paths = _skill_task_paths(skill)
     if not paths:
         raise SkvmError("no tasks to run", hint="pass --tasks")
     return paths
+
+
+def _skill_task_paths(folder: Path) -> list[str]:
+    from skvm_core.bench.synthetic import synthetic_folder, tasks_or_synthetic
+    from skvm_core.config import synthesis_model
+    from skvm_core.skill import load_skill
+    from skvm_core.store.workspace import Workspace
+
+    skill, workspace = load_skill(folder), Workspace.default()
+    tasks, synthetic = tasks_or_synthetic(skill, workspace, synthesis_model())
+    if synthetic:
+        console.print(
+            f"[yellow]{escape(skill.name)} has no hand-written tasks: using {len(tasks)} "
+            f"synthetic task(s) built from its contract ({escape(str(synthetic_folder(workspace, skill)))}); "
+            "reports count them apart[/]"
+        )
+    return [str(t.task_dir) for t in tasks]
 
 
 def _run(plan, executor: str | None = None) -> tuple[list, object]:
@@ -120,7 +133,7 @@ def report_table(report) -> Table:
         cost = "n/a" if c.cost_usd is None else f"${c.cost_usd:.4f}"
         table.add_row(
             c.target,
-            c.condition,
+            f"{c.condition} · synthetic tasks" if c.synthetic else c.condition,
             f"{c.graded}/{c.runs}",
             f"{c.pass_rate:.2f}",
             f"{c.mean_score:.2f} ({c.score_low:.2f}–{c.score_high:.2f})",
@@ -153,6 +166,11 @@ def _harnesses(args: argparse.Namespace) -> list[str]:
     return names or ["bare"]
 
 
+def _skill_folder(args: argparse.Namespace) -> Path | None:
+    skill = getattr(args, "skill", None)
+    return Path(skill).expanduser().resolve() if skill else None
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from skvm_core.bench.orchestrator import BenchPlan, new_session_id
     from skvm_core.bench.report import build_report
@@ -165,7 +183,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         plan = BenchPlan(
             session=new_session_id(),
-            tasks=_task_paths(args.tasks),
+            tasks=_task_paths(args.tasks, _skill_folder(args)),
             targets=[t.strip() for t in args.targets.split(",")],
             conditions=[c.strip() for c in args.conditions.split(",")],
             runs=args.runs,

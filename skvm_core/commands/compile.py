@@ -55,7 +55,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         passes=passes,
         compiler_model=compiler,
         synthesis_model=synthesis,
-        cache_dir=workspace.root / "cache" / "compile",
+        cache_dir=workspace.compile_cache,
     )
     out = Path(args.out) if args.out else variant_dir(workspace, result)
     if args.out:
@@ -99,9 +99,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from skvm_core.compile import compile_skill
 
     workspace, skill, tcp = _inputs(args)
-    result = compile_skill(
-        skill, tcp, passes=["gaps"], cache_dir=workspace.root / "cache" / "compile"
-    )
+    result = compile_skill(skill, tcp, passes=["gaps"], cache_dir=workspace.compile_cache)
     lines = skill.source.splitlines()
     if not result.gaps:
         console.print(f"[green]{skill.name} asks nothing of {tcp.model} beyond its profile.[/]")
@@ -141,9 +139,7 @@ def _explain_contract(skill, result, workspace) -> None:
     model = synthesis_model()
     if model is None or not wants_lowering(result.gaps):
         return
-    done = stored_synthesis(
-        skill, model, {"synthesis_model": model}, workspace.root / "cache" / "compile"
-    )
+    done = stored_synthesis(skill, model, {"synthesis_model": model}, workspace.compile_cache)
     if done is None:
         console.print(f"\nsynthesis by {model}: not run yet (`skvm compile` runs it; minutes)")
         return

@@ -32,7 +32,7 @@ def baseline_variant(skill, target: str, workspace) -> Path:
         result = compile_skill(
             skill,
             profile_for_protocol(target, "auto", workspace),
-            cache_dir=workspace.root / "cache" / "compile",
+            cache_dir=workspace.compile_cache,
         )
         return compiled_or_error(result, target)
 
@@ -51,6 +51,12 @@ def _scores(scores) -> str:
     return f"{_fmt(scores.mean)}{interval} over {scores.tasks} task(s), pass {_fmt(scores.pass_rate)}, {scores.tokens_per_run:,.0f} tokens/run"
 
 
+SYNTHETIC_NOTE = (
+    "measured on tasks synthesised from the skill's contract (it has no hand-written "
+    "tasks): they check the outputs' shape and, where synthesis agreed, its outputs"
+)
+
+
 def cmd_optimize(args: argparse.Namespace) -> int:
     from skvm_core.bench.orchestrator import new_session_id
     from skvm_core.commands.bench import _task_paths
@@ -64,6 +70,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         split_final,
         split_tasks,
     )
+    from skvm_core.run.task import load_task
     from skvm_core.skill import load_skill
 
     if getattr(args, "description", False):
@@ -95,6 +102,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             held_out=held_out,
             test=test,
             options=options,
+            synthetic_tasks=any(load_task(p).synthetic for p in paths),
         )
         baseline = baseline_variant(skill, args.target, workspace)
         console.print(
@@ -122,6 +130,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
             str(r.tainted),
         )
     console.print(table)
+    if session.synthetic_tasks:
+        console.print(f"[yellow]{SYNTHETIC_NOTE}[/]")
     console.print(f"best: round {session.best} · {escape(session.best_reason)}")
     if session.final_best is not None:
         console.print(
@@ -167,6 +177,8 @@ def cmd_proposals_list(args: argparse.Namespace) -> int:
 def cmd_proposals_show(args: argparse.Namespace) -> int:
     p = _store().get(args.proposal)
     console.print(f"[bold]{p.id}[/] · {p.skill} on {p.target} · {p.status} · from {p.source}")
+    if p.synthetic_tasks:
+        console.print(f"[yellow]{SYNTHETIC_NOTE}[/]")
     console.print(f"held-out before: {_scores(p.before)}")
     console.print(f"held-out after:  {_scores(p.after)}")
     if p.final_after is not None:  # the tasks that chose nothing

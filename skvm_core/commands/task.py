@@ -49,14 +49,46 @@ def cmd_task_check(args: argparse.Namespace) -> int:
     return EXIT_FAIL if failed else EXIT_OK
 
 
-def cmd_task_list(args: argparse.Namespace) -> int:
-    from skvm_core.run.authoring import tasks_for_skill
-    from skvm_core.store.workspace import Workspace
-
-    tasks = tasks_for_skill(_skill(args.skill), Workspace.default())
+def _print_tasks(tasks) -> None:
     for task in tasks:
         checks = ", ".join(sorted({c.method for c in task.eval})) or "no checks"
         console.print(f"{task.id}  {escape(str(task.task_dir))}  ({checks})")
-    if not tasks:
-        console.print("no tasks name this skill; add one with `skvm task new`")
+
+
+def cmd_task_list(args: argparse.Namespace) -> int:
+    from skvm_core.bench.synthetic import synthetic_tasks
+    from skvm_core.run.authoring import tasks_for_skill
+    from skvm_core.store.workspace import Workspace
+
+    skill, workspace = _skill(args.skill), Workspace.default()
+    tasks = tasks_for_skill(skill, workspace)
+    _print_tasks(tasks)
+    made = synthetic_tasks(skill, workspace)
+    if made:
+        console.print(f"synthetic ({len(made)}, built from the skill's contract):")
+        _print_tasks(made)
+    if not tasks and not made:
+        console.print(
+            "no tasks name this skill; add one with `skvm task new`, or build some from its "
+            "contract with `skvm task synthesise`"
+        )
+    return EXIT_OK
+
+
+def cmd_task_synthesise(args: argparse.Namespace) -> int:
+    from skvm_core.bench.synthetic import write_synthetic_tasks
+    from skvm_core.config import synthesis_model
+    from skvm_core.run.task import load_task
+    from skvm_core.store.workspace import Workspace
+
+    model = args.synthesis_model or synthesis_model()
+    folders = write_synthetic_tasks(
+        _skill(args.skill), Workspace.default(), model, run_synthesis=args.run_synthesis
+    )
+    for folder in folders:
+        task = load_task(folder)
+        console.print(
+            f"wrote {escape(str(folder / 'task.json'))}: {len(task.eval)} checks; "
+            f"expected values: {escape(str(task.origin.get('expected')))}"
+        )
     return EXIT_OK

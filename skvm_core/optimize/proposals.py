@@ -67,6 +67,8 @@ class Proposal(BaseModel):
     cost_usd: float | None = 0.0
     status: Literal["pending", "accepted", "rejected"] = "pending"
     base_text: str = ""  # the SKILL.md it changes, for the diff
+    # Measured on tasks synthesised from the skill's contract (it had no hand-written ones).
+    synthetic_tasks: bool = False
 
 
 class ProposalStore:

@@ -81,6 +81,7 @@ class OptimizeSession(BaseModel):
     proposal: str | None = None
     finished: bool = False
     error: str = ""
+    synthetic_tasks: bool = False  # the skill had no hand-written tasks: said in every report
 
 
 FINAL_MIN_TASKS = 4  # below this, every task is needed to learn from or to choose with
@@ -388,5 +389,6 @@ def _propose(session: OptimizeSession, workspace: Workspace) -> Proposal:
         tokens_spent=sum(r.tokens for r in session.rounds),
         cost_usd=None if any(c is None for c in costs) else sum(costs),
         base_text=(Path(base.variant) / "SKILL.md").read_text("utf-8"),
+        synthetic_tasks=session.synthetic_tasks,
     )
     return store.create(proposal, Path(chosen.variant))

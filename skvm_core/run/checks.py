@@ -3,6 +3,7 @@ criterion that checks it, so the workbench, `skvm task new` and words-to-checks 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Literal
 
@@ -55,6 +56,16 @@ def _problem(spec: CheckSpec) -> str | None:
     return None
 
 
+def _json_document(file: str, text: str) -> tuple[object] | None:
+    """The JSON value of an expected `.json` file (in a 1-tuple; None when not JSON)."""
+    if not file.lower().endswith(".json"):
+        return None
+    try:
+        return (json.loads(text),)
+    except ValueError:
+        return None
+
+
 def check_criterion(spec: CheckSpec) -> dict:
     """The task criterion for one check; a TaskError says what the author must fix."""
     problem = _problem(spec)
@@ -77,6 +88,9 @@ def check_criterion(spec: CheckSpec) -> dict:
     if spec.kind == "exists":
         return file_check("regex", r"[\s\S]*")
     if spec.kind == "equals":
+        document = _json_document(file, spec.value)
+        if document is not None:  # the same document however it is spaced or ordered
+            return file_check("json-schema", {"const": document[0]})
         return file_check("exact", spec.value)
     if spec.kind == "contains":
         return file_check("contains", spec.value)

@@ -104,6 +104,11 @@ class Task(BaseModel):
     task_dir: Path | None = Field(default=None, exclude=True)
 
     @property
+    def synthetic(self) -> bool:
+        """Built from the skill's contract, not written by a person: reported apart."""
+        return bool(self.origin) and self.origin.get("format") == "synthetic"
+
+    @property
     def fixtures_dir(self) -> Path | None:
         if self.task_dir is None:
             return None

@@ -22,6 +22,11 @@ class Workspace:
     def runs(self) -> Path:
         return self.root / "runs"
 
+    @property
+    def compile_cache(self) -> Path:
+        """Compiled variants and synthesis results, keyed by content."""
+        return self.root / "cache" / "compile"
+
     def new_run_id(self, label: str = "run") -> str:
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:40] or "run"
         return f"{time.strftime('%Y%m%d-%H%M%S')}-{safe}-{secrets.token_hex(3)}"

@@ -53,6 +53,10 @@ def summary(proposal: Any) -> Text:
     text.append(f"held-out score: {_score(proposal.before)} → {_score(proposal.after)}")
     cost = "unknown" if proposal.cost_usd is None else f"${proposal.cost_usd:.4f}"
     text.append(f" · spent {proposal.tokens_spent:,} tokens, {cost}\n", style="dim")
+    if getattr(proposal, "synthetic_tasks", False):
+        text.append(
+            "measured on synthetic tasks (built from the skill's contract)\n", style="yellow"
+        )
     for repair in proposal.repairs:
         text.append(f"• {repair.rule} ({repair.kind}): {repair.summary}\n")
     return text
