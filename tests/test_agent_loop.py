@@ -351,6 +351,39 @@ async def test_skill_inject_and_discover_modes(tmp_path):
     assert result.skill_loaded is True
 
 
+async def test_code_act_discovers_a_skill_by_reading_its_file(tmp_path):
+    """code-act offers no tools, so load_skill cannot be its way in: the SKILL.md is laid
+    in the work folder, the listing names the command, and reading it counts as the load."""
+    skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
+    result, model = await scripted_run(
+        tmp_path,
+        turn(text="Read the skill first.\n```bash\ncat .skills/invoice-batch/SKILL.md\n```"),
+        turn(text="DONE read it"),
+        skill=skill,
+        skill_mode="discover",
+        protocol="code-act",
+    )
+    system = model.requests[0][0]["content"]
+    assert "cat .skills/invoice-batch/SKILL.md" in system and "load_skill" not in system
+    assert "Formula" not in system and "Formula" in result.steps[0].tools[0].output
+    assert result.skill_loaded is True
+    # The laid file is the skill's, present before the run, so it counts as no output.
+    assert result.files_written == 0
+
+
+async def test_code_act_that_never_reads_the_skill_file_has_not_loaded_it(tmp_path):
+    skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
+    result, _ = await scripted_run(
+        tmp_path,
+        turn(text="Look.\n```bash\nls .skills/invoice-batch\n```"),
+        turn(text="DONE"),
+        skill=skill,
+        skill_mode="discover",
+        protocol="code-act",
+    )
+    assert result.skill_loaded is False
+
+
 async def test_discover_mode_records_when_the_skill_was_never_loaded(tmp_path):
     skill = load_skill(SAMPLE_SKILLS / "invoice-batch")
     result, _ = await scripted_run(tmp_path, turn(text="ok"), skill=skill, skill_mode="discover")

@@ -114,6 +114,31 @@ async def test_a_target_that_calls_load_skill_loads_and_one_that_does_not_does_n
     assert not skipped.loaded and not skipped.attempted and skipped.status == "ok"
 
 
+async def test_under_code_act_reading_the_skill_file_is_the_load(skills, monkeypatch):
+    """The protocol the small local models get offers no tool: the listing names the file."""
+    import skvm_core.profile.store as profile_store
+
+    monkeypatch.setattr(profile_store, "target_protocol", lambda *a, **k: "code-act")
+    skill = load_skill(skills / "widget-count")
+    positive = synthesise(skill, Workspace.default()).of_kind(True)[0]
+
+    def reader(messages, tools):
+        path = _system(messages).split("read its instructions before you start: cat ", 1)[1]
+        path = path.split(")", 1)[0]
+        return ScriptedTurn(text=f"Read it.\n```bash\ncat {path}\n```")
+
+    record = await run_trigger(
+        skill,
+        positive,
+        register_scripted(ScriptedModel(reader)),
+        "bare",
+        0,
+        TriggerOptions(),
+        Workspace.default(),
+    )
+    assert record.loaded and record.status == "loaded" and record.steps == 1
+
+
 async def test_a_load_of_another_name_is_an_attempt_not_a_load(skills):
     skill = load_skill(skills / "widget-count")
     prompt = synthesise(skill, Workspace.default()).prompts[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -15,6 +16,7 @@ from skvm_core.agent.hooks import RuntimeHooks
 from skvm_core.agent.outputs import named_missing
 from skvm_core.agent.protocols import (
     ActionProtocol,
+    ExampleAction,
     ProtocolDecision,
     first_action,
     grammar_capable,
@@ -117,7 +119,32 @@ def lay_bundle(skill: Skill, work_dir: Path) -> list[str]:
     return laid
 
 
-def system_prompt(skill: Skill | None, mode: SkillMode, bundle: list[str], acting: str = "") -> str:
+# Where a discovered skill's SKILL.md is laid when the protocol offers no tool to load it
+# (code-act acts only by code: it reads the file, as a CLI harness's model reads a skill).
+SKILL_FILE_DIR = ".skills"
+
+
+def skill_file_path(skill: Skill) -> str:
+    return f"{SKILL_FILE_DIR}/{skill.name}/SKILL.md"
+
+
+def _lay_skill_file(skill: Skill, work_dir: Path, relative: str) -> None:
+    from skvm_core.store.beneath import UnsafePath, copy_file_beneath
+
+    # A task that planted a link there gets no skill file, never a write through it.
+    with contextlib.suppress(UnsafePath):
+        copy_file_beneath(skill.root / "SKILL.md", work_dir, relative)
+
+
+def system_prompt(
+    skill: Skill | None,
+    mode: SkillMode,
+    bundle: list[str],
+    acting: str = "",
+    skill_file: str | None = None,
+) -> str:
+    """`skill_file`: in discover mode, the path the model reads the skill from instead of
+    calling load_skill (a protocol without tool calls)."""
     prompt = SYSTEM_PROMPT + (f"\n\n{acting}" if acting else "")
     if skill is None:
         return prompt
@@ -127,10 +154,12 @@ def system_prompt(skill: Skill | None, mode: SkillMode, bundle: list[str], actin
         files = f"\n\nThe skill's files are in the work folder:\n{listed}"
     if mode == "inject":
         return f"{prompt}\n\n# Skill: {skill.name}\n\n{skill.body.strip()}{files}"
-    return (
-        f"{prompt}\n\nAvailable skills (call load_skill with the name to read one before you start, "
-        f"if it fits the task):\n- {skill.name}: {skill.description}{files}"
+    how = (
+        f"if one fits the task, read its instructions before you start: cat {skill_file}"
+        if skill_file
+        else "call load_skill with the name to read one before you start, if it fits the task"
     )
+    return f"{prompt}\n\nAvailable skills ({how}):\n- {skill.name}: {skill.description}{files}"
 
 
 class BareAgent:
@@ -231,6 +260,12 @@ class _Run:
             self.tools["load_skill"] = LOAD_SKILL
         available = [schema for schema, _ in self.tools.values()]
         self.schemas = self.protocol.offered_tools(available)
+        offers_loader = any(schema.name == LOAD_SKILL[0].name for schema in self.schemas)
+        self.skill_file = (
+            skill_file_path(skill)
+            if skill is not None and skill_mode == "discover" and not offers_loader
+            else None
+        )
         capable = grammar_capable(agent.model)
         decoding = self.protocol.decoding(available, grammar_capable=capable)
         # After a reminder that nothing is done yet, the next reply must be an action: the
@@ -239,7 +274,17 @@ class _Run:
         self.act_options = dataclasses.replace(self.options, decoding=act_only)
         self.options = dataclasses.replace(self.options, decoding=decoding)
         self.must_act = False
-        self.example = first_action(skill.body if skill else None, prompt, work_dir)
+        if self.skill_file is not None:
+            self.example = ExampleAction(
+                thought="First I read the skill's instructions.",
+                tool="read_file",
+                arguments={"path": self.skill_file},
+                source="the discoverable skill",
+            )
+        else:
+            # A skill not yet loaded shows nothing of its body, not even its first command.
+            shown = skill.body if skill is not None and skill_mode == "inject" else None
+            self.example = first_action(shown, prompt, work_dir)
         self.acting = self.protocol.instructions(self.schemas, self.example)
         self.parse_failures = 0
         self.initial_files: dict[str, tuple[int, int]] = {}
@@ -255,11 +300,15 @@ class _Run:
         final_text = ""
         model = session_model_id(self.agent.model)
         bundle = lay_bundle(self.skill, self.work_dir) if self.skill else []
+        if self.skill is not None and self.skill_file is not None:
+            _lay_skill_file(self.skill, self.work_dir, self.skill_file)
         self.initial_files = folder_state(self.work_dir)
         messages: list[Message] = [
             {
                 "role": "system",
-                "content": system_prompt(self.skill, self.mode, bundle, self.acting),
+                "content": system_prompt(
+                    self.skill, self.mode, bundle, self.acting, self.skill_file
+                ),
             },
             {"role": "user", "content": self.prompt},
         ]
@@ -614,9 +663,19 @@ class _Run:
                     error=outcome.error,
                 )
             )
+            if self._reads_skill_file(call, outcome):
+                self.ctx.skill_loaded = True
             if self.hooks is not None:
                 await self._hook("after_tool", self.hooks.after_tool(self.step, call, outcome))
         return outcomes
+
+    def _reads_skill_file(self, call: ToolCall, outcome: ToolOutcome) -> bool:
+        """A successful command or read that named the laid SKILL.md and printed its body."""
+        if self.skill is None or self.skill_file is None or not outcome.ok:
+            return False
+        named = any(self.skill_file in str(value) for value in call.arguments.values())
+        first_line = next((ln.strip() for ln in self.skill.body.splitlines() if ln.strip()), "")
+        return named and first_line in outcome.output
 
     async def _run_tool(self, call: ToolCall) -> ToolOutcome:
         if call.arguments_error:
