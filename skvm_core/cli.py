@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="under solidification: a promoted template does the task without the model, a candidate runs in the model's shadow",
     )
     _protocol_argument(run)
+    _parallel_argument(run, "auto")
     _harness_argument(run)
     run.set_defaults(handler=_lazy("skvm_core.commands.run", "cmd_run"))
 
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="task folders the warm-up runs on instead of the measured tasks (learn on one set, measure on another)",
     )
     _protocol_argument(bench)
+    _parallel_argument(bench, "off")
     _harness_argument(bench, many=True)
     bench.add_argument("--concurrency", type=_count(64), default=2)
     _executor_argument(bench)
@@ -487,6 +489,16 @@ def _harness_argument(parser: argparse.ArgumentParser, *, many: bool = False) ->
         choices=("bare", "opencode", "codex"),
         default="bare",
         help="the agent harness to run in: bare (our agent), opencode or codex (installed by `make harnesses`)",
+    )
+
+
+def _parallel_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--parallel",
+        default=default,
+        metavar="auto|off|N",
+        help="fan a per-item step of the skill out into concurrent sub-runs: auto (when the "
+        f"target's profile does not batch calls), off, or at most N at once (default {default})",
     )
 
 

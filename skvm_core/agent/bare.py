@@ -630,8 +630,10 @@ class _Run:
             first.setdefault(key, index)
         ran: dict[int, ToolOutcome] = {}
         for batch in _ordered_batches(calls, sorted(set(first.values()))):
-            outcomes = await asyncio.gather(*(self._run_tool(calls[i]) for i in batch))
-            ran.update(zip(batch, outcomes, strict=True))
+            # A task group: a cancelled turn ends only once each of its calls has.
+            async with asyncio.TaskGroup() as group:
+                running = [group.create_task(self._run_tool(calls[i])) for i in batch]
+            ran.update(zip(batch, (t.result() for t in running), strict=True))
         outcomes = [
             ran.get(index)
             or ToolOutcome(

@@ -387,7 +387,18 @@ async def _run_command(
     if group is not None:
         argv = group.wrap(argv)
     started = time.perf_counter()
-    process, exited = await _spawn(argv, work_dir, env)
+    # Shielded: a cancellation while the process starts would otherwise leave it running
+    # with no one to kill it.
+    spawning = asyncio.ensure_future(_spawn(argv, work_dir, env))
+    try:
+        process, exited = await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            started_process, _ = await spawning
+            await _end(started_process, group)
+        if group is not None:
+            group.remove()
+        raise
     flood = asyncio.Event()
     out = _CappedReader(output_cap, flood)
     err = _CappedReader(output_cap, flood)
@@ -415,9 +426,8 @@ async def _run_command(
             process._transport.close()  # closes our ends of the pipes; asyncio has no public way
         await process.wait()
     except asyncio.CancelledError:
-        _kill_group(process.pid)
-        if group is not None:
-            group.kill_all()
+        with contextlib.suppress(BaseException):
+            await _end(process, group)
         raise
     finally:
         if group is not None:
@@ -463,6 +473,16 @@ async def _spawn(
         start_new_session=True,  # own process group: killed whole on timeout
     )
     return asyncio.subprocess.Process(transport, protocol, loop), protocol.exited
+
+
+async def _end(process: asyncio.subprocess.Process, group) -> None:
+    """Kill the command's group (and cgroup) and reap it before a cancellation goes on, so
+    an interrupted run leaves no process."""
+    _kill_group(process.pid)
+    if group is not None:
+        group.kill_all()
+    async with asyncio.timeout(PIPE_GRACE_S):
+        await process.wait()
 
 
 def _kill_group(pid: int) -> None:

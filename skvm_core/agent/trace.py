@@ -41,6 +41,8 @@ class RunStarted(_Event):
     tools: list[str] = Field(default_factory=list)
     tools_reason: str = ""
     example: dict[str, Any] = Field(default_factory=dict)
+    # Set on a sub-run of a fan-out (live only): the run it is part of, to show it nested.
+    parent_run: str | None = None
 
 
 class LlmRequest(_Event):
@@ -124,8 +126,36 @@ class RunFinished(_Event):
     model_ms: float = 0.0
 
 
+class FanOutEvent(_Event):
+    """The run splits its per-item step into one sub-run per item."""
+
+    type: Literal["fan_out"] = "fan_out"
+    step_text: str
+    folder: str
+    items: list[str]
+    limit: int
+    merge: str
+    reason: str
+
+
+class SubRunEvent(_Event):
+    """One sub-run of a fan-out ended (its own trace is beside the parent's)."""
+
+    type: Literal["sub_run"] = "sub_run"
+    item: str
+    attempt: int
+    status: str
+    detail: str = ""
+    steps: int = 0
+    wall_ms: float = 0.0
+    files: list[str] = Field(default_factory=list)
+    trace: str = ""
+
+
 TraceEvent = Annotated[
     RunStarted
+    | FanOutEvent
+    | SubRunEvent
     | LlmRequest
     | LlmResponse
     | ToolCallEvent

@@ -111,12 +111,26 @@ def is_runtime_condition(name: str) -> bool:
     return split_protocol(name)[0] in RUNTIME_CONDITIONS
 
 
+# `compiled@serial` runs the variant with fan-out off, `compiled@parallel` with it on (auto),
+# whatever the plan says: the same variant both ways, side by side.
+EXECUTION_SUFFIXES = {"serial": "off", "parallel": "auto"}
+
+
+def split_execution(name: str) -> tuple[str, str | None]:
+    """`compiled@serial` → (`compiled`, `off`); no such suffix → (name, None)."""
+    base, sep, suffix = name.rpartition("@")
+    if sep and suffix in EXECUTION_SUFFIXES:
+        return base, EXECUTION_SUFFIXES[suffix]
+    return name, None
+
+
 def split_protocol(name: str) -> tuple[str, str | None]:
     """`original@native` → (`original`, `native`): a condition run under a named action
     protocol instead of the plan's; the label keeps the suffix, so both show side by side."""
     from skvm_core.agent.protocols import PROTOCOL_CHOICES
 
     name, _ = split_harness(name)
+    name, _ = split_execution(name)
     base, sep, protocol = name.rpartition("@")
     if not sep or name.startswith("custom:") and "=" in base:
         return name, None

@@ -21,6 +21,7 @@ from skvm_core.bench.conditions import (
     condition_label,
     is_runtime_condition,
     resolve_condition,
+    split_execution,
     split_harness,
     split_protocol,
     with_harness,
@@ -53,6 +54,9 @@ class BenchPlan(BaseModel):
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     # How targets act (see agent/protocols); a condition may override it with `@<protocol>`.
     protocol: str = "auto"
+    # Whether a per-item step fans out into sub-runs (auto, off or a limit); a condition
+    # may override it with `@serial` or `@parallel`.
+    parallel: str = "off"
     per_provider: int = Field(default=8, ge=1, le=256)
     # Runs per task of each runtime condition (solidified) before the measured ones: they
     # let the runtime learn, and are reported apart, never averaged with measured runs.
@@ -81,6 +85,7 @@ class RunSpec(BaseModel):
     judge_model: str | None = None
     temperature: float = 0.7
     protocol: str = "auto"
+    parallel: str = "off"
     warmup: bool = False
 
 
@@ -282,6 +287,7 @@ class Bench:
             judge_model=self.plan.judge_model,
             temperature=self.plan.temperature,
             protocol=self.plan.protocol,
+            parallel=self.plan.parallel,
             warmup=warmup,
         )
         try:
@@ -340,6 +346,8 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             },
             "protocol": protocol or spec.protocol,
         }
+        _, execution = split_execution(split_harness(condition)[0])
+        parallel = execution or spec.parallel
         if is_runtime_condition(condition):
             from skvm_core.jit.runtime import run_solidified
 
@@ -348,7 +356,13 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             outcome = await run_solidified(task, target, skill=skill, **options)
         else:
             outcome = await run_task(
-                task, target, skill=skill, use_task_skill=False, harness=harness, **options
+                task,
+                target,
+                skill=skill,
+                use_task_skill=False,
+                harness=harness,
+                parallel=parallel,
+                **options,
             )
     except SkvmError as exc:
         base.error = str(exc)

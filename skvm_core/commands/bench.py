@@ -176,6 +176,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from skvm_core.bench.report import build_report
     from skvm_core.bench.sessions import load_plan
     from skvm_core.config import load_config
+    from skvm_core.run.fanout import parse_parallel
     from skvm_core.store.workspace import Workspace
 
     if args.resume:
@@ -191,6 +192,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             temperature=args.temperature,
             judge_model=load_config().judge_model,
             protocol=args.protocol,
+            parallel=str(parse_parallel(args.parallel)),
             warmup=_warmup(args),
             warmup_tasks=_task_paths(args.warmup_tasks) if args.warmup_tasks else [],
             harnesses=_harnesses(args),

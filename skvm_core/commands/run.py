@@ -24,6 +24,9 @@ def _short(value: Any, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_NESTED_RUNS: set[str] = set()
+
+
 def render_event(event: Any) -> None:
     """Print one trace event as a line (the CLI's live trace view). Its text is shown, never
     obeyed: escape sequences are made visible and markup is escaped."""
@@ -31,7 +34,26 @@ def render_event(event: Any) -> None:
 
     event = printable_value(event)
     kind = event.type
-    if kind == "run_started":
+    # Sub-runs of a fan-out run side by side: their lines would interleave, so the parent's
+    # one line per sub-run (`sub_run`) stands for each; their own traces hold the rest.
+    if kind == "run_started" and event.parent_run:
+        _NESTED_RUNS.add(event.run_id)
+        return
+    if event.run_id in _NESTED_RUNS:
+        return
+    if kind == "fan_out":
+        where = f"{event.folder}/" if event.folder else "the work folder"
+        console.print(
+            f"[bold magenta]⑂ fan-out[/] {len(event.items)} items in {escape(where)}, {event.limit} at once, merge by {event.merge}: {escape(_short(event.reason, 160))}"
+        )
+    elif kind == "sub_run":
+        colour = "green" if event.status == "ok" else "red"
+        retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+        wrote = ", ".join(event.files) or "nothing"
+        console.print(
+            f"  [{colour}]⑂ {escape(event.item)}{retry}: {escape(event.status)}[/] · {event.steps} steps · {event.wall_ms / 1000:.1f} s · wrote {escape(wrote)}"
+        )
+    elif kind == "run_started":
         skill = f" · skill {event.skill} ({event.skill_mode})" if event.skill else " · no skill"
         console.print(
             f"[bold]▶ {escape(event.model)}[/]{escape(skill)} · sandbox {event.sandbox} · {event.work_dir}"
@@ -157,6 +179,7 @@ def _folder_run(args: argparse.Namespace, skill) -> int:
             harness=args.harness,
             protocol=args.protocol,
             skill_mode=args.skill_mode,
+            parallel=args.parallel,
         )
     )
     result = run.outcome.run
@@ -222,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     judge_model=load_config().judge_model,
                     protocol=args.protocol,
                     harness=args.harness,
+                    parallel=args.parallel,
                 )
             )
         console.print(score_table(outcome.score))

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from skvm_core.compile.model import SCR, CapabilityPath, Purpose, Requirement
 from skvm_core.skill import Skill
+from skvm_core.skill.workflow import PARALLEL_WORDS
 
 PY_STDLIB_L2 = {
     "csv",
@@ -60,9 +61,6 @@ LOOP_WORDS = re.compile(
     re.IGNORECASE,
 )
 BRANCH_WORDS = re.compile(r"\b(if|otherwise|unless|else|when)\b", re.IGNORECASE)
-PARALLEL_WORDS = re.compile(
-    r"\b(independent|in any order|all at once|in parallel|concurrently)\b", re.IGNORECASE
-)
 URL = re.compile(r"https?://\S+")
 BROWSER_WORDS = re.compile(r"\b(browser|click|navigate|web page|form)\b", re.IGNORECASE)
 FILE_READ = re.compile(

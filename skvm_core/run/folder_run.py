@@ -91,6 +91,7 @@ async def run_on_folder(
     protocol: str = "auto",
     skill_mode: str = "inject",
     label: str = "folder",
+    parallel: str | int = "off",
 ) -> FolderRun:
     folder = folder.expanduser().resolve()
     check_folder(folder)
@@ -108,6 +109,7 @@ async def run_on_folder(
         protocol=protocol,
         harness=harness,
         inputs=folder,
+        parallel=parallel,
     )
     work_dir = outcome.run.work_dir
     try:

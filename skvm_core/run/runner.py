@@ -107,10 +107,12 @@ async def run_task(
     protocol: str | ProtocolDecision = "auto",
     harness: str = "bare",
     inputs: Path | None = None,
+    parallel: str | int = "off",
 ) -> TaskRun:
     """`sampling` overrides the target's default temperature/seed (the bench sets both);
     `harness` names the agent the task runs in (our own, or an external CLI); `inputs` is a
-    folder copied into the work folder after the fixtures (a run on the user's own files)."""
+    folder copied into the work folder after the fixtures (a run on the user's own files);
+    `parallel` (auto, off or a limit) lets a per-item step fan out into sub-runs."""
     from skvm_core.harness import get_harness
 
     adapter = get_harness(harness)
@@ -148,17 +150,20 @@ async def run_task(
         from skvm_core.profile.store import target_protocol
 
         protocol = target_protocol(model, protocol, workspace)
-    result = await adapter.run(
+    result = await run_agent(
+        adapter,
         model,
         task.prompt,
         work_dir,
         skill,
         limits,
         run_id=run_id,
-        trace_path=run_dir / "trace.jsonl",
+        run_dir=run_dir,
         subscribers=subscribers,
         protocol=protocol,
         skill_mode=skill_mode,
+        parallel=parallel,
+        workspace=workspace,
     )
     score = await evaluate(task, result, judge_model=judge_model)
     if not score.passed:
@@ -178,6 +183,71 @@ async def run_task(
         shutil.rmtree(work_dir, ignore_errors=True)
     (run_dir / RUNNING_MARK).unlink(missing_ok=True)
     return outcome
+
+
+async def run_agent(
+    adapter,
+    model: str,
+    prompt: str,
+    work_dir: Path,
+    skill: Skill | None,
+    limits,
+    *,
+    run_id: str,
+    run_dir: Path,
+    subscribers: list[Subscriber] | None,
+    protocol,
+    skill_mode: SkillMode,
+    parallel: str | int,
+    workspace: Workspace,
+) -> RunResult:
+    """One agent run in `work_dir`, or its per-item step fanned out into sub-runs when the
+    plan says so; outputs that do not merge fall back to the run whole (the fan-out's trace
+    is kept beside it as fanout-trace.jsonl)."""
+    from skvm_core.run.fanout import (
+        parse_parallel,
+        plan_fanout,
+        run_fanout,
+        target_capabilities,
+    )
+    from skvm_core.run.merge import MergeConflict
+
+    chosen = parse_parallel(parallel)
+    plan = None
+    if chosen != "off":
+        capabilities = target_capabilities(model, workspace) if chosen == "auto" else {}
+        plan = plan_fanout(skill, prompt, work_dir, chosen, model=model, capabilities=capabilities)
+    trace_path = run_dir / "trace.jsonl"
+    if plan is not None:
+        try:
+            return await run_fanout(
+                plan,
+                adapter,
+                model,
+                prompt,
+                work_dir,
+                skill,
+                limits,
+                run_id=run_id,
+                run_dir=run_dir,
+                subscribers=subscribers,
+                protocol=protocol,
+                skill_mode=skill_mode,
+            )
+        except MergeConflict:
+            trace_path.replace(run_dir / "fanout-trace.jsonl")
+    return await adapter.run(
+        model,
+        prompt,
+        work_dir,
+        skill,
+        limits,
+        run_id=run_id,
+        trace_path=trace_path,
+        subscribers=subscribers,
+        protocol=protocol,
+        skill_mode=skill_mode,
+    )
 
 
 def _record_evidence(

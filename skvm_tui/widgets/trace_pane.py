@@ -149,8 +149,13 @@ class TracePane(Vertical):
                 opened.pop(0).collapse()
         return self.steps[key]
 
-    def _run_node(self, run_id: str, label: str) -> TreeNode:
-        node = self.query_one(Tree).root.add(Text(label, style="bold"), expand=True)
+    def _run_node(self, run_id: str, label: str, parent: str | None = None) -> TreeNode:
+        # A fan-out's sub-run hangs under the run it is part of, collapsed.
+        under = self.runs.get(parent) if parent else None
+        if under is not None:
+            node = under.add(Text(label, style="bold"), expand=False)
+        else:
+            node = self.query_one(Tree).root.add(Text(label, style="bold"), expand=True)
         self.runs[run_id] = node
         return node
 
@@ -160,7 +165,11 @@ class TracePane(Vertical):
         if kind == "run_started":
             skill = f" · {event.skill} ({event.skill_mode})" if event.skill else " · no skill"
             acts = f" · acts {event.protocol}" if event.protocol else ""
-            node = self._run_node(event.run_id, f"▶ {event.model}{skill} · {event.sandbox}{acts}")
+            node = self._run_node(
+                event.run_id,
+                f"▶ {event.model}{skill} · {event.sandbox}{acts}",
+                getattr(event, "parent_run", None),
+            )
             if event.protocol_reason:
                 node.add_leaf(Text(f"protocol {event.protocol_reason}", style="dim"))
             t["status"] = "running"
@@ -207,6 +216,26 @@ class TracePane(Vertical):
                 t["errors"] += 1
                 _populate(node)
                 node.expand()
+        elif kind == "fan_out":
+            run = self.runs.get(event.run_id)
+            if run is not None:
+                where = f"{event.folder}/" if event.folder else "the work folder"
+                run.add_leaf(
+                    Text(
+                        f"⑂ fan-out: {len(event.items)} items in {where}, {event.limit} at once, merge by {event.merge}",
+                        style="bold magenta",
+                    )
+                )
+        elif kind == "sub_run":
+            run = self.runs.get(event.run_id)
+            if run is not None:
+                retry = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+                run.add_leaf(
+                    Text(
+                        f"⑂ {event.item}{retry}: {event.status} · {event.steps} steps · {event.wall_ms / 1000:.1f} s",
+                        style="green" if event.status == "ok" else "bold red",
+                    )
+                )
         elif kind == "hook":
             self._step(event).add_leaf(Text(f"hook {event.hook}: {event.detail}", style="magenta"))
         elif kind == "error":
