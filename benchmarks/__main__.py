@@ -37,6 +37,7 @@ BENCHMARKS = [
     "bench_executors",
     "bench_solidify",
     "bench_harness_reuse",
+    "bench_parallel",
 ]
 
 

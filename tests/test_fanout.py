@@ -137,12 +137,14 @@ async def test_auto_fans_out_only_when_the_target_does_not_batch(task_dir, tmp_p
         (work / "notes" / name).write_text("x")
     prompt = "Count the words of every file in notes/."
     plan = plan_fanout(skill, prompt, work, "auto", model="api/x", capabilities={})
-    assert plan is not None and plan.limit == 4 and plan.merge == "concatenate"
+    assert plan is not None and plan.limit == 4 and plan.merge == "concatenate"  # one per item
     assert "unmeasured" in plan.reason
     batching = {"tool.call.batch": "L2"}
     assert plan_fanout(skill, prompt, work, "auto", model="api/x", capabilities=batching) is None
     assert plan_fanout(skill, prompt, work, 2, model="api/x", capabilities=batching).limit == 2
     assert plan_fanout(skill, prompt, work, "off", model="api/x") is None
+    asked = find_items("for each file in it", "How long is each file in notes/?", work)
+    assert asked is not None and asked[0] == "notes"  # a folder named at a question mark
     (work / "notes" / "gamma.txt").unlink()
     (work / "notes" / "delta.txt").unlink()
     assert find_items("for each file", prompt, work) is None  # two items: not worth a split

@@ -39,10 +39,10 @@ from skvm_core.skill import Skill
 
 Parallel = Literal["auto", "off"] | int
 MIN_ITEMS = 3  # below this, one context holds the items as well as several would
-API_LIMIT = 8
+API_LIMIT = 16  # hosted APIs take this many concurrent requests without throttling
 LOCAL_LIMIT = 2  # one in-process model decodes one sequence at a time
 SUMMED = re.compile(r"\b(sum|summed|add (?:them|it) up|grand total|combined|overall)\b", re.I)
-FOLDER_TOKEN = re.compile(r"(?<![\w/.-])([\w.-]+)/(?=[\s`'\",.;:)]|$)")
+FOLDER_TOKEN = re.compile(r"(?<![\w/.-])([\w.-]+)/(?=[\s`'\",.;:!?)]|$)")
 EXTENSION = re.compile(r"(?<![\w/])\*?\.([a-z0-9]{1,5})\b", re.I)
 
 
