@@ -128,7 +128,7 @@ def run() -> list[dict]:
             rows.append(
                 report(
                     "fan-out, same task, embedded 0.5B",
-                    f"{s / f:.2f}× (serial {s:.0f} s pass {s_pass}, fan-out {f:.0f} s pass {f_pass})",
+                    f"{s / f:.2f}× (serial {s:.0f} s pass {s_pass}, fan-out {f:.0f} s pass {f_pass}, same output: {s_out == f_out})",
                     "reported",
                     None,
                 )

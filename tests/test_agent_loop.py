@@ -68,6 +68,39 @@ def test_neighbouring_reads_share_a_batch_and_writes_run_alone():
     assert _ordered_batches(calls, list(range(len(calls)))) == [[0, 1], [2], [3], [4], [5, 6]]
 
 
+def test_calls_on_disjoint_paths_share_a_batch_and_a_read_waits_for_the_write_it_reads():
+    from skvm_core.agent.bare import _ordered_batches
+    from skvm_core.llm.types import ToolCall
+
+    def c(i, name, path):
+        return ToolCall(id=str(i), name=name, arguments={"path": path})
+
+    calls = [
+        c(0, "write_file", "out/a.txt"),
+        c(1, "write_file", "out/b.txt"),
+        c(2, "read_file", "in/x.csv"),
+        c(3, "read_file", "out/a.txt"),  # reads what call 0 wrote: after it
+        c(4, "list_directory", "out"),  # sees call 0's and 1's files: not before them
+        c(5, "write_file", "out/c.txt"),  # would change what call 4 lists: after it
+    ]
+    assert _ordered_batches(calls, list(range(6))) == [[0, 1, 2], [3, 4], [5]]
+
+
+async def test_writes_of_one_turn_to_different_files_all_land(tmp_path):
+    writes = [call("write_file", path=f"out/{n}.txt", content=n) for n in "abcd"]
+    result, _ = await scripted_run(
+        tmp_path, turn(*writes, call("read_file", path="out/c.txt")), turn(text="done")
+    )
+    assert [t.ok for t in result.steps[0].tools] == [True] * 5
+    assert result.steps[0].tools[4].output == "c"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a.txt",
+        "b.txt",
+        "c.txt",
+        "d.txt",
+    ]
+
+
 async def test_identical_calls_within_one_turn_run_once(tmp_path):
     append = call("execute_command", command="echo line >> log.txt")
     result, model = await scripted_run(

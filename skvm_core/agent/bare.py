@@ -8,7 +8,7 @@ import dataclasses
 import json
 import time
 import traceback
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from skvm_core.agent.folder import changed_files, folder_state
 from skvm_core.agent.history import estimate_tokens, fit_history, text_tokens
@@ -703,15 +703,51 @@ class _Run:
             return None
 
 
+def _footprint(call: ToolCall) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The paths a call reads and writes, or None when it may touch anything (a command)."""
+    if call.name == "execute_command":
+        return None
+    path = call.arguments.get("path") if isinstance(call.arguments, dict) else None
+    where = frozenset({str(PurePosixPath(str(path or ".")))})
+    if call.name in READ_ONLY_TOOLS:
+        return where if call.name in ("read_file", "list_directory") else frozenset(), frozenset()
+    return frozenset(), where  # write_file and any other tool naming one path
+
+
+def _conflicts(a: tuple, b: tuple) -> bool:
+    reads_a, writes_a = a
+    reads_b, writes_b = b
+
+    # A listing reads its folder: a write beneath it changes what it shows.
+    def touches(paths, others):
+        return any(
+            p == o or o.startswith(p.rstrip("/") + "/") or p in (".", "")
+            for p in paths
+            for o in others
+        )
+
+    return touches(writes_a, writes_b) or touches(reads_a, writes_b) or touches(reads_b, writes_a)
+
+
 def _ordered_batches(calls: list[ToolCall], indices: list[int]) -> list[list[int]]:
-    """Calls of one turn in the order they were asked. A call that changes the folder
-    (a command, a write) runs alone, after everything before it; neighbouring reads run
-    together. So a command writing a file and a read of that file see the new content."""
+    """Calls of one turn in batches that run concurrently, in the order they were asked.
+    Reads and writes of disjoint paths share a batch; a call that reads or writes a path
+    another call of the batch writes starts a new one, after it, and a command (which may
+    touch anything) runs alone. So a read always sees what an earlier call of the turn wrote."""
     batches: list[list[int]] = []
+    prints: list[list[tuple] | None] = []
     for index in indices:
-        read_only = calls[index].name in READ_ONLY_TOOLS
-        if read_only and batches and all(calls[i].name in READ_ONLY_TOOLS for i in batches[-1]):
+        mine = _footprint(calls[index])
+        fits = (
+            mine is not None
+            and batches
+            and prints[-1] is not None
+            and not any(_conflicts(mine, other) for other in prints[-1])
+        )
+        if fits:
             batches[-1].append(index)
+            prints[-1].append(mine)
         else:
             batches.append([index])
+            prints.append([mine] if mine is not None else None)
     return batches
