@@ -44,7 +44,13 @@ save() {  # the plan and run records (JSON, no traces) back into the repository
       cp "$SKVM_HOME/bench/$name/$f" "$HERE/sessions/$name/$f"
     done
 }
-trap save EXIT
+# Synthesis results (one JSON per skill contract, minutes of model time each) travel with
+# the sessions, so a compile resumed on another machine does not synthesise again.
+SYNTH="$SKVM_HOME/cache/compile/synthesis"
+mkdir -p "$SYNTH" "$HERE/synthesis-cache"
+cp -n "$HERE/synthesis-cache/"*.json "$SYNTH/" 2>/dev/null || true
+save_all() { save; cp "$SYNTH/"*.json "$HERE/synthesis-cache/" 2>/dev/null || true; }
+trap save_all EXIT
 trap "exit 130" INT TERM
 if [ -n "$SESSION" ]; then
   .venv/bin/skvm bench --resume "$SESSION"
