@@ -55,7 +55,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("kind", sorted(MALFORMED))
-@pytest.mark.parametrize("api", ["chat/completions", "responses"])
+@pytest.mark.parametrize("api", ["chat/completions", "responses", "messages"])
 async def test_every_malformed_request_gets_a_clear_400(server, kind, api):
     body = MALFORMED[kind]
     if api == "responses" and kind == "messages not a list":

@@ -1,4 +1,5 @@
-"""`ModelServer`: Chat Completions and Responses endpoints on 127.0.0.1 for one model.
+"""`ModelServer`: Chat Completions, Responses and Anthropic Messages endpoints on 127.0.0.1
+for one model.
 
 Every call goes through our own model client (retries, usage, cost, the embedded models'
 worker), whatever the harness asked for: a harness names one model in its config, and
@@ -19,6 +20,13 @@ from typing import Any
 from skvm_core.errors import InfraError, SkvmError
 from skvm_core.llm.client import CallOptions, complete
 from skvm_core.llm.types import LLMResponse
+from skvm_core.serve.messages_api import (
+    count_tokens,
+    messages_error,
+    messages_request,
+    messages_response,
+    messages_stream,
+)
 from skvm_core.serve.translate import (
     ModelRequest,
     chat_request,
@@ -38,7 +46,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # a long harness history is a few MB
 
 @dataclass
 class ServedCall:
-    api: str  # "chat" | "responses"
+    api: str  # "chat" | "responses" | "messages"
     request: ModelRequest
     response: LLMResponse | None
     error: str | None
@@ -70,6 +78,8 @@ class ModelServer:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/responses", self._responses)
+        app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, self.port)
@@ -123,6 +133,20 @@ class ModelServer:
     async def _responses(self, request):
         return await self._serve(request, "responses")
 
+    async def _messages(self, request):
+        return await self._serve(request, "messages")
+
+    async def _count_tokens(self, request):
+        from aiohttp import web
+
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise TypeError("the body is not a JSON object")
+            return web.json_response(count_tokens(body))
+        except Exception as exc:
+            return _error(400, f"unreadable request: {type(exc).__name__}: {exc}"[:500], "messages")
+
     async def _serve(self, request, api: str):
         from aiohttp import web
 
@@ -130,20 +154,15 @@ class ModelServer:
             body = await request.json()
             if not isinstance(body, dict):
                 raise TypeError("the body is not a JSON object")
-            parsed = chat_request(body) if api == "chat" else responses_request(body)
+            parsed = REQUESTS[api](body)
             name = str(body.get("model") or self.served_name)
         except Exception as exc:  # whatever a client sends that we cannot read is its error
-            return _error(400, f"unreadable request: {type(exc).__name__}: {exc}"[:500])
+            return _error(400, f"unreadable request: {type(exc).__name__}: {exc}"[:500], api)
         if not parsed.stream:
             response, problem = await self._call(api, parsed)
             if problem is not None or response is None:
-                return _error(*(problem or (500, "no response")))
-            payload = (
-                chat_response(response, name)
-                if api == "chat"
-                else responses_response(response, name)
-            )
-            return web.json_response(payload)
+                return _error(*(problem or (500, "no response")), api)
+            return web.json_response(RESPONSES[api](response, name))
         # Headers go out at once and a comment every few seconds while the model works: a
         # long prompt on a CPU takes minutes, and harness clients drop idle streams.
         stream = web.StreamResponse(
@@ -163,7 +182,10 @@ class ModelServer:
                 for data in chat_stream(response, name, parsed.include_usage):
                     await stream.write(f"data: {data}\n\n".encode())
             else:
-                for event, data in responses_stream(response, name):
+                events = (messages_stream if api == "messages" else responses_stream)(
+                    response, name
+                )
+                for event, data in events:
                     await stream.write(f"event: {event}\ndata: {data}\n\n".encode())
             await stream.write_eof()
         except ConnectionError:
@@ -206,15 +228,23 @@ class ModelServer:
             self.on_call(call)
 
 
-def _error(status: int, message: str):
+REQUESTS = {"chat": chat_request, "responses": responses_request, "messages": messages_request}
+RESPONSES = {"chat": chat_response, "responses": responses_response, "messages": messages_response}
+
+
+def _error(status: int, message: str, api: str = "chat"):
     from aiohttp import web
 
+    if api == "messages":
+        return web.json_response(messages_error(status, message), status=status)
     kind = "invalid_request_error" if status == 400 else "server_error"
     return web.json_response({"error": {"message": message, "type": kind}}, status=status)
 
 
 def _stream_error(api: str, status: int, message: str) -> bytes:
     kind = "invalid_request_error" if status == 400 else "server_error"
+    if api == "messages":
+        return f"event: error\ndata: {json.dumps(messages_error(status, message))}\n\n".encode()
     if api == "chat":
         return f"data: {json.dumps({'error': {'message': message, 'type': kind}})}\n\n".encode()
     event = {"type": "error", "code": kind, "message": message, "sequence_number": 0}
