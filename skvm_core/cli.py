@@ -13,6 +13,10 @@ from pathlib import Path
 
 from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 (re-exported)
 
+# skvm_core.harness.HARNESSES, spelled here so parsing a command imports no harness code
+# (a test holds the two equal).
+HARNESS_CHOICES = ("bare", "opencode", "codex", "claude-code")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -120,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     triggers.add_argument(
         "--harness",
         action="append",
-        choices=("bare", "opencode", "codex"),
+        choices=HARNESS_CHOICES,
         help="harness to offer the skill in (repeatable; default: bare, our agent in discover mode)",
     )
     triggers.add_argument(
@@ -414,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--skill", required=True, help="skill folder")
     export.add_argument("--target", required=True, help="model id the variant was compiled for")
-    export.add_argument("--harness", choices=("bare", "opencode", "codex"), required=True)
+    export.add_argument("--harness", choices=HARNESS_CHOICES, required=True)
     export.add_argument("--into", required=True, help="the project folder")
     export.add_argument(
         "--original", action="store_true", help="export the skill as written, not compiled"
@@ -481,14 +485,14 @@ def _harness_argument(parser: argparse.ArgumentParser, *, many: bool = False) ->
         parser.add_argument(
             "--harnesses",
             default="bare",
-            help="comma-separated agent harnesses to run in: bare (our agent), opencode, codex",
+            help="comma-separated agent harnesses to run in: bare (our agent), opencode, codex, claude-code",
         )
         return
     parser.add_argument(
         "--harness",
-        choices=("bare", "opencode", "codex"),
+        choices=HARNESS_CHOICES,
         default="bare",
-        help="the agent harness to run in: bare (our agent), opencode or codex (installed by `make harnesses`)",
+        help="the agent harness to run in: bare (our agent), opencode, codex or claude-code (installed by `make harnesses`)",
     )
 
 

@@ -18,7 +18,7 @@ from skvm_core.errors import SkvmError
 from skvm_core.harness import HARNESSES, get_harness
 from skvm_core.harness.external import ExternalHarness
 from skvm_core.harness.install import binary_path
-from skvm_core.harness.transcript import CodexTranscript, OpenCodeTranscript
+from skvm_core.harness.transcript import ClaudeCodeTranscript, CodexTranscript, OpenCodeTranscript
 from skvm_core.llm import ScriptedModel, register_scripted
 from skvm_core.llm.client import CallOptions
 from skvm_core.serve import ModelServer
@@ -190,6 +190,27 @@ def test_an_opencode_transcript_becomes_steps_tool_results_and_usage():
     assert kinds == ["tool_call", "tool_result", "llm_response"]
 
 
+def test_a_claude_code_transcript_joins_the_skill_body_to_its_call_and_prices_nothing():
+    events: list = []
+    transcript = ClaudeCodeTranscript("r", events.append).feed_all(
+        _recorded("claude-code-skill-then-bash.jsonl")
+    )
+    calls = [t for step in transcript.steps for t in step.tools]
+    assert [c.call.name for c in calls] == ["Skill", "Bash"]
+    skill = calls[0]
+    assert skill.call.arguments == {"skill": "row-counter"}
+    # Its result says it launched; the body came as the next user message and joins it,
+    # so a load is seen in the converted trace.
+    assert skill.output.startswith("Launching skill: row-counter")
+    assert "Run `wc -l < FILE > count.txt`" in skill.output
+    assert calls[1].call.arguments["command"] == "wc -l < data.csv > count.txt" and calls[1].ok
+    assert transcript.final_text == "The count is written."
+    assert transcript.usage is not None and transcript.usage.input == 26757
+    assert transcript.cost_usd is None  # priced as Claude's: not a cost of our model
+    kinds = [e.type for e in events]
+    assert kinds == ["tool_call", "tool_result", "tool_call", "tool_result", "llm_response"]
+
+
 def test_a_codex_transcript_becomes_steps_and_reported_usage_without_a_cost():
     events: list = []
     transcript = CodexTranscript("r", events.append).feed_all(_recorded("codex-count-rows.jsonl"))
@@ -323,7 +344,10 @@ async def test_a_harness_that_exits_with_an_error_is_a_crashed_run_with_its_stde
 def test_unknown_harness_is_a_clear_error():
     with pytest.raises(SkvmError, match="unknown harness 'cursor'"):
         get_harness("cursor")
-    assert HARNESSES == ("bare", "opencode", "codex")
+    assert HARNESSES == ("bare", "opencode", "codex", "claude-code")
+    from skvm_core.cli import HARNESS_CHOICES
+
+    assert HARNESS_CHOICES == HARNESSES  # the parser's copy, kept free of harness imports
 
 
 def _installed(name: str) -> bool:
@@ -356,7 +380,7 @@ def _sample_skill(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill(tmp_path, name):
     if not _installed(name):
         pytest.skip(f"the {name} CLI is not installed (make harnesses)")
@@ -391,6 +415,8 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
             return turn(_shell_call(name, "wc -l < data.csv > count.txt"))
         if name == "opencode":  # its `skill` tool returns the body
             return turn(call("skill", name="row-counter"))
+        if name == "claude-code":  # its Skill tool; the body follows as a user message
+            return turn(call("Skill", skill="row-counter"))
         return turn(_shell_call(name, "cat .agents/skills/row-counter/SKILL.md"))  # Codex reads it
 
     model = ScriptedModel(respond)
@@ -412,7 +438,8 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
     # own way of loading it gave the model the skill's body.
     prompts = json.dumps(model.requests)
     assert "row-counter" in prompts and "Count the data rows of a CSV file" in prompts
-    loaded = [m["content"] for m in model.requests[-1] if m.get("role") == "tool"][0]
+    after_load = model.requests[-1][[m.get("role") for m in model.requests[-1]].index("tool") :]
+    loaded = [m["content"] for m in after_load if m.get("role") in ("tool", "user")]
     assert "Run `wc -l < FILE > count.txt`" in json.dumps(loaded), loaded
     kinds = [e.type for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
@@ -486,7 +513,7 @@ LOCAL = "local/qwen2.5-coder-1.5b"
 
 
 @pytest.mark.local_model
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp_path, name):
     """The real CLI, the real embedded model behind our server, a sample task, graded."""
     if not _installed(name):
@@ -584,6 +611,8 @@ def test_cli_export_and_harness_errors_are_one_line_with_a_hint(tmp_path, capsys
 def _shell_call(harness: str, command: str):
     if harness == "opencode":
         return call("bash", command=command, description="run")
+    if harness == "claude-code":
+        return call("Bash", command=command, description="run")
     return call("exec_command", cmd=command)
 
 
@@ -609,7 +638,7 @@ def _require_confined(name: str) -> None:
         pytest.skip("bubblewrap is not available: the harness runs without our sandbox (README)")
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, name):
     _require_confined(name)
     outside = tmp_path / "outside.txt"
@@ -628,7 +657,7 @@ async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, n
     assert (work / "inside.txt").exists() and not outside.exists()
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(tmp_path, name):
     """Both CLIs write the work folder and their home into the system prompt. Confined, they
     see the same paths on every run, so two runs in different folders send the model the
@@ -663,7 +692,7 @@ def test_a_recorded_codex_command_run_becomes_a_shell_step_then_the_answer():
     assert transcript.usage is not None and transcript.usage.output == 17
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_a_harness_run_keeps_our_agents_step_and_loop_limits(tmp_path, name):
     """OpenCode's `run` would go on until the time limit; the server ends the CLI when the
     model repeats one action, or takes more turns than the run allows, as our agent would."""

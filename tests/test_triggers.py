@@ -412,7 +412,7 @@ async def test_the_small_local_model_produces_records_and_a_report(tmp_path):
 # --- external harnesses (scripted model behind our server) -----------------------------------
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
 async def test_an_external_harness_load_is_found_in_its_converted_trace(skills, name):
     from skvm_core.harness.install import binary_path
 
@@ -427,6 +427,10 @@ async def test_an_external_harness_load_is_found_in_its_converted_trace(skills, 
         if name == "opencode":  # its `skill` tool hands over the body
             return ScriptedTurn(
                 tool_calls=[ScriptedCall(name="skill", arguments={"name": skill.name})]
+            )
+        if name == "claude-code":  # its Skill tool; the body follows as a user message
+            return ScriptedTurn(
+                tool_calls=[ScriptedCall(name="Skill", arguments={"skill": skill.name})]
             )
         command = f"cat .agents/skills/{skill.name}/SKILL.md"  # Codex reads skills as files
         return ScriptedTurn(

@@ -34,7 +34,7 @@ from skvm_core.store.names import folder_name
 from skvm_core.store.workspace import Workspace
 
 # Tools whose only purpose is to hand a skill's body to the model: ours and OpenCode's.
-LOADER_TOOLS = frozenset({"load_skill", "skill"})
+LOADER_TOOLS = frozenset({"load_skill", "skill", "Skill"})  # ours, OpenCode, Claude Code
 SNIPPET_CHARS = 60
 ENDED = "(trigger eval: the skill was loaded; the run ends here)"
 

@@ -1,11 +1,11 @@
-"""Agent harnesses a skill runs in: our bare agent, OpenCode, Codex CLI."""
+"""Agent harnesses a skill runs in: our bare agent, OpenCode, Codex CLI, Claude Code."""
 
 from __future__ import annotations
 
 from skvm_core.errors import SkvmError
 from skvm_core.harness.base import BareHarness, HarnessAdapter
 
-HARNESSES: tuple[str, ...] = ("bare", "opencode", "codex")
+HARNESSES: tuple[str, ...] = ("bare", "opencode", "codex", "claude-code")
 
 
 def get_harness(name: str | None) -> HarnessAdapter:
@@ -20,6 +20,10 @@ def get_harness(name: str | None) -> HarnessAdapter:
         from skvm_core.harness.codex import CodexHarness
 
         return CodexHarness()
+    if name == "claude-code":
+        from skvm_core.harness.claude_code import ClaudeCodeHarness
+
+        return ClaudeCodeHarness()
     raise SkvmError(
         f"unknown harness {name!r}",
         hint=f"use one of: {', '.join(HARNESSES)}",

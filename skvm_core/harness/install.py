@@ -4,6 +4,7 @@ their own (never a global install), found again by every command that runs them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ class HarnessCli:
 CLIS: dict[str, HarnessCli] = {
     "opencode": HarnessCli("opencode", "opencode-ai", "1.18.33", "opencode"),
     "codex": HarnessCli("codex", "@openai/codex", "0.169.0", "codex"),
+    "claude-code": HarnessCli("claude-code", "@anthropic-ai/claude-code", "2.1.332", "claude"),
+    "pi": HarnessCli("pi", "@mariozechner/pi-coding-agent", "0.73.1", "pi"),
 }
 
 
@@ -57,8 +60,9 @@ def installed_version(name: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    words = (done.stdout or "").split()
-    return words[-1] if done.returncode == 0 and words else None
+    # `1.2.3`, `codex-cli 1.2.3` or `1.2.3 (Claude Code)`: the first word shaped like one.
+    words = [w for w in (done.stdout or "").split() if re.fullmatch(r"v?\d+(\.\d+)+\S*", w)]
+    return words[0].removeprefix("v") if done.returncode == 0 and words else None
 
 
 def require_cli(name: str) -> Path:

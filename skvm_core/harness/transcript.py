@@ -270,7 +270,98 @@ class CodexTranscript(Transcript):
                 self._error("harness", message)
 
 
+def _block_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(b.get("text") or "")
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text"
+        )
+    return ""
+
+
+class ClaudeCodeTranscript(Transcript):
+    """`claude -p --output-format stream-json --verbose`: `assistant` messages (text and
+    tool_use blocks), `user` messages (tool_result blocks, and the text Claude Code adds
+    itself, such as a loaded skill's body after its Skill call), and one `result` at the
+    end. Its cost is priced as if the model were Claude's, so it is never taken as ours."""
+
+    harness = "claude-code"
+    SKILL_BODY = "Base directory for this skill:"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.held: tuple[str, str, dict[str, Any], str, bool] | None = None
+
+    def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        content = message.get("content")
+        blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+        if kind == "user" and self.held and isinstance(content, list):
+            text = _block_text(content)
+            if text.startswith(self.SKILL_BODY):  # the skill's body, delivered after the call
+                call_id, name, arguments, output, ok = self.held
+                self.held = (call_id, name, arguments, f"{output}\n{text}", ok)
+                self._release()
+                return
+        self._release()
+        if event.get("parent_tool_use_id"):
+            return  # a sub-agent's own turns; its result comes back as the Task tool's
+        if kind == "assistant":
+            self._new_step()
+            for block in blocks:
+                if block.get("type") == "text":
+                    self._text(str(block.get("text") or ""))
+                elif block.get("type") == "tool_use":
+                    arguments = block.get("input") if isinstance(block.get("input"), dict) else {}
+                    self.pending[str(block.get("id"))] = (str(block.get("name") or "?"), arguments)
+        elif kind == "user":
+            for block in blocks:
+                if block.get("type") != "tool_result":
+                    continue
+                call_id = str(block.get("tool_use_id") or "")
+                name, arguments = self.pending.pop(call_id, ("?", {}))
+                output = _block_text(block.get("content"))
+                ok = not block.get("is_error")
+                if name == "Skill":  # its body may follow in the next user message
+                    self.held = (call_id, name, arguments, output, ok)
+                else:
+                    self._tool(
+                        call_id, name, arguments, output, ok=ok, error=None if ok else output[:300]
+                    )
+        elif kind == "result":
+            if isinstance(event.get("result"), str) and event["result"]:
+                self.final_text = event["result"]
+            usage = event.get("usage") if isinstance(event.get("usage"), dict) else None
+            if usage is not None:
+                cached = _int(usage.get("cache_read_input_tokens"))
+                self._add_usage(
+                    Usage(
+                        input=_int(usage.get("input_tokens")) + cached,
+                        output=_int(usage.get("output_tokens")),
+                        cache_read=cached,
+                        cache_write=_int(usage.get("cache_creation_input_tokens")),
+                    )
+                )
+            if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
+                self._error(
+                    "harness", str(event.get("result") or event.get("subtype") or "the run failed")
+                )
+
+    def _release(self) -> None:
+        if self.held is None:
+            return
+        call_id, name, arguments, output, ok = self.held
+        self.held = None
+        self._tool(call_id, name, arguments, output, ok=ok)
+
+
 TRANSCRIPTS: dict[str, type[Transcript]] = {
     "opencode": OpenCodeTranscript,
     "codex": CodexTranscript,
+    "claude-code": ClaudeCodeTranscript,
 }

@@ -137,7 +137,9 @@ def _content(response: LLMResponse) -> list[dict[str, Any]]:
     if response.text:
         content.append({"type": "text", "text": response.text})
     for call in response.tool_calls:
-        ident = call.id if call.id.startswith("toolu_") else f"toolu_{call.id}"
+        # Unique across the conversation: models number their calls per reply (call_0), and
+        # Claude Code keys its history by these ids.
+        ident = _new_id("toolu")
         content.append(
             {"type": "tool_use", "id": ident, "name": call.name, "input": call.arguments}
         )
