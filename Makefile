@@ -55,14 +55,14 @@ system-tools:
 models: $(STAMP)
 	$(BIN)/skvm models prepare
 
-# The external agent harnesses (OpenCode, Codex CLI) at pinned versions, from npm into
+# The external agent harnesses (OpenCode, Codex CLI, Claude Code, pi) at pinned versions, from npm into
 # .harnesses/ (never a global install). Skipped with a note where npm is missing.
 HARNESS_STAMP := .harnesses/.installed
 harnesses: $(HARNESS_STAMP)
 
 $(HARNESS_STAMP): skvm_core/harness/install.py | $(STAMP)
 	@if command -v npm >/dev/null; then $(BIN)/skvm harness install && touch $(HARNESS_STAMP); \
-	else echo "npm not found: the opencode and codex harnesses are not installed (their tests skip)"; fi
+	else echo "npm not found: the external harnesses are not installed (their tests skip)"; fi
 
 lint:
 	$(BIN)/ruff check .

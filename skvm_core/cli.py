@@ -15,7 +15,7 @@ from skvm_core.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE  # noqa: F401 (re-ex
 
 # skvm_core.harness.HARNESSES, spelled here so parsing a command imports no harness code
 # (a test holds the two equal).
-HARNESS_CHOICES = ("bare", "opencode", "codex", "claude-code")
+HARNESS_CHOICES = ("bare", "opencode", "codex", "claude-code", "pi")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -446,7 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     harness_install = harness_commands.add_parser(
         "install", help="npm install the pinned harness CLIs into their own folder"
     )
-    harness_install.add_argument("names", nargs="*", help="opencode, codex (default: both)")
+    harness_install.add_argument(
+        "names", nargs="*", help="opencode, codex, claude-code, pi (default: all of them)"
+    )
     harness_install.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_harness_install"))
 
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
@@ -485,14 +487,14 @@ def _harness_argument(parser: argparse.ArgumentParser, *, many: bool = False) ->
         parser.add_argument(
             "--harnesses",
             default="bare",
-            help="comma-separated agent harnesses to run in: bare (our agent), opencode, codex, claude-code",
+            help="comma-separated agent harnesses to run in: bare (our agent), opencode, codex, claude-code, pi",
         )
         return
     parser.add_argument(
         "--harness",
         choices=HARNESS_CHOICES,
         default="bare",
-        help="the agent harness to run in: bare (our agent), opencode, codex or claude-code (installed by `make harnesses`)",
+        help="the agent harness to run in: bare (our agent), opencode, codex, claude-code or pi (installed by `make harnesses`)",
     )
 
 

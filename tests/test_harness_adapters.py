@@ -18,7 +18,12 @@ from skvm_core.errors import SkvmError
 from skvm_core.harness import HARNESSES, get_harness
 from skvm_core.harness.external import ExternalHarness
 from skvm_core.harness.install import binary_path
-from skvm_core.harness.transcript import ClaudeCodeTranscript, CodexTranscript, OpenCodeTranscript
+from skvm_core.harness.transcript import (
+    ClaudeCodeTranscript,
+    CodexTranscript,
+    OpenCodeTranscript,
+    PiTranscript,
+)
 from skvm_core.llm import ScriptedModel, register_scripted
 from skvm_core.llm.client import CallOptions
 from skvm_core.serve import ModelServer
@@ -211,6 +216,23 @@ def test_a_claude_code_transcript_joins_the_skill_body_to_its_call_and_prices_no
     assert kinds == ["tool_call", "tool_result", "tool_call", "tool_result", "llm_response"]
 
 
+def test_a_pi_transcript_becomes_steps_with_the_read_skill_and_reported_usage():
+    events: list = []
+    transcript = PiTranscript("r", events.append).feed_all(
+        _recorded("pi-read-skill-then-bash.jsonl")
+    )
+    calls = [t for step in transcript.steps for t in step.tools]
+    assert [c.call.name for c in calls] == ["read", "bash"]
+    assert calls[0].call.arguments == {"path": ".pi/skills/demo/SKILL.md"}
+    assert "The magic word is PLUGH" in calls[0].output and calls[0].ok
+    assert calls[1].output == "(no output)"
+    assert transcript.final_text == "The word is written." and len(transcript.steps) == 3
+    assert transcript.usage is not None and transcript.usage.input == 744 + 785 + 795
+    assert transcript.cost_usd is None
+    kinds = [e.type for e in events]
+    assert kinds == ["tool_call", "tool_result", "tool_call", "tool_result", "llm_response"]
+
+
 def test_a_codex_transcript_becomes_steps_and_reported_usage_without_a_cost():
     events: list = []
     transcript = CodexTranscript("r", events.append).feed_all(_recorded("codex-count-rows.jsonl"))
@@ -344,7 +366,7 @@ async def test_a_harness_that_exits_with_an_error_is_a_crashed_run_with_its_stde
 def test_unknown_harness_is_a_clear_error():
     with pytest.raises(SkvmError, match="unknown harness 'cursor'"):
         get_harness("cursor")
-    assert HARNESSES == ("bare", "opencode", "codex", "claude-code")
+    assert HARNESSES == ("bare", "opencode", "codex", "claude-code", "pi")
     from skvm_core.cli import HARNESS_CHOICES
 
     assert HARNESS_CHOICES == HARNESSES  # the parser's copy, kept free of harness imports
@@ -380,7 +402,7 @@ def _sample_skill(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill(tmp_path, name):
     if not _installed(name):
         pytest.skip(f"the {name} CLI is not installed (make harnesses)")
@@ -417,6 +439,8 @@ async def test_the_real_cli_runs_through_our_server_and_loads_the_exported_skill
             return turn(call("skill", name="row-counter"))
         if name == "claude-code":  # its Skill tool; the body follows as a user message
             return turn(call("Skill", skill="row-counter"))
+        if name == "pi":  # pi lists the skill's path and the model reads it
+            return turn(call("read", path=".pi/skills/row-counter/SKILL.md"))
         return turn(_shell_call(name, "cat .agents/skills/row-counter/SKILL.md"))  # Codex reads it
 
     model = ScriptedModel(respond)
@@ -513,7 +537,7 @@ LOCAL = "local/qwen2.5-coder-1.5b"
 
 
 @pytest.mark.local_model
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_the_embedded_1_5b_completes_a_sample_task_through_the_harness(tmp_path, name):
     """The real CLI, the real embedded model behind our server, a sample task, graded."""
     if not _installed(name):
@@ -613,6 +637,8 @@ def _shell_call(harness: str, command: str):
         return call("bash", command=command, description="run")
     if harness == "claude-code":
         return call("Bash", command=command, description="run")
+    if harness == "pi":
+        return call("bash", command=command)
     return call("exec_command", cmd=command)
 
 
@@ -638,7 +664,7 @@ def _require_confined(name: str) -> None:
         pytest.skip("bubblewrap is not available: the harness runs without our sandbox (README)")
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, name):
     _require_confined(name)
     outside = tmp_path / "outside.txt"
@@ -657,7 +683,7 @@ async def test_harness_commands_cannot_write_outside_the_work_folder(tmp_path, n
     assert (work / "inside.txt").exists() and not outside.exists()
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_every_run_shows_the_model_the_same_prompt_so_its_state_is_reused(tmp_path, name):
     """Both CLIs write the work folder and their home into the system prompt. Confined, they
     see the same paths on every run, so two runs in different folders send the model the
@@ -692,7 +718,7 @@ def test_a_recorded_codex_command_run_becomes_a_shell_step_then_the_answer():
     assert transcript.usage is not None and transcript.usage.output == 17
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_a_harness_run_keeps_our_agents_step_and_loop_limits(tmp_path, name):
     """OpenCode's `run` would go on until the time limit; the server ends the CLI when the
     model repeats one action, or takes more turns than the run allows, as our agent would."""

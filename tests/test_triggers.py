@@ -412,7 +412,7 @@ async def test_the_small_local_model_produces_records_and_a_report(tmp_path):
 # --- external harnesses (scripted model behind our server) -----------------------------------
 
 
-@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code"])
+@pytest.mark.parametrize("name", ["opencode", "codex", "claude-code", "pi"])
 async def test_an_external_harness_load_is_found_in_its_converted_trace(skills, name):
     from skvm_core.harness.install import binary_path
 
@@ -432,6 +432,9 @@ async def test_an_external_harness_load_is_found_in_its_converted_trace(skills, 
             return ScriptedTurn(
                 tool_calls=[ScriptedCall(name="Skill", arguments={"skill": skill.name})]
             )
+        if name == "pi":  # pi lists the skill's path; the model reads it
+            path = f".pi/skills/{skill.name}/SKILL.md"
+            return ScriptedTurn(tool_calls=[ScriptedCall(name="read", arguments={"path": path})])
         command = f"cat .agents/skills/{skill.name}/SKILL.md"  # Codex reads skills as files
         return ScriptedTurn(
             tool_calls=[ScriptedCall(name="exec_command", arguments={"cmd": command})]

@@ -1,11 +1,11 @@
-"""Agent harnesses a skill runs in: our bare agent, OpenCode, Codex CLI, Claude Code."""
+"""Agent harnesses a skill runs in: our bare agent, OpenCode, Codex CLI, Claude Code, pi."""
 
 from __future__ import annotations
 
 from skvm_core.errors import SkvmError
 from skvm_core.harness.base import BareHarness, HarnessAdapter
 
-HARNESSES: tuple[str, ...] = ("bare", "opencode", "codex", "claude-code")
+HARNESSES: tuple[str, ...] = ("bare", "opencode", "codex", "claude-code", "pi")
 
 
 def get_harness(name: str | None) -> HarnessAdapter:
@@ -24,6 +24,10 @@ def get_harness(name: str | None) -> HarnessAdapter:
         from skvm_core.harness.claude_code import ClaudeCodeHarness
 
         return ClaudeCodeHarness()
+    if name == "pi":
+        from skvm_core.harness.pi import PiHarness
+
+        return PiHarness()
     raise SkvmError(
         f"unknown harness {name!r}",
         hint=f"use one of: {', '.join(HARNESSES)}",

@@ -311,7 +311,7 @@ def _drop_installed_packages(home: Path) -> None:
 
 
 def _own_folders(harness: ExternalHarness) -> tuple[str, ...]:
-    return tuple(f for f in (harness.skills_folder, ".opencode", ".codex", ".claude") if f)
+    return tuple(f for f in (harness.skills_folder, ".opencode", ".codex", ".claude", ".pi") if f)
 
 
 def _figures(calls: list[ServedCall], transcript: Transcript) -> tuple[Usage, float | None, str]:

@@ -61,7 +61,9 @@ def installed_version(name: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     # `1.2.3`, `codex-cli 1.2.3` or `1.2.3 (Claude Code)`: the first word shaped like one.
-    words = [w for w in (done.stdout or "").split() if re.fullmatch(r"v?\d+(\.\d+)+\S*", w)]
+    # pi prints its version on stderr.
+    printed = (done.stdout or "") + " " + (done.stderr or "")
+    words = [w for w in printed.split() if re.fullmatch(r"v?\d+(\.\d+)+\S*", w)]
     return words[0].removeprefix("v") if done.returncode == 0 and words else None
 
 

@@ -360,8 +360,60 @@ class ClaudeCodeTranscript(Transcript):
         self._tool(call_id, name, arguments, output, ok=ok)
 
 
+class PiTranscript(Transcript):
+    """`pi -p --mode json`: session events; a finished assistant message (`message_end`)
+    holds its text and `toolCall` blocks with usage, and `tool_execution_end` the call's
+    result. pi prices a custom provider at the costs it was configured with (ours: none), so
+    its cost is not taken as ours."""
+
+    harness = "pi"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "message_end":
+            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            if message.get("role") != "assistant":
+                return
+            self._new_step()
+            for block in message.get("content") or []:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "text":
+                    self._text(str(block.get("text") or ""))
+                elif block.get("type") == "toolCall":
+                    arguments = (
+                        block.get("arguments") if isinstance(block.get("arguments"), dict) else {}
+                    )
+                    self.pending[str(block.get("id"))] = (str(block.get("name") or "?"), arguments)
+            usage = message.get("usage") if isinstance(message.get("usage"), dict) else None
+            if usage is not None:
+                cached = _int(usage.get("cacheRead"))
+                step_usage = Usage(
+                    input=_int(usage.get("input")) + cached,
+                    output=_int(usage.get("output")),
+                    cache_read=cached,
+                    cache_write=_int(usage.get("cacheWrite")),
+                )
+                self._add_usage(step_usage)
+                self._step().usage = step_usage
+            if message.get("stopReason") in ("error", "aborted"):
+                self._error("harness", str(message.get("errorMessage") or message["stopReason"]))
+        elif kind == "tool_execution_end":
+            call_id = str(event.get("toolCallId") or "")
+            name, arguments = self.pending.pop(call_id, (str(event.get("toolName") or "?"), {}))
+            result = event.get("result") if isinstance(event.get("result"), dict) else {}
+            output = _block_text(result.get("content"))
+            ok = not event.get("isError")
+            self._tool(call_id, name, arguments, output, ok=ok, error=None if ok else output[:300])
+
+
 TRANSCRIPTS: dict[str, type[Transcript]] = {
     "opencode": OpenCodeTranscript,
     "codex": CodexTranscript,
     "claude-code": ClaudeCodeTranscript,
+    "pi": PiTranscript,
 }
