@@ -242,7 +242,7 @@ class WorkbenchApp(App[int]):
                 )
                 continue
             try:
-                result = self.engine.compile(skill, tcp)
+                result = self.engine.compile(skill, tcp, target)
             except SkvmError as exc:
                 self.post_message(WorkFailed(f"Compile for {target} failed", str(exc)))
                 continue
@@ -260,7 +260,7 @@ class WorkbenchApp(App[int]):
         for target, tcp in needing:
             self.post_message(SynthesisStarted(target, model))
             try:
-                result = self.engine.compile_with_synthesis(skill, tcp)
+                result = self.engine.compile_with_synthesis(skill, tcp, target)
             except SkvmError as exc:
                 self.post_message(WorkFailed(f"Synthesis for {target} failed", str(exc)))
                 continue

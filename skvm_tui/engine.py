@@ -56,11 +56,14 @@ class Engine:
         path = path or find_profile(target, self.workspace)
         return load_tcp(path) if path else None
 
-    def compile(self, skill: Skill, tcp: TCP) -> CompileResult:
-        """The static compile: at once, shown before any synthesis."""
+    def compile(self, skill: Skill, tcp: TCP, target: str = "") -> CompileResult:
+        """The static compile: at once, shown before any synthesis. A tab `model+harness`
+        gets the variant written for that harness."""
         from skvm_core.compile import compile_skill
+        from skvm_core.harness import split_target
 
-        return compile_skill(skill, tcp, cache_dir=self.workspace.compile_cache)
+        harness = split_target(target)[1] if target else "bare"
+        return compile_skill(skill, tcp, cache_dir=self.workspace.compile_cache, harness=harness)
 
     def synthesis_model(self) -> str | None:
         from skvm_core.config import synthesis_model
@@ -80,16 +83,18 @@ class Engine:
             and wants_lowering(result.gaps)
         )
 
-    def compile_with_synthesis(self, skill: Skill, tcp: TCP) -> CompileResult:
+    def compile_with_synthesis(self, skill: Skill, tcp: TCP, target: str = "") -> CompileResult:
         """The compile with a synthesised script (minutes the first time; cached by the
         contract and procedure, so most edits reuse it)."""
         from skvm_core.compile import compile_skill
+        from skvm_core.harness import split_target
 
         return compile_skill(
             skill,
             tcp,
             synthesis_model=self.synthesis_model(),
             cache_dir=self.workspace.compile_cache,
+            harness=split_target(target)[1] if target else "bare",
         )
 
     def variant_skill(self, result: CompileResult, target: str | None = None) -> Skill:

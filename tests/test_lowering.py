@@ -256,6 +256,36 @@ def test_example_block_becomes_a_verified_parameterised_script(tmp_path):
     assert json.loads((work / "top.json").read_text()) == {"cat": 1, "dog": 2, "end": 1, "the": 3}
 
 
+@pytest.mark.parametrize(
+    ("harness", "tool"),
+    [("opencode", "bash"), ("codex", "exec_command"), ("claude-code", "Bash"), ("pi", "bash")],
+)
+def test_a_variant_for_an_external_harness_names_its_shell_tool_and_shows_the_step_up_front(
+    tmp_path, harness, tool
+):
+    from skvm_core.skill.frontmatter import parse_front_matter, split_front_matter
+
+    skill_dir = write_skill(
+        tmp_path, "checksums", CHECKSUM_SKILL, {"scripts/checksum.sh": CHECKSUM_SCRIPT}
+    )
+    ours = compile_skill(load_skill(skill_dir), weak_local())
+    theirs = compile_skill(load_skill(skill_dir), weak_local(), harness=harness)
+    text = theirs.variant.text
+    assert theirs.variant.lowered and theirs.variant.guard_violations == []
+    assert f"call the tool `{tool}` with this command" in text
+    assert "execute_command" not in text and "reply with this block" not in text
+    # The description, all the harness shows before a load, carries a verified command.
+    described = parse_front_matter(split_front_matter(text).front_matter)[0].description
+    original = load_skill(skill_dir).description
+    assert (
+        described.startswith(original)
+        and "Its verified command: `bash scripts/checksum.sh" in described
+    )
+    # Our own agent's variant is unchanged by this.
+    assert "Its verified command" not in ours.variant.text
+    assert "reply with this block" in ours.variant.text
+
+
 def test_a_command_to_repeat_per_file_becomes_a_verified_loop(tmp_path):
     skill_dir = write_skill(
         tmp_path, "checksums", CHECKSUM_SKILL, {"scripts/checksum.sh": CHECKSUM_SCRIPT}

@@ -347,7 +347,7 @@ async def test_no_proposal_when_the_held_out_split_does_not_improve(skills, tmp_
 
 
 def test_a_block_scalar_description_is_replaced_and_the_rest_kept():
-    from skvm_core.optimize.description import with_description
+    from skvm_core.skill.frontmatter import with_description
 
     text = "---\nname: x\ndescription: >\n  old words\n  more\nlicense: MIT\n---\n\nbody: here\n"
     new = with_description(text, 'New: "quoted" words')

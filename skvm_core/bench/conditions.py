@@ -73,6 +73,7 @@ def _compile(
     from skvm_core.compile import compile_skill
     from skvm_core.compile.accepted import compiled_or_error, variant_folder
     from skvm_core.config import synthesis_model
+    from skvm_core.harness import split_target
 
     def compiled():
         result = compile_skill(
@@ -82,6 +83,7 @@ def _compile(
             compiler_model=compiler_model,
             synthesis_model=synthesis_model() if compiler_model is None else None,
             cache_dir=ctx.workspace.compile_cache,
+            harness=split_target(target)[1],
         )
         return compiled_or_error(result, target)
 

@@ -332,9 +332,12 @@ async def execute_run(spec: RunSpec) -> RunRecord:
     base = _base_record(spec, task.id)
     base.synthetic = task.synthetic
     try:
-        skill = await asyncio.to_thread(resolve_condition(condition), task, target, context)
         _, protocol = split_protocol(condition)
         _, harness = split_harness(condition)
+        # The variant is compiled for the model in the harness it runs in (`model+harness`).
+        skill = await asyncio.to_thread(
+            resolve_condition(condition), task, with_harness(target, harness), context
+        )
         options = {
             "workspace": workspace,
             "label": f"{task.id}-{condition_label(condition)}-{'w' if spec.warmup else ''}{index}",

@@ -49,6 +49,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     workspace, skill, tcp = _inputs(args)
     passes = [p.strip() for p in args.passes.split(",")] if args.passes else None
     compiler, synthesis = compiler_models(args.compiler_model)
+    from skvm_core.harness import split_target
+
     result = compile_skill(
         skill,
         tcp,
@@ -56,6 +58,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         compiler_model=compiler,
         synthesis_model=synthesis,
         cache_dir=workspace.compile_cache,
+        harness=split_target(args.target)[1] if getattr(args, "target", None) else "bare",
     )
     out = Path(args.out) if args.out else variant_dir(workspace, result)
     if args.out:

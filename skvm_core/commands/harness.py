@@ -31,9 +31,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not project.is_dir():
         raise SkvmError(f"{project} is not a folder", hint="give the project folder to export into")
     if not args.original:
-        from skvm_core.bench.conditions import compiled_variant
+        from skvm_core.bench.conditions import compiled_variant, with_harness
 
-        skill = compiled_variant(skill, args.target, Workspace.default())
+        # The variant for the model in that harness: its tool names, its description.
+        from skvm_core.harness import split_target
+
+        in_harness = split_target(args.target)[1] != "bare"
+        target = args.target if in_harness else with_harness(args.target, args.harness)
+        skill = compiled_variant(skill, target, Workspace.default())
     harness = get_harness(args.harness)
     placed = export_skill(harness, skill, project.resolve(), force=args.force)
     what = "skill" if args.original else f"variant for {args.target}"

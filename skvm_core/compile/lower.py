@@ -55,13 +55,30 @@ class Idiom(BaseModel):
     finish: str
 
     @classmethod
-    def for_protocol(cls, protocol: str) -> Idiom:
+    def for_protocol(cls, protocol: str, harness: str = "bare") -> Idiom:
+        """In our agent, the protocol's way; in an external harness, its own shell tool by
+        the name that harness gives it (it calls tools its own way, whatever the protocol)."""
+        if harness != "bare":
+            tool = HARNESS_SHELL_TOOLS.get(harness, "bash")
+            return cls(
+                run=f"call the tool `{tool}` with this command",
+                finish="Then give a one-line answer.",
+            )
         if protocol == "code-act":
             return cls(run="reply with this block", finish="Then reply DONE.")
         return cls(
             run="call the tool `execute_command` with this command",
             finish="Then give a one-line answer.",
         )
+
+
+# The shell tool each external harness offers its model.
+HARNESS_SHELL_TOOLS = {
+    "opencode": "bash",
+    "codex": "exec_command",
+    "claude-code": "Bash",
+    "pi": "bash",
+}
 
 
 class Requirement(BaseModel):
@@ -164,14 +181,16 @@ FOOTER_START = "Background and the original steps:"
 TRIMS = ("full", "choice meanings", "no meanings", "no inspection", "no footer")
 
 
-def lower(skill: Skill, helps: list[ScriptHelp], gaps: list[Gap], protocol: str) -> LoweredSkill:
+def lower(
+    skill: Skill, helps: list[ScriptHelp], gaps: list[Gap], protocol: str, harness: str = "bare"
+) -> LoweredSkill:
     """The shortest-needed lowering: full detail if it fits in the original's tokens, else
     less (meanings of every argument, then of choices, then the inspection step)."""
 
     from skvm_core.agent.history import reading_tokens
     from skvm_core.skill.frontmatter import split_front_matter
 
-    candidates = [_lower(skill, helps, gaps, protocol, trim) for trim in TRIMS]
+    candidates = [_lower(skill, helps, gaps, protocol, trim, harness) for trim in TRIMS]
     budget = reading_tokens(skill.body)
     for lowered in candidates:  # the fullest lowering no longer than the original
         if reading_tokens(split_front_matter(lowered.text).body) <= budget:
@@ -186,9 +205,14 @@ def lower(skill: Skill, helps: list[ScriptHelp], gaps: list[Gap], protocol: str)
 
 
 def _lower(
-    skill: Skill, helps: list[ScriptHelp], gaps: list[Gap], protocol: str, trim: str
+    skill: Skill,
+    helps: list[ScriptHelp],
+    gaps: list[Gap],
+    protocol: str,
+    trim: str,
+    harness: str = "bare",
 ) -> LoweredSkill:
-    idiom = Idiom.for_protocol(protocol)
+    idiom = Idiom.for_protocol(protocol, harness)
     source = skill.source.splitlines()
     writer = _Writer(lines=source[: skill.body_start_line - 1])
     main_gap = max(

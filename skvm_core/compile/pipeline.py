@@ -127,11 +127,15 @@ def _lower(context: PassContext, inputs: dict[str, Any]) -> Lowering:
         )
     protocol = choose_protocol(tcp.model, dict(tcp.capabilities)).protocol
     names = ", ".join(s.script for s in scripts)
-    lowered = lower(skill, scripts, gaps, protocol)
+    harness = options.get("harness", "bare")
+    lowered = lower(skill, scripts, gaps, protocol, harness)
     violations = lowering_guard(skill, lowered, budget=True)
     over = [v for v in violations if "tokens" in v]
     if over:
         return Lowering(reason=f"not lowered: even the shortest lowering is too long ({over[0]})")
+    if harness != "bare":  # the one change to the front matter a lowering makes, after its guard
+        text = first_step_in_description(lowered.text, scripts[0])
+        lowered = lowered.model_copy(update={"text": text})
     return Lowering(
         skill=lowered,
         violations=violations,
@@ -375,6 +379,25 @@ class CompileResult:
         return select_tools(source, "")
 
 
+def first_step_in_description(text: str, script: ScriptHelp) -> str:
+    """An external harness shows only a skill's description until the model loads the body,
+    and a weak model often never does: the description then carries the first concrete step,
+    a command that was verified."""
+    from skvm_core.skill.frontmatter import parse_front_matter, split_front_matter, with_description
+
+    examples = script.verified_examples()
+    if not examples:
+        return text
+    current, _ = parse_front_matter(split_front_matter(text).front_matter)
+    step = f" Its verified command: `{examples[0].text}`, with the task's own files and values in place of the example's."
+    if (
+        step.strip() in (current.description or "")
+        or len(current.description or "") + len(step) > 1024
+    ):
+        return text  # the Agent Skills limit for a description is 1024 characters
+    return with_description(text, (current.description or "").rstrip() + step)
+
+
 def compile_skill(
     skill: Skill,
     tcp: TCP,
@@ -383,12 +406,16 @@ def compile_skill(
     compiler_model: str | None = None,
     synthesis_model: str | None = None,
     cache_dir: Path | None = None,
+    harness: str = "bare",
 ) -> CompileResult:
     """`compiler_model` refines the analysis, rewrites and synthesises; `synthesis_model`
-    (when no compiler model is named) only synthesises the scripts a weak target needs."""
+    (when no compiler model is named) only synthesises the scripts a weak target needs;
+    `harness` is where the variant will run (its tool names, its always-shown description)."""
     options = {"compiler_model": compiler_model}
     if synthesis_model and not compiler_model:
         options["synthesis_model"] = synthesis_model  # absent otherwise: static keys unchanged
+    if harness != "bare":
+        options["harness"] = harness  # likewise
     context = PassContext(
         views={
             "skill": skill,

@@ -15,7 +15,6 @@ a resumed session repeats no run.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from skvm_core.bench.triggers import TriggerOptions, TriggerRecord, TriggerStore
 from skvm_core.errors import SkvmError
 from skvm_core.optimize.proposals import Proposal, ProposalStore, RepairNote, Scores
 from skvm_core.skill import Skill
+from skvm_core.skill.frontmatter import with_description
 from skvm_core.store.atomic import atomic_write_text
 from skvm_core.store.names import folder_name
 from skvm_core.store.workspace import Workspace
@@ -73,30 +73,6 @@ class DescriptionSession(BaseModel):
 
 
 # --- the description in SKILL.md ---------------------------------------------------------
-
-
-def with_description(text: str, description: str) -> str:
-    """SKILL.md with its front matter's description replaced (a block scalar included) by
-    one quoted line; everything else is kept as written."""
-    from skvm_core.skill.frontmatter import parse_front_matter, split_front_matter
-
-    split_front_matter(text)  # says what is wrong when there is no front matter
-    lines = text.splitlines(keepends=True)
-    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    new = f"description: {json.dumps(description, ensure_ascii=False)}\n"
-    start = next((i for i in range(1, end) if re.match(r"description\s*:", lines[i])), None)
-    if start is None:
-        lines.insert(end, new)
-    else:
-        stop = start + 1
-        while stop < end and (lines[stop].startswith((" ", "\t")) or not lines[stop].strip()):
-            stop += 1
-        lines[start:stop] = [new]
-    result = "".join(lines)
-    parsed, _ = parse_front_matter(split_front_matter(result).front_matter)
-    if parsed.description != description:
-        raise SkvmError("the new description could not be written into SKILL.md")
-    return result
 
 
 def skill_with(skill: Skill, description: str, folder: Path) -> Skill:

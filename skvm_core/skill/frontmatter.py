@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +143,25 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def with_description(text: str, description: str) -> str:
+    """SKILL.md with its front matter's description replaced (a block scalar included) by
+    one quoted line; everything else is kept as written."""
+    split_front_matter(text)  # says what is wrong when there is no front matter
+    lines = text.splitlines(keepends=True)
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    new = f"description: {json.dumps(description, ensure_ascii=False)}\n"
+    start = next((i for i in range(1, end) if re.match(r"description\s*:", lines[i])), None)
+    if start is None:
+        lines.insert(end, new)
+    else:
+        stop = start + 1
+        while stop < end and (lines[stop].startswith((" ", "\t")) or not lines[stop].strip()):
+            stop += 1
+        lines[start:stop] = [new]
+    result = "".join(lines)
+    parsed, _ = parse_front_matter(split_front_matter(result).front_matter)
+    if parsed.description != description:
+        raise SkillError("the new description could not be written into SKILL.md")
+    return result
