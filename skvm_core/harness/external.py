@@ -31,6 +31,7 @@ from skvm_core.harness.install import CLIS, harness_dir, require_cli
 from skvm_core.harness.process import run_cli
 from skvm_core.harness.transcript import Transcript
 from skvm_core.llm.client import CallOptions
+from skvm_core.llm.models import provider_of
 from skvm_core.llm.types import Usage
 from skvm_core.serve import ModelServer, ServedCall
 from skvm_core.store.atomic import atomic_write_text
@@ -140,12 +141,17 @@ class ExternalHarness(HarnessAdapter):
             raw_log.write(line if line.endswith("\n") else line + "\n")
             transcript.feed(line)
 
+        # An in-process model works one request at a time: a call it has not answered in
+        # time is still being computed, so a retry only queues behind it. Its calls get the
+        # run's whole time limit, once (a harness prompt of 10k tokens takes minutes on a CPU).
+        local = provider_of(model) == "local"
         server = ModelServer(
             model,
             options=CallOptions(
                 temperature=limits.temperature,
                 seed=limits.seed,
                 max_tokens=max(limits.max_output_tokens, 2048),
+                **({"timeout_s": limits.timeout_s, "max_retries": 0} if local else {}),
             ),
             served_name=SERVED_NAME,
             on_call=turns.on_call,
