@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from skvm_core.agent.folder import changed_files, folder_state
-from skvm_core.agent.result import AgentStep, RunLimits, RunResult, SkillMode
+from skvm_core.agent.result import AgentStep, RunResult
 from skvm_core.agent.trace import (
     FanOutEvent,
     HookEvent,
@@ -34,6 +34,7 @@ from skvm_core.agent.trace import (
 )
 from skvm_core.errors import SkvmError
 from skvm_core.llm.types import Usage
+from skvm_core.run.agent_call import AgentCall
 from skvm_core.run.merge import MergeConflict, MergeRule, merge_files
 from skvm_core.skill import Skill
 
@@ -208,126 +209,147 @@ class _Nest:
             subscriber(event)
 
 
-async def run_fanout(
-    plan: FanOutPlan,
-    adapter: Any,
-    model: str,
-    prompt: str,
-    work_dir: Path,
-    skill: Skill | None,
-    limits: RunLimits,
-    *,
-    run_id: str,
-    run_dir: Path,
-    subscribers: list[Subscriber] | None = None,
-    protocol: Any = "auto",
-    skill_mode: SkillMode = "inject",
-) -> RunResult:
-    """The run as one sub-run per item, merged into `work_dir`. Raises MergeConflict when
-    the items' outputs do not combine (the caller then runs the task whole)."""
-    live = list(subscribers or [])
-    recorder = TraceRecorder(run_id, run_dir / "trace.jsonl", live)
-    started = time.perf_counter()
+async def run_fanout(plan: FanOutPlan, adapter: Any, call: AgentCall, run_dir: Path) -> RunResult:
+    """`call` as one sub-run per item, merged into its work folder. Raises MergeConflict
+    when the items' outputs do not combine (the caller then runs the task whole)."""
+    return await _FanOut(plan, adapter, call, run_dir).run()
 
-    def emit(event: Any) -> None:
-        event.t_ms = (time.perf_counter() - started) * 1000
-        recorder.emit(event)
 
-    emit(
-        RunStarted(
-            run_id=run_id,
-            model=model,
-            prompt=prompt,
-            work_dir=str(work_dir),
-            skill=skill.name if skill else None,
-            skill_mode=skill_mode if skill else None,
-            limits=limits.model_dump(mode="json"),
-            protocol="fan-out",
-            protocol_reason=plan.reason,
+class _FanOut:
+    def __init__(self, plan: FanOutPlan, adapter: Any, call: AgentCall, run_dir: Path) -> None:
+        self.plan, self.adapter, self.call, self.run_dir = plan, adapter, call, run_dir
+        self.recorder = TraceRecorder(call.run_id, run_dir / "trace.jsonl", call.subscribers)
+        self.started = time.perf_counter()
+        self.gate = asyncio.Semaphore(plan.limit)
+        self.items = [_Item(index=i, item=item) for i, item in enumerate(plan.items)]
+
+    def emit(self, event: Any) -> None:
+        event.t_ms = (time.perf_counter() - self.started) * 1000
+        self.recorder.emit(event)
+
+    async def run(self) -> RunResult:
+        call, plan = self.call, self.plan
+        self.emit(
+            RunStarted(
+                run_id=call.run_id,
+                model=call.model,
+                prompt=call.prompt,
+                work_dir=str(call.work_dir),
+                skill=call.skill.name if call.skill else None,
+                skill_mode=call.skill_mode if call.skill else None,
+                limits=call.limits.model_dump(mode="json"),
+                protocol="fan-out",
+                protocol_reason=plan.reason,
+            )
         )
-    )
-    emit(
-        FanOutEvent(
-            run_id=run_id,
-            step_text=plan.step_text,
-            folder=plan.folder,
-            items=plan.items,
-            limit=plan.limit,
-            merge=plan.merge,
-            reason=plan.reason,
+        self.emit(
+            FanOutEvent(
+                run_id=call.run_id,
+                step_text=plan.step_text,
+                folder=plan.folder,
+                items=plan.items,
+                limit=plan.limit,
+                merge=plan.merge,
+                reason=plan.reason,
+            )
         )
-    )
-    gate = asyncio.Semaphore(plan.limit)
-    items = [_Item(index=i, item=item) for i, item in enumerate(plan.items)]
+        try:
+            # A task group, not gather: on a cancellation every sub-run is cancelled and
+            # awaited (its processes reaped) before this run ends.
+            async with asyncio.TaskGroup() as group:
+                for entry in self.items:
+                    group.create_task(self._item(entry))
+            done = [e for e in self.items if e.ok]
+            merged = _merge(done, plan.merge)
+            _write_merged(call.work_dir, merged)
+        except MergeConflict as exc:
+            detail = f"not merged: {exc.message}; the task runs whole"
+            self.emit(HookEvent(run_id=call.run_id, hook="fan-out", detail=detail))
+            self._close("crashed", f"fan-out not merged: {exc.message}")
+            raise
+        except asyncio.CancelledError:
+            self._close("crashed", "cancelled")
+            raise
+        failed = [e.item for e in self.items if not e.ok]
+        detail = f"fan-out over {len(self.items)} items: {len(done)} ok" + (
+            f", failed after a retry: {', '.join(failed)}" if failed else ""
+        )
+        result = self._close("ok" if done else "crashed", detail)
+        return result.model_copy(
+            update={
+                "work_dir": call.work_dir,
+                "files_written": len(merged),
+                "trace_path": self.run_dir / "trace.jsonl",
+            }
+        )
 
-    async def one(entry: _Item) -> None:
+    async def _item(self, entry: _Item) -> None:
         for attempt in (1, 2):  # a failed item is retried once, then reported
             entry.attempt = attempt
-            async with gate:
-                await _run_item(entry, attempt)
-            emit(_sub_event(run_id, entry, run_dir))
+            async with self.gate:
+                await self._attempt(entry, attempt)
+            self.emit(_sub_event(self.call.run_id, entry))
             if entry.ok:
                 return
 
-    async def _run_item(entry: _Item, attempt: int) -> None:
-        sub_id = f"{run_id}-i{entry.index:02d}" + (f"-r{attempt}" if attempt > 1 else "")
-        sub_dir = run_dir / "sub" / sub_id.removeprefix(f"{run_id}-")
-        work = _item_work_dir(plan, work_dir, entry.item, sub_dir / "work")
+    async def _attempt(self, entry: _Item, attempt: int) -> None:
+        call = self.call
+        sub_id = f"{call.run_id}-i{entry.index:02d}" + (f"-r{attempt}" if attempt > 1 else "")
+        sub_dir = self.run_dir / "sub" / sub_id.removeprefix(f"{call.run_id}-")
+        work = _item_work_dir(self.plan, call.work_dir, entry.item, sub_dir / "work")
         before = folder_state(work)
-        entry.result = await adapter.run(
-            model,
-            item_prompt(prompt, plan, entry.item),
-            work,
-            skill,
-            limits,
+        sub = call.but(
+            prompt=item_prompt(call.prompt, self.plan, entry.item),
+            work_dir=work,
             run_id=sub_id,
-            trace_path=sub_dir / "trace.jsonl",
-            subscribers=[_Nest(run_id, live)],
-            protocol=protocol,
-            skill_mode=skill_mode,
+            subscribers=[_Nest(call.run_id, call.subscribers)],
         )
+        entry.result = await sub.run(self.adapter, sub_dir / "trace.jsonl")
         written = [
             path
             for path in changed_files(before, folder_state(work))
-            if (work / path).is_file() and not _laid_by_harness(path, work, skill)
+            if (work / path).is_file() and not _laid_by_harness(path, work, call.skill)
         ]
         entry.files = {path: (work / path).read_bytes() for path in written}
 
-    try:
-        # A task group, not gather: on a cancellation every sub-run is cancelled and
-        # awaited (its processes reaped) before this run ends.
-        async with asyncio.TaskGroup() as group:
-            for entry in items:
-                group.create_task(one(entry))
-        done = [e for e in items if e.ok]
-        failed = [e.item for e in items if not e.ok]
-        merged = _merge(done, plan.merge)
-        _write_merged(work_dir, merged, run_dir)
-    except MergeConflict as exc:
-        emit(
-            HookEvent(
-                run_id=run_id,
-                hook="fan-out",
-                detail=f"not merged: {exc.message}; the task runs whole",
+    def _close(self, status: str, detail: str) -> RunResult:
+        results = [e.result for e in self.items if e.result is not None]
+        usage = sum((r.usage for r in results), Usage())
+        steps: list[AgentStep] = [s for r in results for s in r.steps]
+        costs = [r.cost_usd for r in results]
+        cost = None if None in costs else sum(c or 0.0 for c in costs)
+        wall_ms = (time.perf_counter() - self.started) * 1000
+        model_ms = sum(r.model_ms for r in results)
+        self.emit(
+            RunFinished(
+                run_id=self.call.run_id,
+                status=status,  # type: ignore[arg-type]
+                detail=detail,
+                final_text=detail,
+                steps=len(steps),
+                usage=usage,
+                cost_usd=cost,
+                wall_ms=wall_ms,
+                model_ms=model_ms,
             )
         )
-        _close(recorder, emit, items, "crashed", f"fan-out not merged: {exc.message}", started)
-        raise
-    except asyncio.CancelledError:
-        _close(recorder, emit, items, "crashed", "cancelled", started)
-        raise
-    status = "ok" if done else "crashed"
-    detail = f"fan-out over {len(items)} items: {len(done)} ok" + (
-        f", failed after a retry: {', '.join(failed)}" if failed else ""
-    )
-    result = _close(recorder, emit, items, status, detail, started)
-    return result.model_copy(
-        update={
-            "work_dir": work_dir,
-            "files_written": len(merged),
-            "trace_path": run_dir / "trace.jsonl",
-        }
-    )
+        self.recorder.close()
+        return RunResult(
+            run_id=self.call.run_id,
+            model=self.call.model,
+            status=status,  # type: ignore[arg-type]
+            status_detail=detail,
+            final_text=detail,
+            steps=steps,
+            usage=usage,
+            cost_usd=cost,
+            wall_ms=wall_ms,
+            model_ms=model_ms,
+            work_dir=self.call.work_dir,
+            skill_loaded=any(r.skill_loaded for r in results) if results else None,
+            protocol="fan-out",
+            extra={"fan_out": {"items": len(self.items), "ok": sum(1 for e in self.items if e.ok)}},
+        )
 
 
 def _laid_by_harness(path: str, work: Path, skill: Skill | None) -> bool:
@@ -359,7 +381,7 @@ def target_capabilities(model: str, workspace: Any) -> dict[str, str]:
         return {}
 
 
-def _sub_event(run_id: str, entry: _Item, run_dir: Path) -> SubRunEvent:
+def _sub_event(run_id: str, entry: _Item) -> SubRunEvent:
     result = entry.result
     return SubRunEvent(
         run_id=run_id,
@@ -384,56 +406,9 @@ def _merge(done: list[_Item], rule: MergeRule) -> dict[str, bytes]:
     return {path: merge_files(path, found, rule) for path, found in sorted(versions.items())}
 
 
-def _write_merged(work_dir: Path, merged: dict[str, bytes], run_dir: Path) -> None:
+def _write_merged(work_dir: Path, merged: dict[str, bytes]) -> None:
     """Every merged file is computed before the first is written; each lands in one rename."""
     from skvm_core.store.beneath import replace_file_beneath
 
     for path, data in merged.items():
         replace_file_beneath(work_dir, path, data)
-
-
-def _close(
-    recorder: TraceRecorder,
-    emit: Any,
-    items: list[_Item],
-    status: str,
-    detail: str,
-    started: float,
-) -> RunResult:
-    results = [e.result for e in items if e.result is not None]
-    usage = sum((r.usage for r in results), Usage())
-    steps: list[AgentStep] = [s for r in results for s in r.steps]
-    costs = [r.cost_usd for r in results]
-    wall_ms = (time.perf_counter() - started) * 1000
-    model_ms = sum(r.model_ms for r in results)
-    emit(
-        RunFinished(
-            run_id=recorder.run_id,
-            status=status,  # type: ignore[arg-type]
-            detail=detail,
-            final_text=detail,
-            steps=len(steps),
-            usage=usage,
-            cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-            wall_ms=wall_ms,
-            model_ms=model_ms,
-        )
-    )
-    recorder.close()
-    model = results[0].model if results else ""
-    return RunResult(
-        run_id=recorder.run_id,
-        model=model,
-        status=status,  # type: ignore[arg-type]
-        status_detail=detail,
-        final_text=detail,
-        steps=steps,
-        usage=usage,
-        cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-        wall_ms=wall_ms,
-        model_ms=model_ms,
-        work_dir=Path("."),
-        skill_loaded=any(r.skill_loaded for r in results) if results else None,
-        protocol="fan-out",
-        extra={"fan_out": {"items": len(items), "ok": sum(1 for e in items if e.ok)}},
-    )

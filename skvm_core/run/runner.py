@@ -16,6 +16,7 @@ from skvm_core.agent.sandbox import run_command
 from skvm_core.agent.tools import ToolError, confine
 from skvm_core.agent.trace import Subscriber
 from skvm_core.llm.models import check_model_ready
+from skvm_core.run.agent_call import AgentCall
 from skvm_core.run.graders import Score, evaluate
 from skvm_core.run.task import Task, TaskError
 from skvm_core.skill import Skill, load_skill
@@ -150,21 +151,18 @@ async def run_task(
         from skvm_core.profile.store import target_protocol
 
         protocol = target_protocol(model, protocol, workspace)
-    result = await run_agent(
-        adapter,
-        model,
-        task.prompt,
-        work_dir,
-        skill,
-        limits,
+    call = AgentCall(
+        model=model,
+        prompt=task.prompt,
+        work_dir=work_dir,
+        skill=skill,
+        limits=limits,
         run_id=run_id,
-        run_dir=run_dir,
-        subscribers=subscribers,
+        subscribers=list(subscribers or []),
         protocol=protocol,
         skill_mode=skill_mode,
-        parallel=parallel,
-        workspace=workspace,
     )
+    result = await run_agent(adapter, call, run_dir, parallel=parallel, workspace=workspace)
     score = await evaluate(task, result, judge_model=judge_model)
     if not score.passed:
         _record_evidence(task, result, score, skill, run_dir)
@@ -186,68 +184,33 @@ async def run_task(
 
 
 async def run_agent(
-    adapter,
-    model: str,
-    prompt: str,
-    work_dir: Path,
-    skill: Skill | None,
-    limits,
-    *,
-    run_id: str,
-    run_dir: Path,
-    subscribers: list[Subscriber] | None,
-    protocol,
-    skill_mode: SkillMode,
-    parallel: str | int,
-    workspace: Workspace,
+    adapter, call: AgentCall, run_dir: Path, *, parallel: str | int, workspace: Workspace
 ) -> RunResult:
-    """One agent run in `work_dir`, or its per-item step fanned out into sub-runs when the
+    """`call` in its work folder, or its per-item step fanned out into sub-runs when the
     plan says so; outputs that do not merge fall back to the run whole (the fan-out's trace
     is kept beside it as fanout-trace.jsonl)."""
-    from skvm_core.run.fanout import (
-        parse_parallel,
-        plan_fanout,
-        run_fanout,
-        target_capabilities,
-    )
+    from skvm_core.run.fanout import parse_parallel, plan_fanout, run_fanout, target_capabilities
     from skvm_core.run.merge import MergeConflict
 
     chosen = parse_parallel(parallel)
     plan = None
     if chosen != "off":
-        capabilities = target_capabilities(model, workspace) if chosen == "auto" else {}
-        plan = plan_fanout(skill, prompt, work_dir, chosen, model=model, capabilities=capabilities)
+        capabilities = target_capabilities(call.model, workspace) if chosen == "auto" else {}
+        plan = plan_fanout(
+            call.skill,
+            call.prompt,
+            call.work_dir,
+            chosen,
+            model=call.model,
+            capabilities=capabilities,
+        )
     trace_path = run_dir / "trace.jsonl"
     if plan is not None:
         try:
-            return await run_fanout(
-                plan,
-                adapter,
-                model,
-                prompt,
-                work_dir,
-                skill,
-                limits,
-                run_id=run_id,
-                run_dir=run_dir,
-                subscribers=subscribers,
-                protocol=protocol,
-                skill_mode=skill_mode,
-            )
+            return await run_fanout(plan, adapter, call, run_dir)
         except MergeConflict:
             trace_path.replace(run_dir / "fanout-trace.jsonl")
-    return await adapter.run(
-        model,
-        prompt,
-        work_dir,
-        skill,
-        limits,
-        run_id=run_id,
-        trace_path=trace_path,
-        subscribers=subscribers,
-        protocol=protocol,
-        skill_mode=skill_mode,
-    )
+    return await call.run(adapter, trace_path)
 
 
 def _record_evidence(
