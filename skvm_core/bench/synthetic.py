@@ -176,6 +176,10 @@ def write_synthetic_tasks(
     outputs = [o for o in options if o.shape.role == "output"]
     inputs = [o for o in options if o.shape.role == "input"]
     agreed = synthesis is not None and synthesis.offered and synthesis.script
+    from_synthesis = synthesis is not None and sets[0] in (
+        synthesis.examples,
+        synthesis.edge_examples,
+    )
     written = []
     for number, example in enumerate(sets, 1):
         expected = _agreed_outputs(synthesis, example, outputs) if agreed else None
@@ -203,19 +207,7 @@ def write_synthetic_tasks(
             "skill": str(skill.root.resolve()),
             "eval": [check_criterion(c) for c in checks],
             "fixtures": {_place(o): example[o.example] for o in inputs if o.example in example},
-            "origin": {
-                "format": SYNTHETIC,
-                "from": "the skill's contract"
-                + (f" and synthesis by {synthesis.model}" if synthesis else ""),
-                "inputs": "the compiler's example inputs"
-                if synthesis
-                else "the skill's own examples",
-                "expected": (
-                    f"outputs {synthesis.agreement[0]} of {synthesis.agreement[1]} candidate scripts agreed on"
-                    if expected
-                    else "none: the contract's checks only"
-                ),
-            },
+            "origin": _origin(synthesis, from_synthesis, expected is not None and bool(expected)),
         }
         Task.model_validate(task)
         folder = staging / task_id
@@ -225,6 +217,21 @@ def write_synthetic_tasks(
     root.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(root)
     return written
+
+
+def _origin(synthesis: Synthesis | None, from_synthesis: bool, agreed: bool) -> dict[str, str]:
+    """Where a synthetic task came from, said in its own file."""
+    return {
+        "format": SYNTHETIC,
+        "from": "the skill's contract"
+        + (f" and synthesis by {synthesis.model}" if synthesis else ""),
+        "inputs": "the compiler's example inputs" if from_synthesis else "the skill's own examples",
+        "expected": (
+            f"outputs {synthesis.agreement[0]} of {synthesis.agreement[1]} candidate scripts agreed on"
+            if agreed and synthesis is not None
+            else "none: the contract's checks only"
+        ),
+    }
 
 
 def synthetic_tasks(skill: Skill, workspace: Workspace) -> list[Task]:
