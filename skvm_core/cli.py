@@ -454,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
     workbench = commands.add_parser("workbench", help="open the terminal workbench")
     workbench.add_argument("skill", nargs="?", help="skill folder to open")
     workbench.add_argument("--targets", help="comma-separated model ids")
+    workbench.add_argument(
+        "--parallel",
+        metavar="auto|off|N",
+        help="fan a per-item step out into sub-runs (default: the configuration's, auto)",
+    )
     workbench.set_defaults(handler=_lazy("skvm_tui.launch", "cmd_workbench"))
     return parser
 

@@ -38,6 +38,16 @@ class Config(BaseModel):
     call_timeout_s: float = Field(default=180.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=20)
     theme: str = "skvm-dark"
+    # Whether a skill's per-item step fans out into sub-runs: auto, off or a limit (`--parallel`).
+    parallel: str = "auto"
+
+    @field_validator("parallel")
+    @classmethod
+    def _parallel_choice(cls, value: str) -> str:
+        chosen = str(value).strip().lower()
+        if chosen in ("auto", "off") or (chosen.isdigit() and int(chosen) >= 1):
+            return chosen
+        raise ValueError("parallel must be auto, off or a number of sub-runs of at least 1")
 
     @field_validator("default_targets")
     @classmethod

@@ -711,7 +711,7 @@ class WorkbenchApp(App[int]):
         self.push_screen(HelpScreen(rows))
 
 
-def run_workbench(skill: str | None, targets: list[str] | None) -> int:
+def run_workbench(skill: str | None, targets: list[str] | None, parallel: str | None = None) -> int:
     from skvm_core.config import load_config
 
     config = load_config()
@@ -720,6 +720,10 @@ def run_workbench(skill: str | None, targets: list[str] | None) -> int:
         raise SkvmError(
             f"no SKILL.md in {folder}", hint="pass a skill folder, e.g. sample_skills/csv-report"
         )
-    engine = Engine(Workspace(config.workspace_dir()), executor=config.executor)
+    engine = Engine(
+        Workspace(config.workspace_dir()),
+        executor=config.executor,
+        parallel=parallel or config.parallel,
+    )
     app = WorkbenchApp(folder.resolve(), targets or config.default_targets, engine)
     return app.run() or 0

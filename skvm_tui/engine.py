@@ -32,6 +32,7 @@ class Engine:
     workspace: Workspace
     profile_overrides: dict[str, Path] = field(default_factory=dict)
     executor: str = "local"  # where bench runs execute (the configuration's `executor`)
+    parallel: str = "auto"  # fan-out of a per-item step (the configuration's, or --parallel)
 
     def load_skill(self, folder: Path) -> Skill:
         from skvm_core.skill import load_skill
@@ -164,7 +165,9 @@ class Engine:
             from skvm_core.jit.runtime import run_solidified
 
             return await run_solidified(task, model, skill=skill, **options)
-        return await run_task(task, model, skill=skill, harness=harness, **options)
+        return await run_task(
+            task, model, skill=skill, harness=harness, parallel=self.parallel, **options
+        )
 
     async def run_folder(
         self, prompt: str, folder: Path, target: str, skill: Skill | None, subscriber: Subscriber
@@ -184,6 +187,7 @@ class Engine:
             workspace=self.workspace,
             subscribers=[subscriber],
             harness=harness,
+            parallel=self.parallel,
         )
 
     def save_run_as_task(self, run: FolderRun, skill: Skill) -> Path:

@@ -9,4 +9,9 @@ def cmd_workbench(args: argparse.Namespace) -> int:
     from skvm_tui.app import run_workbench
 
     targets = [t.strip() for t in args.targets.split(",") if t.strip()] if args.targets else None
-    return run_workbench(args.skill, targets)
+    parallel = getattr(args, "parallel", None)
+    if parallel:
+        from skvm_core.run.fanout import parse_parallel
+
+        parallel = str(parse_parallel(parallel))  # a bad value fails here, before the UI opens
+    return run_workbench(args.skill, targets, parallel)

@@ -46,6 +46,8 @@ def test_skvm_home_overrides_workspace(tmp_path, monkeypatch):
         ("concurrency = 0\n", "concurrency"),
         ("colour = 'red'\n", "colour"),
         ("concurrency = [\n", "not valid TOML"),
+        ("parallel = 'lots'\n", "parallel"),
+        ("parallel = '0'\n", "parallel"),
     ],
 )
 def test_invalid_config_is_a_clear_error(tmp_path, monkeypatch, text, message):
@@ -53,3 +55,9 @@ def test_invalid_config_is_a_clear_error(tmp_path, monkeypatch, text, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match=message):
         load_config()
+
+
+def test_parallel_is_read_and_normalised(tmp_path, monkeypatch):
+    (tmp_path / "skvm.toml").write_text("parallel = 'OFF'\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config().parallel == "off"
