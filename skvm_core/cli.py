@@ -428,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a folder at the target that skvm export did not write",
     )
+    export.add_argument(
+        "--always-on",
+        action="store_true",
+        help="also write the skill's steps into the file the harness always reads "
+        "(AGENTS.md, or CLAUDE.md for claude-code), in a marked section",
+    )
     export.set_defaults(handler=_lazy("skvm_core.commands.harness", "cmd_export"))
 
     serve = commands.add_parser(

@@ -744,3 +744,24 @@ async def test_a_harness_run_keeps_our_agents_step_and_loop_limits(tmp_path, nam
         assert result.status == "ok" and expected in result.status_detail, result.status_detail
         assert result.extra["model_calls"] <= 4  # the CLI was ended, not left to run on
         assert _processes_with(str(work)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "file"), [("opencode", "AGENTS.md"), ("claude-code", "CLAUDE.md")]
+)
+def test_export_always_on_writes_a_marked_section_and_replaces_only_it(tmp_path, name, file):
+    from skvm_core.cli import main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / file).write_text("# House rules\n\nUse tabs.\n")
+    argv = [
+        "export", "--skill", str(_sample_skill(tmp_path)), "--target", "local/qwen2.5-coder-0.5b",
+        "--harness", name, "--into", str(project), "--original", "--always-on",
+    ]  # fmt: skip
+    assert main(argv) == 0 and main(argv) == 0  # the second export replaces the section
+    text = (project / file).read_text()
+    assert text.startswith("# House rules\n\nUse tabs.\n")
+    assert text.count("<!-- skvm skill row-counter: start -->") == 1
+    assert "## Skill: row-counter" in text and "Run `wc -l < FILE > count.txt`." in text
+    assert text.rstrip().endswith("<!-- skvm skill row-counter: end -->")

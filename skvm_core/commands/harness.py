@@ -45,6 +45,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     console.print(
         f"{what} written to [bold]{escape(str(placed))}[/] ({args.harness} loads it there)"
     )
+    if getattr(args, "always_on", False):
+        from skvm_core.harness.always_on import write_always_on
+
+        written = write_always_on(args.harness, skill, project.resolve(), what)
+        console.print(
+            f"its steps written into [bold]{escape(str(written))}[/] (read every session)"
+        )
     return EXIT_OK
 
 
