@@ -89,17 +89,21 @@ def _one_file_per_turn(messages, tools) -> ScriptedTurn:
 
 
 async def _both(
-    task_dir: Path, model: str, workspace: Workspace
+    task_dir: Path, model: str, workspace: Workspace, fanned: str | int = "auto"
 ) -> dict[str, tuple[float, str, bool]]:
     timings = {}
-    for mode in ("off", "auto"):
+    for mode in ("off", fanned):
         started = time.perf_counter()
         outcome = await run_task(
             load_task(task_dir), model, workspace=workspace, keep=True, parallel=mode
         )
         wall = time.perf_counter() - started
         census = outcome.run.work_dir / "census.txt"
-        timings[mode] = (wall, census.read_text() if census.is_file() else "", outcome.score.passed)
+        timings["off" if mode == "off" else "fanned"] = (
+            wall,
+            census.read_text() if census.is_file() else "",
+            outcome.score.passed,
+        )
     return timings
 
 
@@ -111,7 +115,7 @@ def run() -> list[dict]:
         workspace = Workspace(root / "ws")
         model = register_scripted(ScriptedModel(_one_file_per_turn), name="parallel-bench")
         timings = asyncio.run(_both(task_dir, model, workspace))
-        (serial, serial_out, _), (fanned, fanned_out, _) = timings["off"], timings["auto"]
+        (serial, serial_out, _), (fanned, fanned_out, _) = timings["off"], timings["fanned"]
         same = serial_out == fanned_out and serial_out.count("\n") == ITEMS
         ratio = serial / fanned
         rows.append(
@@ -123,8 +127,9 @@ def run() -> list[dict]:
             )
         )
         if os.environ.get("SKVM_BENCH_LOCAL") == "1":
-            local = asyncio.run(_both(task_dir, "local/qwen2.5-coder-0.5b", workspace))
-            (s, s_out, s_pass), (f, f_out, f_pass) = local["off"], local["auto"]
+            # `auto` leaves an in-process model serial; two at once is what it is measured at.
+            local = asyncio.run(_both(task_dir, "local/qwen2.5-coder-0.5b", workspace, 2))
+            (s, s_out, s_pass), (f, f_out, f_pass) = local["off"], local["fanned"]
             rows.append(
                 report(
                     "fan-out, same task, embedded 0.5B",

@@ -143,6 +143,9 @@ async def test_auto_fans_out_only_when_the_target_does_not_batch(task_dir, tmp_p
     assert plan_fanout(skill, prompt, work, "auto", model="api/x", capabilities=batching) is None
     assert plan_fanout(skill, prompt, work, 2, model="api/x", capabilities=batching).limit == 2
     assert plan_fanout(skill, prompt, work, "off", model="api/x") is None
+    # An in-process model stays serial under auto (it decodes one sequence at a time).
+    assert plan_fanout(skill, prompt, work, "auto", model="local/m", capabilities={}) is None
+    assert plan_fanout(skill, prompt, work, 2, model="local/m").limit == 2
     asked = find_items("for each file in it", "How long is each file in notes/?", work)
     assert asked is not None and asked[0] == "notes"  # a folder named at a question mark
     (work / "notes" / "gamma.txt").unlink()
