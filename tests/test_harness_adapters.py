@@ -765,3 +765,26 @@ def test_export_always_on_writes_a_marked_section_and_replaces_only_it(tmp_path,
     assert text.count("<!-- skvm skill row-counter: start -->") == 1
     assert "## Skill: row-counter" in text and "Run `wc -l < FILE > count.txt`." in text
     assert text.rstrip().endswith("<!-- skvm skill row-counter: end -->")
+
+
+@pytest.mark.parametrize(
+    ("printed", "expected"),
+    [
+        ("echo 1.18.33", "1.18.33"),
+        ("echo codex-cli 0.169.0", "0.169.0"),
+        ("echo '2.1.332 (Claude Code)'", "2.1.332"),
+        ("echo 0.73.1 >&2", "0.73.1"),  # pi prints it on stderr
+        ("echo no version here", None),
+    ],
+)
+def test_the_installed_version_is_read_however_the_cli_prints_it(
+    tmp_path, monkeypatch, printed, expected
+):
+    from skvm_core.harness import install
+
+    monkeypatch.setenv("SKVM_HARNESS_DIR", str(tmp_path))
+    binary = install.binary_path("pi")
+    binary.parent.mkdir(parents=True)
+    binary.write_text(f"#!/bin/sh\n{printed}\n")
+    binary.chmod(0o755)
+    assert install.installed_version("pi") == expected
