@@ -355,3 +355,40 @@ def test_a_bench_through_provider_faults_ends_without_leftover_task_warnings(tmp
     assert "reports:" in done.stdout
     for leftover in ("Task was destroyed", "never retrieved", "Traceback", "Unclosed"):
         assert leftover not in done.stderr, done.stderr
+
+
+def test_the_loaded_skill_rate_is_a_column_only_where_runs_recorded_it(tmp_path):
+    from skvm_core.agent.result import AgentStep, RunResult, ToolStep
+    from skvm_core.bench.orchestrator import RunRecord, _skill_loaded
+    from skvm_core.bench.report import build_report, to_markdown
+    from skvm_core.llm.types import ToolCall
+    from skvm_core.skill import load_skill
+
+    folder = tmp_path / "row-count"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(
+        "---\nname: row-count\ndescription: Count rows. Use when asked to count rows.\n---\n\nCount the rows with wc.\n"
+    )
+    skill = load_skill(folder)
+
+    def harness_run(output: str) -> RunResult:
+        call = ToolCall(id="1", name="skill", arguments={"name": "row-count"})
+        step = AgentStep(index=1, tools=[ToolStep(call=call, output=output, ok=True)])
+        return RunResult(run_id="r", model="m", status="ok", steps=[step], work_dir=tmp_path)
+
+    # An external harness records nothing itself: the converted steps say it.
+    assert _skill_loaded(harness_run("Count the rows with wc."), skill) is True
+    assert _skill_loaded(harness_run("no such skill"), skill) is False
+    assert _skill_loaded(harness_run("x"), None) is None
+
+    def rec(condition, loaded):
+        return RunRecord(task_id="t", target="m", condition=condition, run=0, status="ok",
+                         score=1.0, passed=True, skill_loaded=loaded)  # fmt: skip
+
+    old = to_markdown(build_report("s", [rec("original", None)]))
+    assert "loaded skill" not in old  # reports from records without it rebuild unchanged
+    new = build_report("s", [rec("original+opencode", False), rec("compiled+opencode", True)])
+    text = to_markdown(new)
+    assert "| loaded skill |" in text
+    rates = {c.condition: c.loaded_rate for c in new.cells}
+    assert rates == {"original+opencode": 0.0, "compiled+opencode": 1.0}

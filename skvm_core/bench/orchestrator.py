@@ -124,6 +124,9 @@ class RunRecord(BaseModel):
     shadow: str = ""
     harness: str = "bare"
     synthetic: bool = False  # the task was built from the skill's contract: reported apart
+    # The skill's body reached the model (None: no skill, or not recorded). Injected, it always
+    # does; in a harness or in discover mode the model has to load it.
+    skill_loaded: bool | None = None
 
     @property
     def prose_end(self) -> bool:
@@ -392,7 +395,25 @@ async def execute_run(spec: RunSpec) -> RunRecord:
             "answered": run.status == "ok" and not run.status_detail,
             "solidified": str(run.extra.get("solidified", {}).get("outcome", "")),
             "shadow": _shadow_outcome(run.extra.get("solidified", {}).get("shadow")),
+            "skill_loaded": _skill_loaded(run, skill),
         }
+    )
+
+
+def _skill_loaded(run, skill) -> bool | None:
+    """Our agent knows whether it delivered the body; an external harness's run shows it
+    in its converted steps: a call that asked for the skill and got its body back."""
+    if skill is None:
+        return None
+    if run.skill_loaded is not None:
+        return run.skill_loaded
+    from skvm_core.bench.triggers import body_snippet, names_skill
+
+    snippet = body_snippet(skill)
+    return any(
+        names_skill(tool.call.name, tool.call.arguments, skill.name) and snippet in tool.output
+        for step in run.steps
+        for tool in step.tools
     )
 
 

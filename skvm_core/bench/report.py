@@ -81,6 +81,8 @@ class Cell(BaseModel):
     protocols: list[str] = Field(default_factory=list)
     # Share of graded runs that ended with an answer and wrote no file.
     prose_end_rate: float = float("nan")
+    # Share of graded runs whose model got the skill's body (nan: not recorded).
+    loaded_rate: float = float("nan")
     # Replies that were neither an action nor an answer, plus unreadable call arguments.
     parse_failures: int = 0
     # Tokens of the protocol's instructions and worked example in each request's prompt.
@@ -197,6 +199,7 @@ def build_report(session: str, records: list[RunRecord]) -> BenchReport:
                 prose_end_rate=statistics.fmean([r.prose_end for r in graded])
                 if graded
                 else float("nan"),
+                loaded_rate=_loaded_rate(graded),
                 parse_failures=sum(r.parse_failures for r in graded),
                 # An external harness writes its own prompt: we add no example to it.
                 example_tokens=statistics.fmean([r.example_tokens for r in graded])
@@ -336,6 +339,11 @@ def _kind(label: str, synthetic: bool) -> str:
     return f"{label} · synthetic tasks" if synthetic else label
 
 
+def _loaded_rate(graded: list) -> float:
+    known = [r.skill_loaded for r in graded if r.skill_loaded is not None]
+    return statistics.fmean(known) if known else float("nan")
+
+
 def to_markdown(report: BenchReport) -> str:
     lines = [f"# Bench {report.session}", ""]
     if any(c.synthetic for c in report.cells):
@@ -344,15 +352,23 @@ def to_markdown(report: BenchReport) -> str:
             "(`skvm task synthesise`), not written by a person; they are counted apart.",
             "",
         ]
+    # The loaded-the-skill column only where runs recorded it, so older reports rebuild as
+    # they were.
+    loaded = any(not math.isnan(c.loaded_rate) for c in report.cells)
     lines += [
-        "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | prose end | parse failures | example tokens | tokens in/out | cost | wall s | model s | tainted |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target | condition | protocol | runs | graded | pass rate | mean score (95% CI) | pass@k | "
+        + ("loaded skill | " if loaded else "")
+        + "prose end | parse failures | example tokens | tokens in/out | cost | wall s | model s | tainted |",
+        "|---|---|---|---|---|---|---|---|"
+        + ("---|" if loaded else "")
+        + "---|---|---|---|---|---|---|---|",
     ]
     for c in report.cells:
         at_k = ", ".join(f"{k} {_fmt(v)}" for k, v in c.pass_at_k.items())
         lines.append(
             f"| {c.target} | {_kind(c.condition, c.synthetic)} | {', '.join(c.protocols) or 'n/a'} | {c.runs} | {c.graded} | {_fmt(c.pass_rate)} | {_fmt(c.mean_score)} ({_fmt(c.score_low)}–{_fmt(c.score_high)}) | {at_k} | "
-            f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {_fmt(c.example_tokens, '{:.0f}')} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
+            + (f"{_fmt(c.loaded_rate)} | " if loaded else "")
+            + f"{_fmt(c.prose_end_rate)} | {c.parse_failures} | {_fmt(c.example_tokens, '{:.0f}')} | {c.tokens_in:,}/{c.tokens_out:,} | {_fmt(c.cost_usd, '${:.4f}')} | {c.wall_s:.0f} | {c.model_s:.0f} | {len(c.tainted)} |"
         )
     if report.deltas:
         lines += [
