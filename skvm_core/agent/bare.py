@@ -266,6 +266,11 @@ class _Run:
             if skill is not None and skill_mode == "discover" and not offers_loader
             else None
         )
+        # What a read of the laid file must print for the read to count as the load.
+        self.skill_first_line = next(
+            (line.strip() for line in (skill.body if skill else "").splitlines() if line.strip()),
+            "",
+        )
         capable = grammar_capable(agent.model)
         decoding = self.protocol.decoding(available, grammar_capable=capable)
         # After a reminder that nothing is done yet, the next reply must be an action: the
@@ -676,8 +681,7 @@ class _Run:
         if self.skill is None or self.skill_file is None or not outcome.ok:
             return False
         named = any(self.skill_file in str(value) for value in call.arguments.values())
-        first_line = next((ln.strip() for ln in self.skill.body.splitlines() if ln.strip()), "")
-        return named and first_line in outcome.output
+        return named and self.skill_first_line in outcome.output
 
     async def _run_tool(self, call: ToolCall) -> ToolOutcome:
         if call.arguments_error:

@@ -168,7 +168,7 @@ class TracePane(Vertical):
             node = self._run_node(
                 event.run_id,
                 f"▶ {event.model}{skill} · {event.sandbox}{acts}",
-                getattr(event, "parent_run", None),
+                event.parent_run,
             )
             if event.protocol_reason:
                 node.add_leaf(Text(f"protocol {event.protocol_reason}", style="dim"))
